@@ -53,7 +53,7 @@ LOW, INTERMEDIATE, HIGH = "low", "intermediate", "high"
 BANDS = (Band(LOW, 0, 0), Band(INTERMEDIATE, 1, 2), Band(HIGH, 3, 5))
 STAGES: tuple[str, ...] = tuple(b.group for b in BANDS)
 
-_COHORT = "Federico 2009: 832 treated patients with complete data (of 942 treated), median follow-up 38 months"
+_COHORT = "Federico 2009: 832 treated patients with complete data (of 942), median follow-up 38 months"
 OUTCOMES: tuple[Outcome, ...] = (
     *(
         Outcome(group, "3-year progression-free survival", value, "%", _COHORT, SOURCE, "C")

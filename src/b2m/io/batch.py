@@ -1,0 +1,212 @@
+"""Batch staging files (``b2m stage``): CSV or Parquet in, the same plus staging columns out.
+
+Files are streamed in chunks, so memory stays bounded whatever the file size, and every chunk is
+validated before anything is written: a malformed file stops with one line naming the column, the
+row and the accepted forms. Output is written to a temporary file and moved into place only when
+complete, so an existing output is never left half-overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from b2m.errors import FileFormatError, InputError
+from b2m.rules.inputs import BATCH_COLUMNS, FISH_COLUMNS, NUMERIC_COLUMNS
+from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
+from b2m.units.analytes import ANALYTES
+
+FORMATS = (".csv", ".parquet")
+CHUNK_ROWS = 1_000_000
+_TRUE = ("true", "t", "yes", "y", "1", "positive", "pos")
+_FALSE = ("false", "f", "no", "n", "0", "negative", "neg")
+_NULL = ("", "na", "n/a", "nan", "null", "none", "unknown", ".")
+
+# Numeric batch columns -> analyte whose plausibility bounds apply (the ULN shares LDH's bounds).
+_BOUNDS_OF = {"b2m_mg_l": "b2m", "albumin_g_dl": "albumin", "ldh_u_l": "ldh", "ldh_uln_u_l": "ldh"}
+
+Progress = Callable[[int], None]
+
+
+def _format(path: Path, field: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise FileFormatError(field, f"unsupported file type {path.suffix or '(none)'!r}", ", ".join(FORMATS))
+    return suffix
+
+
+class _CountingReader:
+    """File wrapper reporting bytes read (CSV progress without a second pass)."""
+
+    def __init__(self, raw: BinaryIO, progress: Progress | None) -> None:
+        self._raw, self._progress = raw, progress
+        self.closed = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if self._progress:
+            self._progress(len(data))
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _csv_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBatch]:
+    # Every column is read as text first so validation can name the offending value.
+    with path.open("rb") as fh:
+        try:
+            reader = pacsv.open_csv(
+                _CountingReader(fh, progress),  # type: ignore[arg-type]
+                read_options=pacsv.ReadOptions(block_size=64 << 20),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in BATCH_COLUMNS}),
+            )
+            yield from reader
+        except pa.ArrowInvalid as e:
+            raise FileFormatError(str(path), f"not a readable CSV file ({str(e).splitlines()[0]})", "a comma-separated file with a header row") from None
+
+
+def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBatch]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise FileFormatError(str(path), f"not a readable Parquet file ({e})", "an Apache Parquet file") from None
+    for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
+        if progress:
+            progress(batch.num_rows)
+        yield batch
+
+
+def total_work(path: Path) -> int:
+    """Units the progress callback will receive in total (rows for Parquet, bytes for CSV)."""
+    if _format(path, "input") == ".parquet":
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowInvalid, OSError):
+            return 0
+    return path.stat().st_size
+
+
+def _validate_numeric(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
+    s = df[col]
+    if s.dtype == pl.String:
+        parsed = s.str.strip_chars().replace(list(_NULL), None).cast(pl.Float64, strict=False)
+        bad = parsed.is_null() & s.str.strip_chars().replace(list(_NULL), None).is_not_null()
+        if bad.any():
+            i = int(bad.arg_max() or 0)
+            raise FileFormatError(
+                f"column {col}, row {offset + i + 1}",
+                f"not a number: {s[i]!r}",
+                "plain numbers in the column's unit, or empty for unknown (censored values such as '<0.5' "
+                "are accepted by `b2m assess`, not in batch columns)",
+            )
+        s = parsed
+    elif s.dtype.is_numeric():
+        s = s.cast(pl.Float64)
+    elif s.dtype == pl.Null:
+        s = s.cast(pl.Float64)
+    else:
+        raise FileFormatError(f"column {col}", f"has type {s.dtype}", "numbers")
+    a = ANALYTES[_BOUNDS_OF[col]]
+    lo, hi = a.plausible
+    bad = ~s.is_between(lo, hi) | s.is_nan()
+    if bad.fill_null(False).any():
+        i = int(bad.fill_null(False).arg_max() or 0)
+        raise FileFormatError(
+            f"column {col}, row {offset + i + 1}",
+            f"implausible value {s[i]!r} for {a.label} (plausible {lo:g}-{hi:g} {a.display}: {a.bounds_reason})",
+            f"values in {a.display} as the column name says",
+        )
+    return pl.lit(s).alias(col)
+
+
+def _validate_flag(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
+    s = df[col]
+    if s.dtype == pl.Boolean:
+        return pl.lit(s).alias(col)
+    if s.dtype == pl.Null:
+        return pl.lit(s.cast(pl.Boolean)).alias(col)
+    if s.dtype.is_integer():
+        bad = ~s.is_in([0, 1]) & s.is_not_null()
+        if bad.any():
+            i = int(bad.arg_max() or 0)
+            raise FileFormatError(f"column {col}, row {offset + i + 1}", f"not a yes/no value: {s[i]!r}", "true/false, 1/0, yes/no, or empty for unknown")
+        return pl.lit(s.cast(pl.Boolean)).alias(col)
+    if s.dtype != pl.String:
+        raise FileFormatError(f"column {col}", f"has type {s.dtype}", "true/false, 1/0, yes/no, or empty for unknown")
+    low = s.str.strip_chars().str.to_lowercase()
+    known = low.is_in([*_TRUE, *_FALSE, *_NULL]) | low.is_null()
+    if not known.all():
+        i = int((~known).arg_max() or 0)
+        raise FileFormatError(f"column {col}, row {offset + i + 1}", f"not a yes/no value: {s[i]!r}", "true/false, 1/0, yes/no, or empty for unknown")
+    out = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+    return out.alias(col)
+
+
+def prepare(df: pl.DataFrame, offset: int = 0) -> pl.DataFrame:
+    """Check a chunk of the batch contract and give it canonical dtypes."""
+    missing = [c for c in BATCH_COLUMNS if c not in df.columns]
+    if missing:
+        raise FileFormatError(
+            "input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS)
+        )
+    clash = [c for c in OUTPUT_COLUMNS if c in df.columns]
+    if clash:
+        raise FileFormatError("input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns")
+    exprs = [_validate_numeric(df, c, offset) for c in NUMERIC_COLUMNS]
+    exprs += [_validate_flag(df, c, offset) for c in FISH_COLUMNS]
+    return df.with_columns(exprs)
+
+
+def _finalise(staged: pl.DataFrame) -> pa.Table:
+    # Enum labels become plain strings on disk so every reader sees "I|II".
+    return staged.with_columns(pl.col(pl.Enum).cast(pl.String)).to_arrow()
+
+
+def stage_file(src: Path, dst: Path, progress: Progress | None = None) -> int:
+    """Stage every row of ``src`` into ``dst`` (CSV or Parquet by extension). Returns rows written."""
+    in_fmt, out_fmt = _format(src, "input"), _format(dst, "output")
+    if not src.is_file():
+        raise FileFormatError("input", f"no such file: {src}", "a path to a .csv or .parquet file")
+    if src.resolve() == dst.resolve():
+        raise FileFormatError("output", "is the same file as the input", "a different output path")
+    batches = _parquet_batches(src, progress) if in_fmt == ".parquet" else _csv_batches(src, progress)
+    fd, tmp_name = tempfile.mkstemp(prefix=".b2m-", suffix=out_fmt, dir=dst.parent if str(dst.parent) else ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    rows = 0
+    writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+    try:
+        for batch in batches:
+            chunk = prepare(pl.from_arrow(batch), rows)  # type: ignore[arg-type]
+            table = _finalise(stage_frame(chunk))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+        if writer is None:  # empty input: still write a valid, empty output with the contract's columns
+            empty = _finalise(stage_frame(prepare(pl.DataFrame({c: [] for c in BATCH_COLUMNS}))))
+            writer = pq.ParquetWriter(tmp, empty.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, empty.schema)
+            writer.write_table(empty)
+        writer.close()
+        writer = None
+        tmp.replace(dst)
+    except InputError:
+        raise
+    finally:
+        if writer is not None:
+            writer.close()
+        if tmp.exists():
+            tmp.unlink()
+    return rows

@@ -1,0 +1,209 @@
+"""The patient JSON contract of ``b2m assess`` (documented in the README), parsed into typed values.
+
+Absent keys and ``null`` mean unknown. Unknown keys are refused (a misspelt ``"del_17p"`` must not
+silently become "FISH unknown"), and every refusal names the field, the problem and the accepted forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from b2m.errors import InputError
+from b2m.io import fields as f
+from b2m.rules.durie_salmon_1975 import BONE_LESIONS, BoneLesions
+from b2m.units import LAB_NAMES, LabValue, parse_lab
+
+Sex = Literal["female", "male"]
+Setting = Literal["new_diagnosis", "relapse", "smm", "mgus"]
+Disease = Literal["multiple_myeloma", "cll", "waldenstrom", "follicular_lymphoma"]
+Isotype = Literal["IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory"]
+
+SEXES: tuple[Sex, ...] = ("female", "male")
+SETTINGS: tuple[Setting, ...] = ("new_diagnosis", "relapse", "smm", "mgus")
+DISEASES: tuple[Disease, ...] = ("multiple_myeloma", "cll", "waldenstrom", "follicular_lymphoma")
+ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory")
+
+CYTOGENETIC_FLAGS: tuple[str, ...] = (
+    "del17p", "t4_14", "t14_16", "t14_20", "gain1q", "amp1q", "del1p32", "del1p32_biallelic",
+    "tp53_mutation", "cd138_purified",
+)
+IMAGING_KEYS: tuple[str, ...] = (
+    "osteolytic_lesions", "mri_focal_lesions", "bone_status", "biopsy_proven_plasmacytoma",
+    "extramedullary_plasmacytoma",
+)
+TOP_KEYS: tuple[str, ...] = (
+    "id", "age", "sex", "weight_kg", "setting", "disease", "labs", "cytogenetics",
+    "marrow_plasma_cells_percent", "imaging", "conditions", "medications", "isotype",
+    "involved_light_chain", "amyloidosis", "cll", "lymphoma",
+)
+CLL_KEYS: tuple[str, ...] = ("ighv_unmutated", "binet_stage", "rai_stage")
+LYMPHOMA_KEYS: tuple[str, ...] = ("largest_node_diameter_cm", "bone_marrow_involvement")
+
+# Plausibility bounds of the non-lab fields, with the reason in the accepted-forms text.
+AGE_RANGE_YEARS = (0.0, 130.0)
+WEIGHT_RANGE_KG = (1.0, 400.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cytogenetics:
+    del17p: bool | None = None
+    del17p_clonal_fraction_percent: float | None = None
+    t4_14: bool | None = None
+    t14_16: bool | None = None
+    t14_20: bool | None = None
+    gain1q: bool | None = None  # 1q gain (3 copies)
+    amp1q: bool | None = None  # 1q amplification (>= 4 copies)
+    del1p32: bool | None = None
+    del1p32_biallelic: bool | None = None
+    tp53_mutation: bool | None = None
+    cd138_purified: bool | None = None
+
+    @property
+    def plus1q(self) -> bool | None:
+        """1q+ counted once. The contract's ``gain1q`` is the report's 1q+ call (gain or amplification);
+        ``amp1q`` is an optional detail, so ``amp1q: true`` makes 1q+ true whatever ``gain1q`` says."""
+        return True if self.amp1q else self.gain1q
+
+
+@dataclass(frozen=True, slots=True)
+class Imaging:
+    osteolytic_lesions: int | None = None  # on skeletal X-ray, CT or PET-CT
+    mri_focal_lesions: int | None = None  # focal lesions >= 5 mm on MRI
+    bone_status: BoneLesions | None = None  # Durie-Salmon skeletal survey grade
+    biopsy_proven_plasmacytoma: bool | None = None
+    extramedullary_plasmacytoma: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CLLFeatures:
+    ighv_unmutated: bool | None = None
+    binet_stage: Literal["A", "B", "C"] | None = None
+    rai_stage: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LymphomaFeatures:
+    largest_node_diameter_cm: float | None = None
+    bone_marrow_involvement: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    id: str
+    age: float | None = None
+    sex: Sex | None = None
+    weight_kg: float | None = None
+    setting: Setting | None = None
+    disease: Disease = "multiple_myeloma"
+    labs: Mapping[str, LabValue] = field(default_factory=dict)
+    cytogenetics: Cytogenetics = Cytogenetics()
+    marrow_plasma_cells_percent: float | None = None
+    imaging: Imaging = Imaging()
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    isotype: Isotype | None = None
+    involved_light_chain: Literal["kappa", "lambda"] | None = None
+    amyloidosis: bool | None = None
+    cll: CLLFeatures = CLLFeatures()
+    lymphoma: LymphomaFeatures = LymphomaFeatures()
+
+    def lab(self, key: str) -> LabValue | None:
+        return self.labs.get(key)
+
+
+def _cytogenetics(raw: object) -> Cytogenetics:
+    d = f.obj(raw, "cytogenetics")
+    f.check_keys(d, (*CYTOGENETIC_FLAGS, "del17p_clonal_fraction_percent"), "cytogenetics")
+    flags = {k: f.boolean(d.get(k), f"cytogenetics.{k}") for k in CYTOGENETIC_FLAGS}
+    ccf = f.number(d.get("del17p_clonal_fraction_percent"), "cytogenetics.del17p_clonal_fraction_percent", 0, 100)
+    return Cytogenetics(**flags, del17p_clonal_fraction_percent=ccf)  # type: ignore[arg-type]
+
+
+def _imaging(raw: object) -> Imaging:
+    d = f.obj(raw, "imaging")
+    f.check_keys(d, IMAGING_KEYS, "imaging")
+    return Imaging(
+        osteolytic_lesions=f.integer(d.get("osteolytic_lesions"), "imaging.osteolytic_lesions", 0, 1000),
+        mri_focal_lesions=f.integer(d.get("mri_focal_lesions"), "imaging.mri_focal_lesions", 0, 1000),
+        bone_status=f.choice(d.get("bone_status"), "imaging.bone_status", BONE_LESIONS),
+        biopsy_proven_plasmacytoma=f.boolean(d.get("biopsy_proven_plasmacytoma"), "imaging.biopsy_proven_plasmacytoma"),
+        extramedullary_plasmacytoma=f.boolean(
+            d.get("extramedullary_plasmacytoma"), "imaging.extramedullary_plasmacytoma"
+        ),
+    )
+
+
+def _labs(raw: object) -> dict[str, LabValue]:
+    d = f.obj(raw, "labs")
+    unknown = sorted(set(d) - set(LAB_NAMES))
+    if unknown:
+        raise InputError(f"labs.{unknown[0]}", f"unknown lab name {unknown[0]!r}", ", ".join(LAB_NAMES))
+    out = {}
+    for key in LAB_NAMES:
+        lab = parse_lab(key, d.get(key))
+        if lab is not None:
+            out[key] = lab
+    return out
+
+
+def parse_patient(raw: object, default_id: str = "1") -> Patient:
+    d = f.obj(raw, "patient")
+    if raw is None:
+        raise InputError("patient", "expected a patient object, got null", "a JSON object")
+    f.check_keys(d, TOP_KEYS, "")
+    pid = d.get("id", default_id)
+    if isinstance(pid, int) and not isinstance(pid, bool):
+        pid = str(pid)
+    pid = f.text(pid, "id", 64) or default_id
+    cll = f.obj(d.get("cll"), "cll")
+    f.check_keys(cll, CLL_KEYS, "cll")
+    lym = f.obj(d.get("lymphoma"), "lymphoma")
+    f.check_keys(lym, LYMPHOMA_KEYS, "lymphoma")
+    return Patient(
+        id=pid,
+        age=f.number(d.get("age"), "age", *AGE_RANGE_YEARS, why="years"),
+        sex=f.choice(d.get("sex"), "sex", SEXES),
+        weight_kg=f.number(d.get("weight_kg"), "weight_kg", *WEIGHT_RANGE_KG),
+        setting=f.choice(d.get("setting"), "setting", SETTINGS),
+        disease=f.choice(d.get("disease"), "disease", DISEASES) or "multiple_myeloma",
+        labs=_labs(d.get("labs")),
+        cytogenetics=_cytogenetics(d.get("cytogenetics")),
+        marrow_plasma_cells_percent=f.number(d.get("marrow_plasma_cells_percent"), "marrow_plasma_cells_percent", 0, 100),
+        imaging=_imaging(d.get("imaging")),
+        conditions=f.text_list(d.get("conditions"), "conditions"),
+        medications=f.text_list(d.get("medications"), "medications"),
+        isotype=f.choice(d.get("isotype"), "isotype", ISOTYPES),
+        involved_light_chain=f.choice(d.get("involved_light_chain"), "involved_light_chain", ("kappa", "lambda")),
+        amyloidosis=f.boolean(d.get("amyloidosis"), "amyloidosis"),
+        cll=CLLFeatures(
+            ighv_unmutated=f.boolean(cll.get("ighv_unmutated"), "cll.ighv_unmutated"),
+            binet_stage=f.choice(cll.get("binet_stage"), "cll.binet_stage", ("A", "B", "C")),
+            rai_stage=f.integer(cll.get("rai_stage"), "cll.rai_stage", 0, 4),
+        ),
+        lymphoma=LymphomaFeatures(
+            largest_node_diameter_cm=f.number(
+                lym.get("largest_node_diameter_cm"), "lymphoma.largest_node_diameter_cm", 0, 100
+            ),
+            bone_marrow_involvement=f.boolean(lym.get("bone_marrow_involvement"), "lymphoma.bone_marrow_involvement"),
+        ),
+    )
+
+
+MAX_PATIENTS_PER_DOCUMENT = 100_000
+
+
+def parse_patients(raw: object) -> list[Patient]:
+    """One patient object or an array of them; errors are prefixed with the array index."""
+    if isinstance(raw, list):
+        if len(raw) > MAX_PATIENTS_PER_DOCUMENT:
+            raise InputError("patients", f"{len(raw)} patients in one document", f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts")
+        out = []
+        for i, item in enumerate(raw):
+            try:
+                out.append(parse_patient(item, default_id=str(i + 1)))
+            except InputError as e:
+                raise type(e)(f"[{i}].{e.field}", e.problem, e.accepted, e.hint) from None
+        return out
+    return [parse_patient(raw)]

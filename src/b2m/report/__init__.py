@@ -1,0 +1,1 @@
+"""Human-readable renderings of assessments (terminal text now; HTML/PDF reports later)."""
