@@ -73,7 +73,8 @@ def test_default_interval_is_mayo_nephelometry() -> None:
     r = run(b2m=b2m(2.0))
     ri = r.reference_interval
     assert ri is not None
-    assert (ri.lower, ri.upper, ri.unit, ri.method, ri.loinc) == (1.21, 2.70, "mg/L", "nephelometry", "1952-1")
+    assert (ri.lower, ri.upper, ri.unit) == (1.21, 2.70, "mg/L")
+    assert (ri.method, ri.loinc) == ("nephelometry", "1952-1")
     assert ri.origin == "default"
     assert ri.source is not None and "Mayo" in ri.source.citation
     assert r.position == "within"
@@ -122,8 +123,29 @@ def test_lower_limit_only_leaves_above_open() -> None:
     assert r.times_upper_limit is None
 
 
+@pytest.mark.parametrize(
+    ("nmol_l", "position"), [(102.4, "below"), (102.5, "within"), (228.8, "within"), (228.9, "above")]
+)
+def test_position_against_a_lab_interval_in_nmol_l(nmol_l: float, position: str) -> None:
+    """Oracle: sheet §12 'General' (compare in the reported unit) and rows 6/19 (equal to a limit is inside).
+
+    The lab reports 102.5-228.8 nmol/L; its limits come back exactly in that unit.
+    """
+    r = run(b2m=b2m(nmol_l, "nmol/L", lower_limit=102.5, upper_limit=228.8))
+    assert r.position == position
+    assert r.reference_interval_as_reported == {"lower": 102.5, "upper": 228.8, "unit": "nmol/L"}
+
+
+def test_patient_summary_uses_the_reported_unit() -> None:
+    """Oracle: sheet §10.1 and §10 by hand: 1.21 / 0.0118 = 102.54 and 2.70 / 0.0118 = 228.81 nmol/L."""
+    r = run(b2m=b2m(300, "nmol/L"))
+    assert "300 nmol/L" in r.summary_patient
+    assert "102.5 to 228.8 nmol/L" in r.summary_patient
+    assert "1.21–2.7 mg/L (102.5–228.8 nmol/L)" in r.summary_clinician
+
+
 def test_times_upper_limit() -> None:
-    """Oracle: hand arithmetic 5.4 / 2.70 = 2.0 (sheet §10.1 Mayo limit) and 4.68 / 2.34 = 2.0 (Ohio State)."""
+    """Oracle: by hand, 5.4 / 2.70 = 2.0 (sheet §10.1 Mayo) and 4.68 / 2.34 = 2.0 (Ohio State)."""
     assert run(b2m=b2m(5.4)).times_upper_limit == pytest.approx(2.0)
     assert run(b2m=b2m(4.68, lower_limit=0.8, upper_limit=2.34)).times_upper_limit == pytest.approx(2.0)
 
@@ -285,13 +307,14 @@ def test_kidney_flag_takes_the_worse_of_egfr_and_creatinine() -> None:
 
 
 def test_kidney_function_unknown() -> None:
-    """Oracle: sheet §10 (B2M rises as GFR falls): without creatinine or eGFR B2M cannot be read against it."""
+    """Oracle: sheet §10 (B2M rises as GFR falls): without creatinine or eGFR it cannot be read against it."""
     r = run(b2m=b2m(3.0))
     (f,) = flags_with(r, "kidney_function_unknown")
     assert f.severity == "info"
     assert not flags_with(r, "reduced_kidney_function")
     # not raised once either kidney input is present, even if normal
-    assert not flags_with(run(b2m=b2m(3.0), creatinine=lab("creatinine", 0.8, "mg/dL")), "kidney_function_unknown")
+    normal_cr = lab("creatinine", 0.8, "mg/dL")
+    assert not flags_with(run(b2m=b2m(3.0), creatinine=normal_cr), "kidney_function_unknown")
     assert not flags_with(run(b2m=b2m(3.0), egfr_ml_min_1_73m2=95.0), "kidney_function_unknown")
     # nor without a B2M result, nor when dialysis already says more
     assert not flags_with(run(), "kidney_function_unknown")
@@ -354,6 +377,7 @@ def test_no_crp_no_inflammation_flag() -> None:
 # Conditions and medications
 # ---------------------------------------------------------------------------------------------
 
+LPD = "other_lymphoproliferative_disease"
 CONDITION_CASES = [
     # (input, flag code, category) — names and WHO ICD-10 / SNOMED CT codes
     ("HIV", "infection", "hiv"),
@@ -387,16 +411,16 @@ CONDITION_CASES = [
     ("Hepatitis C", "liver_disease", "liver_disease"),
     ("K74.6", "liver_disease", "liver_disease"),
     ("K70.3", "liver_disease", "liver_disease"),
-    ("CLL", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("Chronic lymphocytic leukaemia", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("chronic lymphocytic leukemia", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("Diffuse large B-cell lymphoma", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("Waldenström macroglobulinemia", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("Waldenstrom", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("C91.1", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("C83.3", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("C88.0", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
-    ("SNOMED:92814006", "other_lymphoproliferative_disease", "other_lymphoproliferative_disease"),
+    ("CLL", LPD, LPD),
+    ("Chronic lymphocytic leukaemia", LPD, LPD),
+    ("chronic lymphocytic leukemia", LPD, LPD),
+    ("Diffuse large B-cell lymphoma", LPD, LPD),
+    ("Waldenström macroglobulinemia", LPD, LPD),
+    ("Waldenstrom", LPD, LPD),
+    ("C91.1", LPD, LPD),
+    ("C83.3", LPD, LPD),
+    ("C88.0", LPD, LPD),
+    ("SNOMED:92814006", LPD, LPD),
     ("Breast cancer", "solid_tumour", "solid_tumour"),
     ("C34.1", "solid_tumour", "solid_tumour"),
     ("C18.7", "solid_tumour", "solid_tumour"),
@@ -495,7 +519,10 @@ def test_medications_that_raise_nothing(item: str) -> None:
 def test_matcher_reports_which_item_matched_which_category() -> None:
     """Oracle: brief (return which input item matched which category); WHO ICD-10 M05-M06 = RA."""
     m = match_conditions(["HIV", "archive", "M05.9", "HIV negative"])
-    assert m.matches == (Match("HIV", "hiv", "name", "hiv"), Match("M05.9", "autoimmune_disease", "ICD-10", "M05-M06"))
+    assert m.matches == (
+        Match("HIV", "hiv", "name", "hiv"),
+        Match("M05.9", "autoimmune_disease", "ICD-10", "M05-M06"),
+    )
     assert m.unmatched == ("archive",)
     assert [(s.input, s.category) for s in m.skipped] == [("HIV negative", "hiv")]
     meds = match_medications(["Biotin 10 mg", "A11HA05"])
@@ -530,8 +557,10 @@ def test_hiv_and_ebv_cite_their_papers() -> None:
 
 def test_dialysis_is_a_warning() -> None:
     """Oracle: sheet §10 (long-term dialysis -> very high B2M, Aβ2M amyloid [S])."""
-    (f,) = flags_with(run(b2m=b2m(40.0), conditions=["Z99.2"]), "dialysis")
-    assert f.severity == "warning" and f.status == "S"
+    r = run(b2m=b2m(40.0), conditions=["Z99.2"])
+    f = r.flag("dialysis")
+    assert f is not None and f.severity == "warning" and f.status == "S"
+    assert "dialysis" in r.codes and "kidney_function_unknown" not in r.codes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -769,7 +798,7 @@ def test_flags_only_claim_evidence_from_the_input(
             "infection", "autoimmune_disease", "liver_disease", "other_lymphoproliferative_disease",
             "solid_tumour", "transplant", "dialysis", "drug_effect",
         }
-    if not conditions and not medications and b is None and egfr is None and creatinine is None and crp is None:
+    if not conditions and not medications and (b, egfr, creatinine, crp) == (None, None, None, None):
         assert r.flags == ()
 
 

@@ -88,7 +88,7 @@ def _staging_values(p: Patient) -> StagingValues:
 
 def _plasma_cell_scores(p: Patient) -> dict[str, RuleResult]:
     return {
-        "durie_salmon": durie_salmon_1975.evaluate(
+        "durie_salmon": durie_salmon_1975.durie_salmon_1975(
             hemoglobin_g_dl=_v(p.lab("hemoglobin")),
             calcium_mg_dl=_v(p.lab("calcium")),
             bone_lesions=p.imaging.bone_status,

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
+from typer.exceptions import Abort, TyperException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -135,12 +135,12 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except B2MError as e:
         _fail(str(e))
-    except click.exceptions.Abort:
+    except Abort:
         _fail("aborted", 130)
-    except click.ClickException as e:
+    except TyperException as e:
         _fail(f"{e.format_message()} (see b2m --help)")
     except SystemExit:
         raise
@@ -148,3 +148,4 @@ def main() -> None:
         if os.environ.get("B2M_DEBUG"):
             raise
         _fail(f"internal error ({type(e).__name__}: {e}); please report it", 1)
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -80,6 +80,15 @@ class B2MInterpretation:
     conditions: ContextMatches = field(default_factory=ContextMatches)
     medications: ContextMatches = field(default_factory=ContextMatches)
     inputs: Mapping[str, object] = field(default_factory=dict)
+    b2m: LabValue | None = None  # the parsed result, kept for re-rendering in the reported unit
+
+    @property
+    def reference_interval_as_reported(self) -> dict[str, object] | None:
+        """The interval in the unit the result was reported in (what a lab report would print)."""
+        if self.reference_interval is None or self.b2m is None:
+            return None
+        lower, upper, unit = self.reference_interval.as_reported(self.b2m)
+        return {"lower": lower, "upper": upper, "unit": unit}
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -95,10 +104,12 @@ class B2MInterpretation:
             "value_mg_l": input_repr(self.value_mg_l),
             "unit": self.unit,
             "reference_interval": self.reference_interval.to_dict() if self.reference_interval else None,
+            "reference_interval_as_reported": self.reference_interval_as_reported,
             "position": self.position,
             "possible_positions": list(self.possible_positions),
             "times_upper_limit": self.times_upper_limit,
             "iss_band": self.iss_band,
+            "iss_band_source": GREIPP_2005.to_dict(),
             "possible_iss_bands": list(self.possible_iss_bands),
             "flags": [f.to_dict() for f in self.flags],
             "notes": [n.to_dict() for n in self.notes],
@@ -269,20 +280,29 @@ def _clinician_summary(
         else "the default (Mayo Clinic Laboratories)"
     )
     method = f", {interval.method}" if interval.method else ", method not stated"
-    times = f", {ratio:g}× the upper limit" if ratio is not None else ""
+    times = f", {ratio:.2f}× the upper limit" if ratio is not None else ""
     band = bands[0] if len(bands) == 1 else f"undetermined ({' or '.join(bands)})"
+    interval_txt = interval.text()
+    if b2m.factor != 1.0:  # show the interval first in the unit it was defined in
+        lower, upper = (None if x is None else round_sig(x, 4) for x in (interval.lower, interval.upper))
+        canonical = ri.limits_text(lower, upper, interval.unit)
+        in_unit = interval.text_as_reported(b2m)
+        own = interval.origin == "reporting_lab"
+        interval_txt = f"{in_unit} (= {canonical})" if own else f"{canonical} ({in_unit})"
     return (
         f"Serum B2M {_value_text(b2m)}{reported} is {where} {origin} reference interval "
-        f"{interval.text()}{method}{times}; ISS B2M band {band}; {flag_txt}."
+        f"{interval_txt}{method}{times}; ISS B2M band {band}; {flag_txt}."
     )
 
 
-def _patient_range(interval: ReferenceInterval) -> str:
-    if interval.lower is not None and interval.upper is not None:
-        return f"{interval.lower:g} to {interval.upper:g} mg/L"
-    if interval.upper is not None:
-        return f"up to {interval.upper:g} mg/L"
-    return f"at least {interval.lower:g} mg/L"
+def _patient_range(interval: ReferenceInterval, b2m: LabValue) -> str:
+    """The range in the unit on the patient's own lab report."""
+    lower, upper, unit = interval.as_reported(b2m)
+    if lower is not None and upper is not None:
+        return f"{lower:g} to {upper:g} {unit}"
+    if upper is not None:
+        return f"up to {upper:g} {unit}"
+    return f"at least {lower:g} {unit}"
 
 
 def _patient_summary(
@@ -291,12 +311,13 @@ def _patient_summary(
     intro = "B2M (beta-2 microglobulin) is a protein in the blood."
     if b2m is None or interval is None:
         return f"{intro} There is no B2M result to explain yet."
-    if isinstance(b2m.value, Censored):
-        value = f"Your result was given as {censor_words(b2m.value)} mg/L."
+    x = ri.as_reported(b2m)  # the number and unit on the patient's own lab report
+    if isinstance(x, Censored):
+        value = f"Your result was given as {censor_words(x)} {b2m.received_unit}."
     else:
-        value = f"Your result is {round_sig(b2m.value, 3):g} mg/L."
+        value = f"Your result is {x:g} {b2m.received_unit}."
     whose = "the usual range for this lab" if interval.origin == "reporting_lab" else "a common usual range"
-    rng = _patient_range(interval)
+    rng = _patient_range(interval, b2m)
     where = (
         f"This is {_POSITION_WORDS_PATIENT[pos]} {whose}, which is {rng}."
         if pos != "unknown"
@@ -387,6 +408,7 @@ def interpret_b2m(
         summary_patient=_patient_summary(b2m, interval, pos, flags),
         conditions=cond,
         medications=meds,
+        b2m=b2m,
         inputs={
             "b2m": b2m.to_dict() if b2m else None,
             "age_years": age_years,

@@ -322,7 +322,7 @@ def check_inflammation(out: Findings, *, crp: LabValue | None) -> None:
                 {"crp": lab_evidence(crp), "crp_upper_limit_mg_l": upper, "upper_limit_origin": origin},
                 f"CRP {lab_text(crp)} is above the {origin} upper limit {limit_txt}: chronic inflammation "
                 "raises serum B2M (Mayo Clinic Laboratories), so this B2M may overstate myeloma activity.",
-                "Your CRP test shows swelling or irritation inside the body, and that can make B2M higher.",
+                "A blood test for swelling (CRP) is high, and swelling in the body can make B2M higher.",
                 ri.MAYO_CLINIC_LABORATORIES_B2M,
                 "C",
             )
@@ -522,8 +522,7 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
                 evidence,
                 f"Reported as {lab_text(b2m)} and converted to {value_txt} mg/L ({how}); thresholds were "
                 "compared in the reported unit.",
-                "The lab gave this result in a different unit, and it was changed to mg/L so it can be "
-                "compared with the usual range.",
+                "The lab used a different unit, so the result was changed to mg/L to compare it.",
                 None,
                 "C",
             )
@@ -536,8 +535,7 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
                 {"method": None, "b2m": lab_evidence(b2m)},
                 "The result does not name its method, and B2M reference intervals are method-specific "
                 "(nephelometry, turbidimetry and immunometric assays are not interchangeable).",
-                "The lab did not say which test method it used, and different methods can give a bit "
-                "different numbers.",
+                "The lab did not name its test method, and methods can give slightly different numbers.",
                 ri.MAYO_CLINIC_LABORATORIES_B2M,
                 "C",
             )

@@ -55,12 +55,24 @@ class ReferenceInterval:
     population: str = "adults"
 
     def text(self) -> str:
-        """``"1.21-2.7 mg/L"``, ``"≤ 2 mg/L"`` or ``"≥ 1.2 mg/L"``, from the stored limits."""
-        if self.lower is not None and self.upper is not None:
-            return f"{self.lower:g}–{self.upper:g} {self.unit}"
-        if self.upper is not None:
-            return f"≤ {self.upper:g} {self.unit}"
-        return f"≥ {self.lower:g} {self.unit}"
+        """``"1.21–2.7 mg/L"``, ``"≤ 2 mg/L"`` or ``"≥ 1.2 mg/L"``, from the stored limits."""
+        return limits_text(self.lower, self.upper, self.unit)
+
+    def as_reported(self, lab: LabValue) -> tuple[float | None, float | None, str]:
+        """The limits in the unit ``lab`` was reported in (the lab's own limits come back exactly).
+
+        A cited default converted into another unit is shown to 4 significant digits
+        (1.21 mg/L -> 102.5 nmol/L); the comparisons themselves use the unrounded threshold.
+        """
+        digits = 12 if self.origin == "reporting_lab" else 4
+
+        def conv(x: float | None) -> float | None:
+            return None if x is None else round_sig(threshold_as_reported(x, lab), digits)
+
+        return conv(self.lower), conv(self.upper), lab.received_unit
+
+    def text_as_reported(self, lab: LabValue) -> str:
+        return limits_text(*self.as_reported(lab))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +86,14 @@ class ReferenceInterval:
             "loinc": self.loinc,
             "population": self.population,
         }
+
+
+def limits_text(lower: float | None, upper: float | None, unit: str) -> str:
+    if lower is not None and upper is not None:
+        return f"{lower:g}–{upper:g} {unit}"
+    if upper is not None:
+        return f"≤ {upper:g} {unit}"
+    return f"≥ {lower:g} {unit}"
 
 
 MAYO_B2M_SERUM = ReferenceInterval(

@@ -35,7 +35,7 @@ class KidneySummary:
 
         CKD-EPI is preferred over Cockcroft-Gault (IMWG renal recommendations, Dimopoulos 2016).
         """
-        for name in EQUATIONS[:3]:
+        for name in ("ckd_epi_2021_creatinine_cystatin", "ckd_epi_2021_creatinine", "ckd_epi_2012_cystatin"):
             e = self.estimates.get(name)
             if e is not None and e.value is not None:
                 return name, e

@@ -56,6 +56,10 @@ SOURCE = Source(
     doi="10.1002/1097-0142(197509)36:3<842::aid-cncr2820360303>3.0.co;2-u",
 )
 REF = RuleRef("durie_salmon", "1975", "Durie–Salmon clinical staging of multiple myeloma", SOURCE)
+INPUTS: tuple[str, ...] = (
+    "hemoglobin_g_dl", "calcium_mg_dl", "bone_lesions", "isotype", "m_protein_g_dl",
+    "urine_light_chain_mg_24h", "creatinine_mg_dl",
+)
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory")

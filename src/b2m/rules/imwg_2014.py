@@ -71,6 +71,12 @@ SOURCE = Source(
     doi="10.1016/S1470-2045(14)70442-5",
 )
 REF = RuleRef("imwg_2014", "2014", "IMWG updated criteria for the diagnosis of multiple myeloma", SOURCE)
+INPUTS: tuple[str, ...] = (
+    "bmpc_percent", "plasmacytoma", "isotype", "m_protein_g_dl", "urine_m_protein_mg_24h", "calcium",
+    "creatinine", "crcl_ml_min", "crcl_estimator", "hemoglobin", "osteolytic_lesions",
+    "mri_focal_lesions_ge_5mm", "flc_kappa", "flc_lambda", "crab_attributable", "amyloidosis",
+    "igm_related_features", "bm_lymphoplasmacytic_percent",
+)
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory")

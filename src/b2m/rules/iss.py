@@ -76,6 +76,11 @@ NOTES: tuple[Note, ...] = (
         "values settle the stage (B2M ≥ 5.5 needs no albumin) and otherwise lists the stages still possible.",
     ),
     Note(
+        "iss_stage_ii_median",
+        "discrepancy",
+        "Stage II median OS is 44 months in Greipp 2005; a 2022 review table quotes 45 months (§13).",
+    ),
+    Note(
         "iss_renal",
         "caveat",
         "ISS uses B2M as measured: B2M rises as kidney function falls, so reduced GFR can raise the stage "

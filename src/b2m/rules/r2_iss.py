@@ -78,25 +78,23 @@ def criteria(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None)
 
 
 def _points(flag: nw.Expr, half_points: int) -> nw.Expr:
-    return nw.when(flag).then(nw.lit(half_points)).otherwise(nw.lit(0))
+    """``half_points`` where ``flag`` holds (``flag`` never null here), as integer arithmetic."""
+    return flag.cast(nw.Int8()) * half_points
 
 
 def half_point_range(
     x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None
 ) -> tuple[nw.Expr, nw.Expr]:
-    """Lowest and highest total (in half-points) consistent with the unknown inputs."""
+    """Lowest and highest total (in half-points) consistent with the unknown inputs.
+
+    The ISS term is the cheapest/dearest ISS stage still possible: I 0, II 2, III 3 half-points.
+    """
     s = iss_conditions or iss.conditions(x)
     c = criteria(x, s)
-    iss_min = (
-        nw.when(possible(s["I"])).then(nw.lit(0))
-        .when(possible(s["II"])).then(nw.lit(HALF_POINTS_ISS_II))
-        .otherwise(nw.lit(HALF_POINTS_ISS_III))
-    )
-    iss_max = (
-        nw.when(possible(s["III"])).then(nw.lit(HALF_POINTS_ISS_III))
-        .when(possible(s["II"])).then(nw.lit(HALF_POINTS_ISS_II))
-        .otherwise(nw.lit(0))
-    )
+    p_i, p_ii, p_iii = possible(s["I"]), possible(s["II"]), possible(s["III"])
+    # min: 0 if I possible, else 2 if II possible, else 3;  max: 3 if III possible, else 2 if II, else 0.
+    iss_min = _points(~p_i, HALF_POINTS_ISS_II) + _points(~p_i & ~p_ii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
+    iss_max = _points(p_ii | p_iii, HALF_POINTS_ISS_II) + _points(p_iii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
     factors = (
         (c["del17p"], HALF_POINTS_DEL17P),
         (c["ldh_above_uln"], HALF_POINTS_LDH_HIGH),
