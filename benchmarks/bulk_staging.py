@@ -36,16 +36,18 @@ def synthetic(n: int, seed: int = 42) -> pl.DataFrame:
         s = pl.Series(values)
         return s.scatter(np.flatnonzero(rng.random(n) < rate), None) if rate else s
 
-    return pl.DataFrame({
-        "b2m_mg_l": with_nulls(np.round(rng.lognormal(1.2, 0.6, n), 1), 0.02),
-        "albumin_g_dl": with_nulls(np.round(rng.normal(3.6, 0.5, n), 1).clip(1.0, 7.0), 0.02),
-        "ldh_u_l": with_nulls(np.round(rng.normal(200, 60, n)).clip(10, None), 0.02),
-        "ldh_uln_u_l": pl.Series(rng.choice([214.0, 225.0, 248.0], n)),
-        "del17p": with_nulls(rng.random(n) < 0.10, 0.05),
-        "t4_14": with_nulls(rng.random(n) < 0.12, 0.05),
-        "t14_16": with_nulls(rng.random(n) < 0.03, 0.05),
-        "gain1q": with_nulls(rng.random(n) < 0.35, 0.05),
-    })
+    return pl.DataFrame(
+        {
+            "b2m_mg_l": with_nulls(np.round(rng.lognormal(1.2, 0.6, n), 1), 0.02),
+            "albumin_g_dl": with_nulls(np.round(rng.normal(3.6, 0.5, n), 1).clip(1.0, 7.0), 0.02),
+            "ldh_u_l": with_nulls(np.round(rng.normal(200, 60, n)).clip(10, None), 0.02),
+            "ldh_uln_u_l": pl.Series(rng.choice([214.0, 225.0, 248.0], n)),
+            "del17p": with_nulls(rng.random(n) < 0.10, 0.05),
+            "t4_14": with_nulls(rng.random(n) < 0.12, 0.05),
+            "t14_16": with_nulls(rng.random(n) < 0.03, 0.05),
+            "gain1q": with_nulls(rng.random(n) < 0.35, 0.05),
+        }
+    )
 
 
 def _possible(flags: list[bool], stages: tuple[str, ...]) -> tuple[str | None, str]:
@@ -71,7 +73,7 @@ def row_wise(row: pd.Series) -> pd.Series:  # type: ignore[type-arg]
         elif stage == "III":
             ok = b2m >= 5.5
         else:
-            ok = b2m >= 3.5 and b2m < 5.5 or b2m < 3.5 and (_na(alb) or alb < 3.5)
+            ok = (b2m >= 3.5 and b2m < 5.5) or (b2m < 3.5 and (_na(alb) or alb < 3.5))
         iss_p.append(bool(ok))
     ldh_high = None if _na(ldh) or _na(uln) else ldh > uln
     hr = [fish["del17p"], fish["t4_14"], fish["t14_16"]]
@@ -84,8 +86,8 @@ def row_wise(row: pd.Series) -> pd.Series:  # type: ignore[type-arg]
     r_p[1] = not (iss_p == [True, False, False] and hr_ca is False and ldh_high is False) and not (
         iss_p == [False, False, True] and (hr_ca is True or ldh_high is True)
     )
-    lo = (0 if iss_p[0] else 2 if iss_p[1] else 3)
-    hi = (3 if iss_p[2] else 2 if iss_p[1] else 0)
+    lo = 0 if iss_p[0] else 2 if iss_p[1] else 3
+    hi = 3 if iss_p[2] else 2 if iss_p[1] else 0
     for v, pts in ((fish["del17p"], 2), (ldh_high, 2), (fish["t4_14"], 2), (fish["gain1q"], 1)):
         lo += pts if v is True else 0
         hi += pts if v is not False else 0
@@ -94,10 +96,17 @@ def row_wise(row: pd.Series) -> pd.Series:  # type: ignore[type-arg]
     iss, iss_s = _possible(iss_p, ("I", "II", "III"))
     r, r_s = _possible(r_p, ("I", "II", "III"))
     r2, r2_s = _possible(r2_p, ("I", "II", "III", "IV"))
-    return pd.Series({
-        "iss": iss, "r_iss": r, "r2_iss": r2, "r2_iss_score": lo / 2 if lo == hi else None,
-        "iss_possible": iss_s, "r_iss_possible": r_s, "r2_iss_possible": r2_s,
-    })
+    return pd.Series(
+        {
+            "iss": iss,
+            "r_iss": r,
+            "r2_iss": r2,
+            "r2_iss_score": lo / 2 if lo == hi else None,
+            "iss_possible": iss_s,
+            "r_iss_possible": r_s,
+            "r2_iss_possible": r2_s,
+        }
+    )
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:

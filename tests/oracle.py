@@ -36,7 +36,9 @@ def r_iss(b2m: float, albumin: float, ldh: float, uln: float, del17p: bool, t4_1
     return "II"
 
 
-def r2_iss_score(b2m: float, albumin: float, ldh: float, uln: float, del17p: bool, t4_14: bool, gain1q: bool) -> Fraction:
+def r2_iss_score(
+    b2m: float, albumin: float, ldh: float, uln: float, del17p: bool, t4_14: bool, gain1q: bool
+) -> Fraction:
     points = {"I": Fraction(0), "II": Fraction(1), "III": Fraction(3, 2)}[iss(b2m, albumin)]
     points += Fraction(1) if del17p else 0
     points += Fraction(1) if ldh > uln else 0

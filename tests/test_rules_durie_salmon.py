@@ -37,7 +37,11 @@ FAVOURABLE: dict[str, Any] = dict(
     urine_light_chain_mg_24h=1000.0,
     creatinine_mg_dl=1.0,
 )
-DISCREPANCY_NOTES = {"durie_salmon.calcium_stage_i", "durie_salmon.subclass_b", "durie_salmon.bones_stage_iii"}
+DISCREPANCY_NOTES = {
+    "durie_salmon.calcium_stage_i",
+    "durie_salmon.subclass_b",
+    "durie_salmon.bones_stage_iii",
+}
 
 
 def ds(**override: Any) -> RuleResult:
@@ -107,7 +111,8 @@ def test_boundaries_are_exclusive_on_both_sides(override: dict[str, Any], expect
 
 
 def test_calcium_exactly_12_is_stage_i_under_the_majority_reading() -> None:
-    """§4 [D]: stage I calcium 'normal (≤ 12 mg/dL)' (majority); III needs > 12. The IMF's '< 10.5' is noted."""
+    """§4 [D]: stage I calcium 'normal (≤ 12 mg/dL)' (majority reading); III needs > 12.
+    The IMF's '< 10.5' is noted."""
     r = ds(calcium_mg_dl=12.0)
     assert r.stage == "IA"
     assert crit(r, "III.calcium") is False
@@ -174,8 +179,13 @@ def test_non_secretory_uses_neither_serum_nor_urine_m_component() -> None:
 def test_everything_unknown_leaves_every_label_possible() -> None:
     """§4 missing-data rule: nothing known → any stage, either subclass."""
     r = durie_salmon_1975(
-        hemoglobin_g_dl=None, calcium_mg_dl=None, bone_lesions=None, isotype=None, m_protein_g_dl=None,
-        urine_light_chain_mg_24h=None, creatinine_mg_dl=None,
+        hemoglobin_g_dl=None,
+        calcium_mg_dl=None,
+        bone_lesions=None,
+        isotype=None,
+        m_protein_g_dl=None,
+        urine_light_chain_mg_24h=None,
+        creatinine_mg_dl=None,
     )
     assert r.possible == STAGES
     assert set(r.missing) == set(FAVOURABLE)
@@ -184,8 +194,13 @@ def test_everything_unknown_leaves_every_label_possible() -> None:
 def test_single_stage_iii_criterion_settles_stage_with_everything_else_unknown() -> None:
     """§4: 'stage III can be asserted from any single qualifying criterion' (Hb 8 < 8.5)."""
     r = durie_salmon_1975(
-        hemoglobin_g_dl=8.0, calcium_mg_dl=None, bone_lesions=None, isotype=None, m_protein_g_dl=None,
-        urine_light_chain_mg_24h=None, creatinine_mg_dl=None,
+        hemoglobin_g_dl=8.0,
+        calcium_mg_dl=None,
+        bone_lesions=None,
+        isotype=None,
+        m_protein_g_dl=None,
+        urine_light_chain_mg_24h=None,
+        creatinine_mg_dl=None,
     )
     assert r.possible == ("IIIA", "IIIB")
     assert crit(r, "III.hemoglobin") is True
@@ -229,7 +244,7 @@ def test_censored_values() -> None:
     "override", [{}, {"hemoglobin_g_dl": 8.0}, {"hemoglobin_g_dl": None}, {"creatinine_mg_dl": 3.0}]
 )
 def test_every_result_carries_every_discrepancy_note(override: dict[str, Any]) -> None:
-    """§13 rows 'Durie–Salmon stage I calcium / subclass B / stage III bones' [D] are noted on every result."""
+    """§13 rows 'Durie–Salmon stage I calcium / subclass B / stage III bones' [D]: on every result."""
     r = ds(**override)
     codes = {n.code for n in r.notes if n.kind == "discrepancy"}
     assert codes == DISCREPANCY_NOTES
@@ -247,8 +262,13 @@ def test_split_label() -> None:
 
 @pytest.mark.parametrize(
     "override",
-    [{"hemoglobin_g_dl": -1.0}, {"calcium_mg_dl": float("nan")}, {"bone_lesions": "many"}, {"isotype": "IgX"},
-     {"creatinine_mg_dl": True}],
+    [
+        {"hemoglobin_g_dl": -1.0},
+        {"calcium_mg_dl": float("nan")},
+        {"bone_lesions": "many"},
+        {"isotype": "IgX"},
+        {"creatinine_mg_dl": True},
+    ],
 )
 def test_refuses_bad_input(override: dict[str, Any]) -> None:
     with pytest.raises(InputError):
@@ -288,15 +308,23 @@ def test_unknown_inputs_keep_every_completion_possible(values: dict[str, Any], b
 
 
 ADVERSE = st.sampled_from(
-    ["hemoglobin_g_dl", "calcium_mg_dl", "bone_lesions", "m_protein_g_dl", "urine_light_chain_mg_24h",
-     "creatinine_mg_dl"]
+    [
+        "hemoglobin_g_dl",
+        "calcium_mg_dl",
+        "bone_lesions",
+        "m_protein_g_dl",
+        "urine_light_chain_mg_24h",
+        "creatinine_mg_dl",
+    ]
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(concrete, ADVERSE, st.floats(0.0, 5.0))
-def test_adverse_change_never_lowers_stage_or_subclass(values: dict[str, Any], field: str, delta: float) -> None:
-    """Invariant: lower Hb, or higher Ca / M-component / creatinine, or worse bones never lowers either part."""
+def test_adverse_change_never_lowers_stage_or_subclass(
+    values: dict[str, Any], field: str, delta: float
+) -> None:
+    """Invariant: lower Hb, higher Ca / M-component / creatinine, or worse bones never lowers either part."""
     worse = dict(values)
     if field == "hemoglobin_g_dl":
         worse[field] = max(0.0, values[field] - delta)

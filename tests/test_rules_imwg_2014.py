@@ -258,7 +258,7 @@ def test_crab_needs_attribution() -> None:
 
 
 def test_non_attributable_crab_still_allows_mgus() -> None:
-    """§5.3 non-IgM MGUS: 'no CRAB ... attributable to the clone' — an unrelated anaemia does not exclude it."""
+    """§5.3 non-IgM MGUS: 'no CRAB ... attributable to the clone': an unrelated anaemia leaves it."""
     r = imwg(hemoglobin=lab("hemoglobin", 8.5, "g/dL", lower_limit=12.0), crab_attributable=False)
     assert r.stage == "mgus_non_igm"
 
@@ -294,8 +294,13 @@ def test_index_bone_plasmacytoma_counts_as_b_only_with_marrow_10_percent() -> No
 def test_igm_mgus_and_igm_above_30_g_l() -> None:
     """§5.3 IgM MGUS: IgM < 30 g/L, lymphoplasmacytic infiltration < 10%, no attributable anaemia,
     symptoms, hyperviscosity, nodes or organomegaly. IgM ≥ 30 g/L fits no §5 entity."""
-    igm = {**MGUS, "isotype": "IgM", "bmpc_percent": 0.0, "igm_related_features": False,
-           "bm_lymphoplasmacytic_percent": 5.0}
+    igm = {
+        **MGUS,
+        "isotype": "IgM",
+        "bmpc_percent": 0.0,
+        "igm_related_features": False,
+        "bm_lymphoplasmacytic_percent": 5.0,
+    }
     assert imwg(igm).stage == "mgus_igm"
     assert imwg(igm, m_protein_g_dl=3.5).stage == "unclassified"
     assert imwg(igm, bm_lymphoplasmacytic_percent=10.0).stage == "unclassified"
@@ -342,7 +347,7 @@ def test_unknown_crcl_leaves_renal_criterion_open() -> None:
 
 def test_mde_asserted_from_one_positive_item_with_the_rest_unknown() -> None:
     """§5 missing data: 'an MDE can be asserted from any one positive item' (BMPC 70% ≥ 60%)."""
-    unknown = {k: None for k in MGUS}
+    unknown: dict[str, Any] = {k: None for k in MGUS}
     r = imwg_2014(**{**unknown, "bmpc_percent": 70.0})
     assert r.stage == "multiple_myeloma"
 
@@ -389,7 +394,9 @@ def test_refuses_bad_input(override: dict[str, Any]) -> None:
 
 
 @st.composite
-def labs(draw: st.DrawFn, key: str, units: dict[str, tuple[float, float, str, float, float]]) -> dict[str, Any]:
+def labs(
+    draw: st.DrawFn, key: str, units: dict[str, tuple[float, float, str, float, float]]
+) -> dict[str, Any]:
     unit = draw(st.sampled_from(sorted(units)))
     lo, hi, limit_name, llo, lhi = units[unit]
     return {
@@ -406,14 +413,26 @@ RAW = st.fixed_dictionaries(
         "isotype": st.sampled_from(ISOTYPES),
         "m_protein_g_dl": st.one_of(st.sampled_from([3.0]), st.floats(0.0, 6.0)),
         "urine_m_protein_mg_24h": st.one_of(st.sampled_from([500.0]), st.floats(0.0, 2000.0)),
-        "calcium": labs("calcium", {"mg/dL": (7.0, 14.0, "upper_limit", 9.5, 10.6),
-                                    "mmol/L": (1.8, 3.5, "upper_limit", 2.3, 2.65)}),
-        "creatinine": labs("creatinine", {"mg/dL": (0.4, 4.0, "upper_limit", 1.0, 1.3),
-                                          "µmol/L": (40.0, 350.0, "upper_limit", 90.0, 115.0)}),
+        "calcium": labs(
+            "calcium",
+            {"mg/dL": (7.0, 14.0, "upper_limit", 9.5, 10.6), "mmol/L": (1.8, 3.5, "upper_limit", 2.3, 2.65)},
+        ),
+        "creatinine": labs(
+            "creatinine",
+            {
+                "mg/dL": (0.4, 4.0, "upper_limit", 1.0, 1.3),
+                "µmol/L": (40.0, 350.0, "upper_limit", 90.0, 115.0),
+            },
+        ),
         "crcl_ml_min": st.floats(10.0, 120.0),
         "crcl_estimator": st.just("CKD-EPI 2021"),
-        "hemoglobin": labs("hemoglobin", {"g/dL": (6.0, 16.0, "lower_limit", 11.5, 13.5),
-                                          "g/L": (60.0, 160.0, "lower_limit", 115.0, 135.0)}),
+        "hemoglobin": labs(
+            "hemoglobin",
+            {
+                "g/dL": (6.0, 16.0, "lower_limit", 11.5, 13.5),
+                "g/L": (60.0, 160.0, "lower_limit", 115.0, 135.0),
+            },
+        ),
         "osteolytic_lesions": st.integers(0, 3),
         "mri_focal_lesions_ge_5mm": st.integers(0, 3),
         "flc_kappa": labs("flc_kappa", {"mg/L": (0.5, 3000.0, "upper_limit", 19.4, 19.4)}),
@@ -428,7 +447,11 @@ LAB_KEYS = ("calcium", "creatinine", "hemoglobin", "flc_kappa", "flc_lambda")
 LIMIT_KEYS = ("calcium", "hemoglobin", "flc_kappa", "flc_lambda")
 
 
-def build(raw: dict[str, Any], blank: set[str] = frozenset(), blank_limits: set[str] = frozenset()) -> RuleResult:
+def build(
+    raw: dict[str, Any],
+    blank: frozenset[str] | set[str] = frozenset(),
+    blank_limits: frozenset[str] | set[str] = frozenset(),
+) -> RuleResult:
     kwargs: dict[str, Any] = {}
     for k, v in raw.items():
         if k in blank:
@@ -445,8 +468,11 @@ def build(raw: dict[str, Any], blank: set[str] = frozenset(), blank_limits: set[
 
 
 @settings(max_examples=300, deadline=None)
-@given(RAW, st.sets(st.sampled_from(sorted(MGUS) + ["igm_related_features", "bm_lymphoplasmacytic_percent"])),
-       st.sets(st.sampled_from(LIMIT_KEYS)))
+@given(
+    RAW,
+    st.sets(st.sampled_from([*sorted(MGUS), "igm_related_features", "bm_lymphoplasmacytic_percent"])),
+    st.sets(st.sampled_from(LIMIT_KEYS)),
+)
 def test_unknown_inputs_keep_every_completion_possible(
     raw: dict[str, Any], blank: set[str], blank_limits: set[str]
 ) -> None:
@@ -479,8 +505,19 @@ def _worse(raw: dict[str, Any], field: str, step: float) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None)
 @given(
     RAW,
-    st.sampled_from(["calcium", "creatinine", "hemoglobin", "crcl_ml_min", "bmpc_percent", "osteolytic_lesions",
-                     "mri_focal_lesions_ge_5mm", "crab_attributable", "plasmacytoma"]),
+    st.sampled_from(
+        [
+            "calcium",
+            "creatinine",
+            "hemoglobin",
+            "crcl_ml_min",
+            "bmpc_percent",
+            "osteolytic_lesions",
+            "mri_focal_lesions_ge_5mm",
+            "crab_attributable",
+            "plasmacytoma",
+        ]
+    ),
     st.floats(0.0, 0.5),
 )
 def test_adverse_finding_never_undoes_myeloma(raw: dict[str, Any], field: str, step: float) -> None:

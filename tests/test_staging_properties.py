@@ -92,7 +92,13 @@ def test_complete_inputs_match_oracle(p: StagingValues) -> None:
     v = {k: getattr(p, k) for k in COMPLETIONS}
     assert (r["iss"].stage, r["r_iss"].stage, r["r2_iss"].stage) == _oracle_all(v)
     expected = oracle.r2_iss_score(
-        p.b2m_mg_l, p.albumin_g_dl, p.ldh_u_l, p.ldh_uln_u_l, p.del17p, p.t4_14, p.gain1q  # type: ignore[arg-type]
+        p.b2m_mg_l,
+        p.albumin_g_dl,
+        p.ldh_u_l,
+        p.ldh_uln_u_l,
+        p.del17p,
+        p.t4_14,
+        p.gain1q,  # type: ignore[arg-type]
     )
     assert r["r2_iss"].score == float(expected)
 

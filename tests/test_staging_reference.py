@@ -139,9 +139,18 @@ def test_r_iss_iss_ii_is_always_ii() -> None:
         ({"b2m_mg_l": 6.0, "albumin_g_dl": 4.0, **NORMAL_LDH, **{**NEG, "gain1q": True, "t4_14": True}}, 3, "IV"),
         ({"b2m_mg_l": 4.0, "albumin_g_dl": 4.0, **NORMAL_LDH, **{**NEG, "del17p": True, "gain1q": True}}, 2.5, "III"),
         (
-            {"b2m_mg_l": 6.0, "albumin_g_dl": 4.0, "ldh_u_l": 300.0, "ldh_uln_u_l": 250.0,
-             "del17p": True, "t4_14": True, "t14_16": False, "gain1q": True},
-            5, "IV",
+            {
+                "b2m_mg_l": 6.0,
+                "albumin_g_dl": 4.0,
+                "ldh_u_l": 300.0,
+                "ldh_uln_u_l": 250.0,
+                "del17p": True,
+                "t4_14": True,
+                "t14_16": False,
+                "gain1q": True,
+            },
+            5,
+            "IV",
         ),
     ],
 )

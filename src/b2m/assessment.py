@@ -51,16 +51,24 @@ class Assessment:
         return {
             "id": p.id,
             **{name: r.to_dict() for name, r in self.staging.items()},
-            "egfr": {k: kidney[k] for k in (
-                "ckd_epi_2021_creatinine", "ckd_epi_2021_creatinine_cystatin", "ckd_epi_2012_cystatin",
-            )},
+            "egfr": {
+                k: kidney[k]
+                for k in (
+                    "ckd_epi_2021_creatinine",
+                    "ckd_epi_2021_creatinine_cystatin",
+                    "ckd_epi_2012_cystatin",
+                )
+            },
             "creatinine_clearance": {"cockcroft_gault": kidney["cockcroft_gault"]},
             "kidney": kidney,
             "b2m": self.b2m.to_dict(),
             "flags": [fl.to_dict() for fl in self.b2m.flags],
             "scores": {name: r.to_dict() for name, r in self.scores.items()},
             "patient": {
-                "age": p.age, "sex": p.sex, "weight_kg": p.weight_kg, "setting": p.setting,
+                "age": p.age,
+                "sex": p.sex,
+                "weight_kg": p.weight_kg,
+                "setting": p.setting,
                 "disease": p.disease,
                 "labs": {k: lab.to_dict() for k, lab in p.labs.items()},
             },
@@ -103,32 +111,46 @@ def _plasma_cell_scores(p: Patient) -> dict[str, RuleResult]:
 def _lymphoid_scores(p: Patient) -> dict[str, RuleResult]:
     b2m_lab = p.lab("b2m")
     if p.disease == "cll":
-        return {"cll_ipi": cll_ipi_2016.cll_ipi_2016(
-            del17p=p.cytogenetics.del17p, tp53_mutated=p.cytogenetics.tp53_mutation,
-            ighv_unmutated=p.cll.ighv_unmutated, b2m_mg_l=_v(b2m_lab), binet_stage=p.cll.binet_stage,
-            rai_stage=p.cll.rai_stage,  # type: ignore[arg-type]
-            age_years=p.age,
-        )}
+        return {
+            "cll_ipi": cll_ipi_2016.cll_ipi_2016(
+                del17p=p.cytogenetics.del17p,
+                tp53_mutated=p.cytogenetics.tp53_mutation,
+                ighv_unmutated=p.cll.ighv_unmutated,
+                b2m_mg_l=_v(b2m_lab),
+                binet_stage=p.cll.binet_stage,
+                rai_stage=p.cll.rai_stage,  # type: ignore[arg-type]
+                age_years=p.age,
+            )
+        }
     if p.disease == "waldenstrom":
         return {
             "ipsswm": ipsswm_2009.ipsswm_2009(
-                age_years=p.age, hemoglobin_g_dl=_v(p.lab("hemoglobin")), platelets_10e9_l=_v(p.lab("platelets")),
-                b2m_mg_l=_v(b2m_lab), m_protein_g_dl=_v(p.lab("m_protein")),
+                age_years=p.age,
+                hemoglobin_g_dl=_v(p.lab("hemoglobin")),
+                platelets_10e9_l=_v(p.lab("platelets")),
+                b2m_mg_l=_v(b2m_lab),
+                m_protein_g_dl=_v(p.lab("m_protein")),
             ),
             "ripsswm": ripsswm_2019.ripsswm_2019(
-                age_years=p.age, b2m_mg_l=_v(b2m_lab), ldh_u_l=_v(p.lab("ldh")), albumin_g_dl=_v(p.lab("albumin")),
+                age_years=p.age,
+                b2m_mg_l=_v(b2m_lab),
+                ldh_u_l=_v(p.lab("ldh")),
+                albumin_g_dl=_v(p.lab("albumin")),
             ),
         }
     if p.disease == "follicular_lymphoma":
         return {
             "flipi2": flipi2_2009.flipi2_2009(
-                b2m_mg_l=_v(b2m_lab), b2m_upper_limit_mg_l=b2m_lab.upper_limit if b2m_lab else None,
+                b2m_mg_l=_v(b2m_lab),
+                b2m_upper_limit_mg_l=b2m_lab.upper_limit if b2m_lab else None,
                 largest_node_diameter_cm=p.lymphoma.largest_node_diameter_cm,
                 bone_marrow_involved=p.lymphoma.bone_marrow_involvement,
-                hemoglobin_g_dl=_v(p.lab("hemoglobin")), age_years=p.age,
+                hemoglobin_g_dl=_v(p.lab("hemoglobin")),
+                age_years=p.age,
             ),
             "prima_pi": prima_pi_2018.prima_pi_2018(
-                b2m_mg_l=_v(b2m_lab), bone_marrow_involved=p.lymphoma.bone_marrow_involvement,
+                b2m_mg_l=_v(b2m_lab),
+                bone_marrow_involved=p.lymphoma.bone_marrow_involvement,
             ),
         }
     return {}
@@ -140,7 +162,10 @@ def assess(patients: Sequence[Patient]) -> list[Assessment]:
     out = []
     for p, staging in zip(patients, staged, strict=True):
         kidney = kidney_summary(
-            creatinine=p.lab("creatinine"), cystatin_c=p.lab("cystatin_c"), age_years=p.age, sex=p.sex,
+            creatinine=p.lab("creatinine"),
+            cystatin_c=p.lab("cystatin_c"),
+            age_years=p.age,
+            sex=p.sex,
             weight_kg=p.weight_kg,
         )
         pref = kidney.preferred
@@ -156,11 +181,13 @@ def assess(patients: Sequence[Patient]) -> list[Assessment]:
         )
         myeloma = p.disease == "multiple_myeloma"
         scores = _plasma_cell_scores(p) if myeloma else _lymphoid_scores(p)
-        out.append(Assessment(
-            patient=p,
-            staging=staging if myeloma else {},
-            scores=scores,
-            kidney=kidney,
-            b2m=interpretation,
-        ))
+        out.append(
+            Assessment(
+                patient=p,
+                staging=staging if myeloma else {},
+                scores=scores,
+                kidney=kidney,
+                b2m=interpretation,
+            )
+        )
     return out

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from typer.exceptions import Abort, TyperException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from typer.exceptions import Abort, TyperException
 
 from b2m.errors import B2MError, InputError
 
@@ -35,7 +35,7 @@ MAX_JSON_BYTES = 256 << 20  # a larger document is a cohort: use `b2m stage`
 PROGRESS_MIN_BYTES = 8 << 20
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -54,17 +54,21 @@ def _read_json(source: str) -> object:
         if not path.is_file():
             raise InputError("FILE", f"no such file: {source}", "a path to a JSON file, or - for standard input")
         if path.stat().st_size > MAX_JSON_BYTES:
-            raise InputError("FILE", f"{source} is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts")
+            raise InputError(
+                "FILE", f"{source} is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts"
+            )
         data = path.read_bytes()
         name = source
     if len(data) > MAX_JSON_BYTES:
         raise InputError("FILE", f"input is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts")
     try:
-        return json.loads(data)
+        return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(name, "is not UTF-8 text", "a UTF-8 JSON document") from None
     except json.JSONDecodeError as e:
-        raise InputError(name, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON object or array of objects") from None
+        raise InputError(
+            name, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON object or array of objects"
+        ) from None
     except RecursionError:
         raise InputError(name, "JSON nested too deeply", "the patient contract (see README)") from None
 
@@ -95,7 +99,9 @@ def _assess_document(raw: object, fmt: OutputFormat) -> None:
 @app.command()
 def assess(
     file: Annotated[str, typer.Argument(help="Patient JSON file (one object or an array), or - for stdin.")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="text report or the JSON contract")] = OutputFormat.text,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text report or the JSON contract")
+    ] = OutputFormat.text,
 ) -> None:
     """Stage and interpret one patient or an array of patients."""
     _assess_document(_read_json(file), format)
@@ -105,19 +111,32 @@ def assess(
 def stage(
     input: Annotated[Path, typer.Argument(help="CSV or Parquet file with the batch columns (see README).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .parquet (written atomically).")],
-    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal for large files).")] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal for large files)."),
+    ] = None,
 ) -> None:
     """Stage ISS, R-ISS and R2-ISS for every row of a table."""
     from b2m.io.batch import stage_file, total_work
 
     total = total_work(input) if input.is_file() else 0
-    show = progress if progress is not None else (sys.stderr.isatty() and (total > PROGRESS_MIN_BYTES or input.suffix == ".parquet" and total > 1_000_000))
+    show = (
+        progress
+        if progress is not None
+        else (
+            sys.stderr.isatty() and (total > PROGRESS_MIN_BYTES or (input.suffix == ".parquet" and total > 1_000_000))
+        )
+    )
     if not show:
         rows = stage_file(input, output)
     else:
         with Progress(
-            TextColumn("staging"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-            console=Console(file=sys.stderr), transient=True,
+            TextColumn("staging"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
         ) as bar:
             task = bar.add_task("stage", total=total or None)
             rows = stage_file(input, output, progress=lambda n: bar.advance(task, n))

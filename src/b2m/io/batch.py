@@ -68,13 +68,17 @@ def _csv_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBat
     with path.open("rb") as fh:
         try:
             reader = pacsv.open_csv(
-                _CountingReader(fh, progress),  # type: ignore[arg-type]
+                _CountingReader(fh, progress),
                 read_options=pacsv.ReadOptions(block_size=64 << 20),
                 convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in BATCH_COLUMNS}),
             )
             yield from reader
         except pa.ArrowInvalid as e:
-            raise FileFormatError(str(path), f"not a readable CSV file ({str(e).splitlines()[0]})", "a comma-separated file with a header row") from None
+            raise FileFormatError(
+                str(path),
+                f"not a readable CSV file ({str(e).splitlines()[0]})",
+                "a comma-separated file with a header row",
+            ) from None
 
 
 def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBatch]:
@@ -112,9 +116,7 @@ def _validate_numeric(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
                 "are accepted by `b2m assess`, not in batch columns)",
             )
         s = parsed
-    elif s.dtype.is_numeric():
-        s = s.cast(pl.Float64)
-    elif s.dtype == pl.Null:
+    elif s.dtype.is_numeric() or s.dtype == pl.Null:
         s = s.cast(pl.Float64)
     else:
         raise FileFormatError(f"column {col}", f"has type {s.dtype}", "numbers")
@@ -141,7 +143,11 @@ def _validate_flag(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
         bad = ~s.is_in([0, 1]) & s.is_not_null()
         if bad.any():
             i = int(bad.arg_max() or 0)
-            raise FileFormatError(f"column {col}, row {offset + i + 1}", f"not a yes/no value: {s[i]!r}", "true/false, 1/0, yes/no, or empty for unknown")
+            raise FileFormatError(
+                f"column {col}, row {offset + i + 1}",
+                f"not a yes/no value: {s[i]!r}",
+                "true/false, 1/0, yes/no, or empty for unknown",
+            )
         return pl.lit(s.cast(pl.Boolean)).alias(col)
     if s.dtype != pl.String:
         raise FileFormatError(f"column {col}", f"has type {s.dtype}", "true/false, 1/0, yes/no, or empty for unknown")
@@ -149,7 +155,11 @@ def _validate_flag(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
     known = low.is_in([*_TRUE, *_FALSE, *_NULL]) | low.is_null()
     if not known.all():
         i = int((~known).arg_max() or 0)
-        raise FileFormatError(f"column {col}, row {offset + i + 1}", f"not a yes/no value: {s[i]!r}", "true/false, 1/0, yes/no, or empty for unknown")
+        raise FileFormatError(
+            f"column {col}, row {offset + i + 1}",
+            f"not a yes/no value: {s[i]!r}",
+            "true/false, 1/0, yes/no, or empty for unknown",
+        )
     out = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
     return out.alias(col)
 
@@ -158,12 +168,12 @@ def prepare(df: pl.DataFrame, offset: int = 0) -> pl.DataFrame:
     """Check a chunk of the batch contract and give it canonical dtypes."""
     missing = [c for c in BATCH_COLUMNS if c not in df.columns]
     if missing:
-        raise FileFormatError(
-            "input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS)
-        )
+        raise FileFormatError("input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS))
     clash = [c for c in OUTPUT_COLUMNS if c in df.columns]
     if clash:
-        raise FileFormatError("input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns")
+        raise FileFormatError(
+            "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"
+        )
     exprs = [_validate_numeric(df, c, offset) for c in NUMERIC_COLUMNS]
     exprs += [_validate_flag(df, c, offset) for c in FISH_COLUMNS]
     return df.with_columns(exprs)
@@ -192,12 +202,16 @@ def stage_file(src: Path, dst: Path, progress: Progress | None = None) -> int:
             chunk = prepare(pl.from_arrow(batch), rows)  # type: ignore[arg-type]
             table = _finalise(stage_frame(chunk))
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, table.schema)
+                writer = (
+                    pq.ParquetWriter(tmp, table.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, table.schema)
+                )
             writer.write_table(table)
             rows += table.num_rows
         if writer is None:  # empty input: still write a valid, empty output with the contract's columns
             empty = _finalise(stage_frame(prepare(pl.DataFrame({c: [] for c in BATCH_COLUMNS}))))
-            writer = pq.ParquetWriter(tmp, empty.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, empty.schema)
+            writer = (
+                pq.ParquetWriter(tmp, empty.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, empty.schema)
+            )
             writer.write_table(empty)
         writer.close()
         writer = None

@@ -77,7 +77,7 @@ def text_list(raw: object, field: str, max_items: int = 200) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or len(raw) > max_items:
-        raise InputError(field, "expected a list of names or codes", f'a JSON array of up to {max_items} strings')
+        raise InputError(field, "expected a list of names or codes", f"a JSON array of up to {max_items} strings")
     out = []
     for i, item in enumerate(raw):
         t = text(item, f"{field}[{i}]")

@@ -26,17 +26,42 @@ DISEASES: tuple[Disease, ...] = ("multiple_myeloma", "cll", "waldenstrom", "foll
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory")
 
 CYTOGENETIC_FLAGS: tuple[str, ...] = (
-    "del17p", "t4_14", "t14_16", "t14_20", "gain1q", "amp1q", "del1p32", "del1p32_biallelic",
-    "tp53_mutation", "cd138_purified",
+    "del17p",
+    "t4_14",
+    "t14_16",
+    "t14_20",
+    "gain1q",
+    "amp1q",
+    "del1p32",
+    "del1p32_biallelic",
+    "tp53_mutation",
+    "cd138_purified",
 )
 IMAGING_KEYS: tuple[str, ...] = (
-    "osteolytic_lesions", "mri_focal_lesions", "bone_status", "biopsy_proven_plasmacytoma",
+    "osteolytic_lesions",
+    "mri_focal_lesions",
+    "bone_status",
+    "biopsy_proven_plasmacytoma",
     "extramedullary_plasmacytoma",
 )
 TOP_KEYS: tuple[str, ...] = (
-    "id", "age", "sex", "weight_kg", "setting", "disease", "labs", "cytogenetics",
-    "marrow_plasma_cells_percent", "imaging", "conditions", "medications", "isotype",
-    "involved_light_chain", "amyloidosis", "cll", "lymphoma",
+    "id",
+    "age",
+    "sex",
+    "weight_kg",
+    "setting",
+    "disease",
+    "labs",
+    "cytogenetics",
+    "marrow_plasma_cells_percent",
+    "imaging",
+    "conditions",
+    "medications",
+    "isotype",
+    "involved_light_chain",
+    "amyloidosis",
+    "cll",
+    "lymphoma",
 )
 CLL_KEYS: tuple[str, ...] = ("ighv_unmutated", "binet_stage", "rai_stage")
 LYMPHOMA_KEYS: tuple[str, ...] = ("largest_node_diameter_cm", "bone_marrow_involvement")
@@ -118,7 +143,7 @@ def _cytogenetics(raw: object) -> Cytogenetics:
     f.check_keys(d, (*CYTOGENETIC_FLAGS, "del17p_clonal_fraction_percent"), "cytogenetics")
     flags = {k: f.boolean(d.get(k), f"cytogenetics.{k}") for k in CYTOGENETIC_FLAGS}
     ccf = f.number(d.get("del17p_clonal_fraction_percent"), "cytogenetics.del17p_clonal_fraction_percent", 0, 100)
-    return Cytogenetics(**flags, del17p_clonal_fraction_percent=ccf)  # type: ignore[arg-type]
+    return Cytogenetics(**flags, del17p_clonal_fraction_percent=ccf)
 
 
 def _imaging(raw: object) -> Imaging:
@@ -170,7 +195,9 @@ def parse_patient(raw: object, default_id: str = "1") -> Patient:
         disease=f.choice(d.get("disease"), "disease", DISEASES) or "multiple_myeloma",
         labs=_labs(d.get("labs")),
         cytogenetics=_cytogenetics(d.get("cytogenetics")),
-        marrow_plasma_cells_percent=f.number(d.get("marrow_plasma_cells_percent"), "marrow_plasma_cells_percent", 0, 100),
+        marrow_plasma_cells_percent=f.number(
+            d.get("marrow_plasma_cells_percent"), "marrow_plasma_cells_percent", 0, 100
+        ),
         imaging=_imaging(d.get("imaging")),
         conditions=f.text_list(d.get("conditions"), "conditions"),
         medications=f.text_list(d.get("medications"), "medications"),
@@ -198,7 +225,11 @@ def parse_patients(raw: object) -> list[Patient]:
     """One patient object or an array of them; errors are prefixed with the array index."""
     if isinstance(raw, list):
         if len(raw) > MAX_PATIENTS_PER_DOCUMENT:
-            raise InputError("patients", f"{len(raw)} patients in one document", f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts")
+            raise InputError(
+                "patients",
+                f"{len(raw)} patients in one document",
+                f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts",
+            )
         out = []
         for i, item in enumerate(raw):
             try:

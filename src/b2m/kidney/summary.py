@@ -59,17 +59,24 @@ def _plain(lab: LabValue | None, notes: list[Note]) -> float | None:
     if lab is None:
         return None
     if isinstance(lab.value, Censored):
-        notes.append(Note(
-            f"{lab.key}_censored", "missing",
-            f"{lab.analyte.label} is censored ({lab.value} {lab.unit}); equations need a measured value.",
-        ))
+        notes.append(
+            Note(
+                f"{lab.key}_censored",
+                "missing",
+                f"{lab.analyte.label} is censored ({lab.value} {lab.unit}); equations need a measured value.",
+            )
+        )
         return None
     return lab.value
 
 
 def kidney_summary(
-    *, creatinine: LabValue | None, cystatin_c: LabValue | None, age_years: float | None,
-    sex: Sex | None, weight_kg: float | None,
+    *,
+    creatinine: LabValue | None,
+    cystatin_c: LabValue | None,
+    age_years: float | None,
+    sex: Sex | None,
+    weight_kg: float | None,
 ) -> KidneySummary:
     notes: list[Note] = []
     scr = _plain(creatinine, notes)
@@ -77,10 +84,13 @@ def kidney_summary(
     out: dict[str, KidneyEstimate] = {}
     if age_years is None or sex is None:
         if scr is not None or scys is not None:
-            notes.append(Note(
-                "kidney_needs_age_sex", "missing",
-                "eGFR needs age and sex; none was estimated.",
-            ))
+            notes.append(
+                Note(
+                    "kidney_needs_age_sex",
+                    "missing",
+                    "eGFR needs age and sex; none was estimated.",
+                )
+            )
         return KidneySummary(out, tuple(notes))
     if scr is not None:
         out["ckd_epi_2021_creatinine"] = ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age_years, sex=sex)

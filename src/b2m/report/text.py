@@ -32,8 +32,12 @@ def _labs(a: Assessment) -> Table:
             hi = "" if lab.upper_limit is None else f"{lab.upper_limit:g}"
             interval = f"{lo}-{hi} {lab.unit}"
         t.add_row(
-            key, escape(f"{lab.received_value} {lab.received_unit}"), escape(f"{lab.value} {lab.unit}") if not isinstance(lab.value, float) else f"{lab.value:g} {lab.unit}",
-            interval, lab.date.isoformat() if lab.date else "", escape(lab.method or ""),
+            key,
+            escape(f"{lab.received_value} {lab.received_unit}"),
+            escape(f"{lab.value} {lab.unit}") if not isinstance(lab.value, float) else f"{lab.value:g} {lab.unit}",
+            interval,
+            lab.date.isoformat() if lab.date else "",
+            escape(lab.method or ""),
         )
     return t
 
@@ -70,7 +74,7 @@ def _outcomes(results: dict[str, RuleResult]) -> list[str]:
 
 def _kidney(a: Assessment) -> list[str]:
     lines = []
-    for name, e in a.kidney.estimates.items():
+    for e in a.kidney.estimates.values():
         value = "not given" if e.value is None else f"{e.value:.0f} {e.unit}"
         lines.append(f"{e.equation.title}: {value}")
     lines += [n.text for n in a.kidney.notes]
@@ -89,12 +93,14 @@ def _sources(a: Assessment) -> list[str]:
 def render_text(a: Assessment, console: Console) -> None:
     p = a.patient
     head = ", ".join(
-        x for x in (
+        x
+        for x in (
             f"age {p.age:g}" if p.age is not None else "",
             p.sex or "",
             f"setting {p.setting}" if p.setting else "",
             p.disease.replace("_", " "),
-        ) if x
+        )
+        if x
     )
     parts: list[object] = [Text(head), _labs(a)]
     parts.append(Text("\nKidney function", style="bold"))
@@ -109,11 +115,18 @@ def render_text(a: Assessment, console: Console) -> None:
         parts.append(_results("\nOther rules", a.scores))
     outcomes = _outcomes({**a.staging, **a.scores})
     if outcomes:
-        parts.append(Text("\nPublished outcomes for the stages above (cohort figures, not a prediction for this patient)", style="bold"))
+        parts.append(
+            Text(
+                "\nPublished outcomes for the stages above (cohort figures, not a prediction for this patient)",
+                style="bold",
+            )
+        )
         parts += [Text("  " + line) for line in outcomes]
     caveats = {n.code: n for r in (*a.staging.values(), *a.scores.values()) for n in r.notes}
     if caveats:
-        parts.append(Text("\nNotes (sources disagree [D], unconfirmed [U], setting, missing data, caveats)", style="bold"))
+        parts.append(
+            Text("\nNotes (sources disagree [D], unconfirmed [U], setting, missing data, caveats)", style="bold")
+        )
         for n in caveats.values():
             parts.append(Text(f"  [{n.kind}] {n.text}"))
     parts.append(Text("\nSources", style="bold"))

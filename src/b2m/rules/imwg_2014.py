@@ -664,16 +664,16 @@ def imwg_2014(
         "igm_related_features": igm_related_features,
         "bm_lymphoplasmacytic_percent": bm_lymphoplasmacytic_percent,
     }
-    for name, lab in (
-        ("calcium", calcium),
-        ("creatinine", creatinine),
-        ("hemoglobin", hemoglobin),
-        ("flc_kappa", flc_kappa),
-        ("flc_lambda", flc_lambda),
+    for name, canonical, lab in (
+        ("calcium", "calcium_mg_dl", calcium),
+        ("creatinine", "creatinine_mg_dl", creatinine),
+        ("hemoglobin", "hemoglobin_g_dl", hemoglobin),
+        ("flc_kappa", "flc_kappa_mg_l", flc_kappa),
+        ("flc_lambda", "flc_lambda_mg_l", flc_lambda),
     ):
+        # As reported (the unit the thresholds were applied in), and the canonical value.
         inputs[name] = None if lab is None else f"{_fmt(lab.received_magnitude)} {lab.received_unit}"
-        if lab is not None:
-            inputs[f"{name}_{lab.unit.replace('/', '_').replace(' ', '')}"] = lab.value
+        inputs[canonical] = None if lab is None else lab.value
     for name, lab, attr in (
         ("calcium_upper_limit", calcium, "upper_limit"),
         ("hemoglobin_lower_limit", hemoglobin, "lower_limit"),

@@ -7,6 +7,7 @@ the *same* rule expressions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import narwhals as nw
@@ -32,12 +33,15 @@ class StagingInputs:
     @classmethod
     def exact(cls) -> StagingInputs:
         """Batch layout: one column per input, named as in :data:`BATCH_COLUMNS`."""
-        return cls(*(NumExpr.column(c) for c in NUMERIC_COLUMNS), *(nw.col(c) for c in FISH_COLUMNS))
+        return cls._make(NumExpr.column)
 
     @classmethod
     def bounded(cls) -> StagingInputs:
         """Single-patient layout: ``<name>__lo`` / ``<name>__hi`` for each numeric input."""
-        return cls(
-            *(NumExpr.bounded(f"{c}__lo", f"{c}__hi") for c in NUMERIC_COLUMNS),
-            *(nw.col(c) for c in FISH_COLUMNS),
-        )
+        return cls._make(lambda c: NumExpr.bounded(f"{c}__lo", f"{c}__hi"))
+
+    @classmethod
+    def _make(cls, num: Callable[[str], NumExpr]) -> StagingInputs:
+        b2m, albumin, ldh, uln = (num(c) for c in NUMERIC_COLUMNS)
+        del17p, t4_14, t14_16, gain1q = (nw.col(c) for c in FISH_COLUMNS)
+        return cls(b2m, albumin, ldh, uln, del17p, t4_14, t14_16, gain1q)

@@ -82,9 +82,7 @@ def _points(flag: nw.Expr, half_points: int) -> nw.Expr:
     return flag.cast(nw.Int8()) * half_points
 
 
-def half_point_range(
-    x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None
-) -> tuple[nw.Expr, nw.Expr]:
+def half_point_range(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None) -> tuple[nw.Expr, nw.Expr]:
     """Lowest and highest total (in half-points) consistent with the unknown inputs.
 
     The ISS term is the cheapest/dearest ISS stage still possible: I 0, II 2, III 3 half-points.
@@ -136,8 +134,7 @@ NOTES: tuple[Note, ...] = (
     Note(
         "r2_iss_medians",
         "caveat",
-        "Median OS per group is from secondary sources (status S); median PFS per group is unconfirmed and "
-        "not shown.",
+        "Median OS per group is from secondary sources (status S); median PFS per group is unconfirmed and not shown.",
     ),
 )
 

@@ -37,7 +37,9 @@ CRITERIA: tuple[CriterionDef, ...] = (
         "high-risk chromosomal abnormality by iFISH: del(17p), t(4;14) or t(14;16)",
         ("del17p", "t4_14", "t14_16"),
     ),
-    CriterionDef("ldh_above_uln", "serum LDH above the reporting lab's upper limit of normal", ("ldh_u_l", "ldh_uln_u_l")),
+    CriterionDef(
+        "ldh_above_uln", "serum LDH above the reporting lab's upper limit of normal", ("ldh_u_l", "ldh_uln_u_l")
+    ),
 )
 
 

@@ -28,7 +28,7 @@ from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, Options, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
-from b2m.rules.kleene import Num, Tri, gt, le, or_
+from b2m.rules.kleene import Num, Tri, gt, le, lt, or_
 from b2m.units.censored import Censored
 
 SOURCE = Source(
@@ -151,7 +151,7 @@ def bin_options(x: Num, bins: Bins) -> Options:
 
 def _criterion(code: str, label: str, options: Options, inputs: Sequence[str], text: str) -> Criterion:
     """A variable scores > 0 points: met True/False, or None while its bin is undecided."""
-    met: Tri = None if len(options) > 1 else options[0] > 0
+    met: Tri = True if min(options) > 0 else (False if max(options) == 0 else None)
     return Criterion(code, f"{label} ({text})", met, tuple(inputs))
 
 
@@ -212,6 +212,15 @@ def smm_imwg_2020(
     fish_names = ("t4_14", "t14_16", "gain_1q", "del13q")
     missing = tuple(k for k, v in inputs.items() if v is None and (k not in fish_names or fish is None))
     notes = list(NOTES)
+    if lt(flc_ratio_involved_uninvolved, 1.0):
+        notes.append(
+            Note(
+                "smm_imwg_2020.flc_ratio_below_1",
+                "caveat",
+                "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
+                "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
+            )
+        )
     if missing:
         notes.append(
             Note(

@@ -24,7 +24,7 @@ from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
-from b2m.rules.kleene import Num, gt
+from b2m.rules.kleene import Num, gt, lt
 from b2m.units.censored import Censored
 
 SOURCE = Source(
@@ -115,6 +115,15 @@ def smm_mayo_2018(
     }
     missing = tuple(k for k, v in inputs.items() if v is None)
     notes = list(NOTES)
+    if lt(flc_ratio_involved_uninvolved, 1.0):
+        notes.append(
+            Note(
+                "smm_mayo_2018.flc_ratio_below_1",
+                "caveat",
+                "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
+                "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
+            )
+        )
     if missing:
         notes.append(
             Note(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import narwhals as nw
 from narwhals.typing import IntoFrame
@@ -25,7 +25,13 @@ from b2m.rules.inputs import StagingInputs
 
 SYSTEMS: dict[str, ModuleType] = {"iss": iss, "r_iss": r_iss, "r2_iss": r2_iss}
 OUTPUT_COLUMNS: tuple[str, ...] = (
-    "iss", "r_iss", "r2_iss", "r2_iss_score", "iss_possible", "r_iss_possible", "r2_iss_possible",
+    "iss",
+    "r_iss",
+    "r2_iss",
+    "r2_iss_score",
+    "iss_possible",
+    "r_iss_possible",
+    "r2_iss_possible",
 )
 POSSIBLE_SEPARATOR = "|"
 _TMP = "_b2m_"
@@ -61,7 +67,9 @@ def _contiguous_masks(n: int) -> list[int]:
     return [((1 << (j - i)) - 1) << i for i in range(n) for j in range(i + 1, n + 1)]
 
 
-def staged(frame: nw.LazyFrame, x: StagingInputs, *, detail: bool = False, enum_labels: bool = False) -> nw.LazyFrame:
+def staged(
+    frame: nw.LazyFrame[Any], x: StagingInputs, *, detail: bool = False, enum_labels: bool = False
+) -> nw.LazyFrame[Any]:
     """Add the batch contract's output columns (and, with ``detail``, every criterion and mask)."""
     iss_cols = {s: nw.col(f"{_TMP}iss_{s}") for s in iss.STAGES}
     frame = frame.with_columns(*(c.alias(f"{_TMP}iss_{s}") for s, c in iss.conditions(x).items()))
@@ -88,8 +96,9 @@ def staged(frame: nw.LazyFrame, x: StagingInputs, *, detail: bool = False, enum_
         mask = nw.col(f"{_TMP}mask_{name}")
         step3.append(_lookup(mask, {1 << i: s for i, s in enumerate(stages)}, dtype).alias(name))
         step3.append(
-            _lookup(mask, {m: possible_label(stages, m) for m in _contiguous_masks(len(stages))}, dtype)
-            .alias(f"{name}_possible")
+            _lookup(mask, {m: possible_label(stages, m) for m in _contiguous_masks(len(stages))}, dtype).alias(
+                f"{name}_possible"
+            )
         )
     r2_lo, r2_hi = nw.col(f"{_TMP}r2_lo"), nw.col(f"{_TMP}r2_hi")
     step3.append(nw.when(r2_lo == r2_hi).then(r2_lo.cast(nw.Float64()) / 2).alias("r2_iss_score"))
@@ -107,7 +116,7 @@ def stage_frame(frame: FrameT, inputs: StagingInputs | None = None, *, detail: b
     On Polars the labels are Enum columns (strings to every reader, compact in memory); elsewhere plain
     strings.
     """
-    nw_frame = nw.from_native(frame)
+    nw_frame: Any = nw.from_native(frame)  # eager or lazy, whichever the caller has
     enum_labels = nw_frame.implementation.is_polars()
     lazy = nw_frame.lazy()
     out = staged(lazy, inputs or StagingInputs.exact(), detail=detail, enum_labels=enum_labels)

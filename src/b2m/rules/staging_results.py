@@ -68,17 +68,23 @@ def _setting_note(setting: Setting | None) -> Note | None:
 def _boundary_notes(p: StagingValues) -> list[Note]:
     notes = []
     if p.b2m_mg_l == iss.B2M_STAGE_III_MIN_MG_L:
-        notes.append(Note(
-            "b2m_at_stage_iii_boundary", "discrepancy",
-            f"B2M is exactly {iss.B2M_STAGE_III_MIN_MG_L:g} mg/L: ISS III under Greipp's '≥'; sources that "
-            "write '> 5.5' would give ISS II (reference sheet §12 #2).",
-        ))
+        notes.append(
+            Note(
+                "b2m_at_stage_iii_boundary",
+                "discrepancy",
+                f"B2M is exactly {iss.B2M_STAGE_III_MIN_MG_L:g} mg/L: ISS III under Greipp's '≥'; sources that "
+                "write '> 5.5' would give ISS II (reference sheet §12 #2).",
+            )
+        )
     if p.albumin_g_dl == iss.ALBUMIN_STAGE_I_MIN_G_DL:
-        notes.append(Note(
-            "albumin_at_stage_i_boundary", "discrepancy",
-            f"Albumin is exactly {iss.ALBUMIN_STAGE_I_MIN_G_DL:g} g/dL: meets stage I's '≥' (Greipp); the "
-            "IMWG web copy's '>' would not (reference sheet §12 #3).",
-        ))
+        notes.append(
+            Note(
+                "albumin_at_stage_i_boundary",
+                "discrepancy",
+                f"Albumin is exactly {iss.ALBUMIN_STAGE_I_MIN_G_DL:g} g/dL: meets stage I's '≥' (Greipp); the "
+                "IMWG web copy's '>' would not (reference sheet §12 #3).",
+            )
+        )
     return notes
 
 
@@ -86,22 +92,31 @@ def _rule_notes(name: str, p: StagingValues) -> list[Note]:
     notes: list[Note] = []
     if name in ("r_iss", "r2_iss"):
         if p.ldh_u_l is not None and p.ldh_uln_u_l is None:
-            notes.append(Note(
-                "ldh_uln_unknown", "missing",
-                "LDH was given without the reporting lab's upper limit of normal; no default limit is "
-                "assumed, so 'LDH above ULN' stays unknown (reference sheet §12 #7).",
-            ))
+            notes.append(
+                Note(
+                    "ldh_uln_unknown",
+                    "missing",
+                    "LDH was given without the reporting lab's upper limit of normal; no default limit is "
+                    "assumed, so 'LDH above ULN' stays unknown (reference sheet §12 #7).",
+                )
+            )
         if p.fish_cd138_purified is False:
-            notes.append(Note(
-                "fish_not_purified", "caveat",
-                "FISH was not done on CD138-purified plasma cells; the staging assumes purified iFISH and "
-                "abnormalities may be missed (reference sheet §12 #10).",
-            ))
+            notes.append(
+                Note(
+                    "fish_not_purified",
+                    "caveat",
+                    "FISH was not done on CD138-purified plasma cells; the staging assumes purified iFISH and "
+                    "abnormalities may be missed (reference sheet §12 #10).",
+                )
+            )
         elif p.fish_cd138_purified is None:
-            notes.append(Note(
-                "fish_purification_unknown", "caveat",
-                "Whether FISH was done on CD138-purified plasma cells was not stated.",
-            ))
+            notes.append(
+                Note(
+                    "fish_purification_unknown",
+                    "caveat",
+                    "Whether FISH was done on CD138-purified plasma cells was not stated.",
+                )
+            )
     return notes
 
 

@@ -18,7 +18,7 @@ from b2m.units.registry import normalise_unit_text, parse_unit, round_sig
 
 _CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$")
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
-_GLYPHS: dict[str, Direction] = {"≤": "<=", "≥": ">="}
+_DIRECTIONS: dict[str, Direction] = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "≤": "<=", "≥": ">="}
 _LAB_KEYS = ("value", "unit", "lower_limit", "upper_limit", "date", "method", "loinc")
 
 
@@ -84,7 +84,17 @@ def _factor(key: str, unit: str) -> float:
     return round_sig(float(q.magnitude) / float(canon.magnitude))
 
 
+def canonical_spelling(key: str, unit: str) -> str:
+    """Older HL7 feeds send upper case ("MG/L"); match the analyte's spellings case-insensitively
+    first, because pint would read "MG" as megagram."""
+    a = ANALYTES[key]
+    folded = normalise_unit_text(unit).casefold()
+    spellings = a.accepted + tuple(r for r, _ in a.refused)
+    return next((ok for ok in spellings if normalise_unit_text(ok).casefold() == folded), unit)
+
+
 def _same_unit(key: str, a: str, b: str) -> bool:
+    a, b = canonical_spelling(key, a), canonical_spelling(key, b)
     try:
         return _dim(a) == _dim(b) and _factor(key, a) == _factor(key, b)
     except (pint.PintError, ValueError, AttributeError, TypeError, SyntaxError):
@@ -100,20 +110,14 @@ def unit_factor(key: str, unit: object, field: str) -> float:
     a = ANALYTES[key]
     if not isinstance(unit, str) or not unit.strip():
         raise UnitError(field, "unit is missing (a unit is never assumed)", _accepted_text(a))
-    # Older HL7 feeds send upper case ("MG/L"); match the accepted spellings case-insensitively
-    # first, because pint would read "MG" as megagram.
-    folded = normalise_unit_text(unit).casefold()
-    spellings = a.accepted + tuple(r for r, _ in a.refused)
-    unit = next((ok for ok in spellings if normalise_unit_text(ok).casefold() == folded), unit)
+    unit = canonical_spelling(key, unit)
     for refused, why in a.refused:
         if _same_unit(key, unit, refused):
             raise UnitError(field, f"unit {unit!r} refused: {why}", _accepted_text(a))
     try:
         factor = _factor(key, unit)
     except pint.DimensionalityError:
-        raise UnitError(
-            field, f"unit {unit!r} is of the wrong dimension for {a.label}", _accepted_text(a)
-        ) from None
+        raise UnitError(field, f"unit {unit!r} is of the wrong dimension for {a.label}", _accepted_text(a)) from None
     except (pint.PintError, ValueError, AttributeError, TypeError, SyntaxError):
         raise UnitError(field, f"unknown unit {unit!r}", _accepted_text(a)) from None
     if not any(_same_unit(key, ok, unit) for ok in a.accepted):
@@ -126,15 +130,13 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
     accepted = "a number such as 4.2" + (', or a censored value such as "<0.5" or ">20"' if allow_censored else "")
     if isinstance(raw, bool) or raw is None:
         raise InputError(field, f"not a number: {raw!r}", accepted)
-    if isinstance(raw, int | float):
-        x = float(raw)
-    elif isinstance(raw, str) and _NUMBER.match(raw):
+    if isinstance(raw, int | float) or (isinstance(raw, str) and _NUMBER.match(raw)):
         x = float(raw)
     elif isinstance(raw, str) and (m := _CENSORED.match(raw)):
         if not allow_censored:
             raise InputError(field, f"censored value {raw!r} not allowed here", "a number")
-        op = m.group(1)
-        direction: Direction = _GLYPHS.get(op, op)  # type: ignore[assignment]
+        op: str = m.group(1)
+        direction = _DIRECTIONS[op]
         return Censored(direction, float(m.group(2)))
     else:
         raise InputError(field, f"not a number: {raw!r}", accepted)
@@ -152,7 +154,8 @@ def check_plausible(key: str, value: float | Censored, received: object, unit: s
         b_lo, b_hi = value.bounds()
         if b_lo > hi or b_hi < lo:
             raise ImplausibleValueError(
-                field, f"{received} {unit} is outside the plausible range {lo:g}-{hi:g} {a.display}",
+                field,
+                f"{received} {unit} is outside the plausible range {lo:g}-{hi:g} {a.display}",
                 a.bounds_reason,
             )
         return
@@ -164,12 +167,13 @@ def check_plausible(key: str, value: float | Censored, received: object, unit: s
         if _factor(key, alt) == _factor(key, unit):
             continue
         if lo <= raw * _factor(key, alt) <= hi:
-            hint = f"looks like {alt}, not {unit} ({raw:g} {alt} = {round_sig(raw * _factor(key, alt), 4):g} {a.display})"
+            hint = (
+                f"looks like {alt}, not {unit} ({raw:g} {alt} = {round_sig(raw * _factor(key, alt), 4):g} {a.display})"
+            )
             break
     raise ImplausibleValueError(
         field,
-        f"{received} {unit} is implausible for {a.label} (plausible: {lo:g}-{hi:g} {a.display}: "
-        f"{a.bounds_reason})",
+        f"{received} {unit} is implausible for {a.label} (plausible: {lo:g}-{hi:g} {a.display}: {a.bounds_reason})",
         accepted=f"units {_accepted_text(a)}",
         hint=hint,
     )
