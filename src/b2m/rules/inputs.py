@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import narwhals as nw
-
-from b2m.rules.expr import NumExpr
+from b2m.rules.expr import NumExpr, Tri, flag
 
 NUMERIC_COLUMNS: tuple[str, ...] = ("b2m_mg_l", "albumin_g_dl", "ldh_u_l", "ldh_uln_u_l")
 FISH_COLUMNS: tuple[str, ...] = ("del17p", "t4_14", "t14_16", "gain1q")
@@ -25,10 +23,10 @@ class StagingInputs:
     albumin_g_dl: NumExpr
     ldh_u_l: NumExpr
     ldh_uln_u_l: NumExpr
-    del17p: nw.Expr
-    t4_14: nw.Expr
-    t14_16: nw.Expr
-    gain1q: nw.Expr  # 1q+ : gain (3 copies) or amplification (>= 4 copies), counted once
+    del17p: Tri
+    t4_14: Tri
+    t14_16: Tri
+    gain1q: Tri  # 1q+ : gain (3 copies) or amplification (>= 4 copies), counted once
 
     @classmethod
     def exact(cls) -> StagingInputs:
@@ -43,5 +41,5 @@ class StagingInputs:
     @classmethod
     def _make(cls, num: Callable[[str], NumExpr]) -> StagingInputs:
         b2m, albumin, ldh, uln = (num(c) for c in NUMERIC_COLUMNS)
-        del17p, t4_14, t14_16, gain1q = (nw.col(c) for c in FISH_COLUMNS)
+        del17p, t4_14, t14_16, gain1q = (flag(c) for c in FISH_COLUMNS)
         return cls(b2m, albumin, ldh, uln, del17p, t4_14, t14_16, gain1q)

@@ -10,11 +10,9 @@ J Clin Oncol. 2005;23(15):3412-3420. DOI 10.1200/JCO.2005.04.242 (reference shee
 
 from __future__ import annotations
 
-import narwhals as nw
-
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import ge, lt
+from b2m.rules.expr import Tri, ge, lt
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.spec import CriterionDef
 
@@ -39,7 +37,7 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def criteria(x: StagingInputs) -> dict[str, nw.Expr]:
+def criteria(x: StagingInputs) -> dict[str, Tri]:
     return {
         "b2m_lt_3_5": lt(x.b2m_mg_l, B2M_STAGE_I_BELOW_MG_L),
         "albumin_ge_3_5": ge(x.albumin_g_dl, ALBUMIN_STAGE_I_MIN_G_DL),
@@ -47,8 +45,8 @@ def criteria(x: StagingInputs) -> dict[str, nw.Expr]:
     }
 
 
-def conditions(x: StagingInputs) -> dict[str, nw.Expr]:
-    """Three-valued condition of each stage (null where the inputs leave it open)."""
+def conditions(x: StagingInputs) -> dict[str, Tri]:
+    """Three-valued condition of each stage (undecided where the inputs leave it open)."""
     c = criteria(x)
     stage_i = c["b2m_lt_3_5"] & c["albumin_ge_3_5"]
     stage_iii = c["b2m_ge_5_5"]

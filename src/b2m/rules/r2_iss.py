@@ -24,7 +24,7 @@ import narwhals as nw
 from b2m.provenance import RuleRef, Source
 from b2m.rules import iss
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import certain, possible
+from b2m.rules.expr import Tri, points
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.r_iss import ldh_above_uln
 from b2m.rules.spec import CriterionDef
@@ -64,7 +64,7 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def criteria(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None) -> dict[str, nw.Expr]:
+def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
     """``iss_conditions`` may be passed precomputed (e.g. as columns) to share work with other rules."""
     s = iss_conditions or iss.conditions(x)
     return {
@@ -77,30 +77,27 @@ def criteria(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None)
     }
 
 
-def _points(flag: nw.Expr, half_points: int) -> nw.Expr:
-    """``half_points`` where ``flag`` holds (``flag`` never null here), as integer arithmetic."""
-    return flag.cast(nw.Int8()) * half_points
-
-
-def half_point_range(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None) -> tuple[nw.Expr, nw.Expr]:
+def half_point_range(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> tuple[nw.Expr, nw.Expr]:
     """Lowest and highest total (in half-points) consistent with the unknown inputs.
 
     The ISS term is the cheapest/dearest ISS stage still possible: I 0, II 2, III 3 half-points.
     """
     s = iss_conditions or iss.conditions(x)
     c = criteria(x, s)
-    p_i, p_ii, p_iii = possible(s["I"]), possible(s["II"]), possible(s["III"])
+    p_i, p_ii, p_iii = s["I"].possible, s["II"].possible, s["III"].possible
     # min: 0 if I possible, else 2 if II possible, else 3;  max: 3 if III possible, else 2 if II, else 0.
-    iss_min = _points(~p_i, HALF_POINTS_ISS_II) + _points(~p_i & ~p_ii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
-    iss_max = _points(p_ii | p_iii, HALF_POINTS_ISS_II) + _points(p_iii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
+    iss_min = points(~p_i, HALF_POINTS_ISS_II) + points(~p_i & ~p_ii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
+    iss_max = points(p_ii | p_iii, HALF_POINTS_ISS_II) + points(p_iii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
     factors = (
         (c["del17p"], HALF_POINTS_DEL17P),
         (c["ldh_above_uln"], HALF_POINTS_LDH_HIGH),
         (c["t4_14"], HALF_POINTS_T4_14),
         (c["gain1q"], HALF_POINTS_1Q),
     )
-    lo = nw.sum_horizontal(iss_min, *(_points(certain(f), p) for f, p in factors))
-    hi = nw.sum_horizontal(iss_max, *(_points(possible(f), p) for f, p in factors))
+    lo, hi = iss_min, iss_max
+    for f, p in factors:
+        lo = lo + points(f.certain, p)
+        hi = hi + points(f.possible, p)
     return lo, hi
 
 

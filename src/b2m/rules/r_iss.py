@@ -11,12 +11,10 @@ DOI 10.1200/JCO.2015.61.2267 (reference sheet §2).
 
 from __future__ import annotations
 
-import narwhals as nw
-
 from b2m.provenance import RuleRef, Source
 from b2m.rules import iss
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import NumExpr, gt_num
+from b2m.rules.expr import NumExpr, Tri, gt_num
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.spec import CriterionDef
 
@@ -43,12 +41,12 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def ldh_above_uln(ldh: NumExpr, uln: NumExpr) -> nw.Expr:
+def ldh_above_uln(ldh: NumExpr, uln: NumExpr) -> Tri:
     """LDH > ULN; LDH equal to the ULN is normal (reference sheet §12 #6). No default ULN, ever (#7)."""
     return gt_num(ldh, uln)
 
 
-def criteria(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None) -> dict[str, nw.Expr]:
+def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
     """``iss_conditions`` may be passed precomputed (e.g. as columns) to share work with other rules."""
     s = iss_conditions or iss.conditions(x)
     return {
@@ -59,7 +57,7 @@ def criteria(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None)
     }
 
 
-def conditions(x: StagingInputs, iss_conditions: dict[str, nw.Expr] | None = None) -> dict[str, nw.Expr]:
+def conditions(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
     c = criteria(x, iss_conditions)
     stage_i = c["iss_i"] & ~c["high_risk_ca"] & ~c["ldh_above_uln"]
     stage_iii = c["iss_iii"] & (c["high_risk_ca"] | c["ldh_above_uln"])

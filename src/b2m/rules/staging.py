@@ -6,7 +6,7 @@ embedded default), DuckDB or Spark, so no engine has its own copy of the rules.
 
 Evaluation runs in three lazy steps so shared sub-results are computed once on every engine:
 (1) the ISS conditions; (2) for each system a bit mask of the stages still possible (bit *i* set =
-stage *i* possible) and the R2-ISS score range; (3) labels. A mask with one bit set is a stage; the
+stage *i* possible) and the R2-ISS score range (then its mask); (3) labels. A mask with one bit set is a stage; the
 possible set is written ``"I|II"``.
 """
 
@@ -20,7 +20,7 @@ import narwhals as nw
 from narwhals.typing import IntoFrame
 
 from b2m.rules import iss, r2_iss, r_iss
-from b2m.rules.expr import possible
+from b2m.rules.expr import Tri, points
 from b2m.rules.inputs import StagingInputs
 
 SYSTEMS: dict[str, ModuleType] = {"iss": iss, "r_iss": r_iss, "r2_iss": r2_iss}
@@ -48,7 +48,12 @@ def mask_stages(stages: Sequence[str], mask: int) -> tuple[str, ...]:
 
 
 def _mask(flags: Mapping[str, nw.Expr]) -> nw.Expr:
-    return nw.sum_horizontal(*(f.cast(nw.Int8()) * (1 << i) for i, f in enumerate(flags.values())))
+    """Bit *i* set where stage *i* is possible (flags are never null)."""
+    terms = [points(f, 1 << i) for i, f in enumerate(flags.values())]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
 
 
 def _lookup(mask: nw.Expr, mapping: Mapping[int, str], dtype: nw.dtypes.DType) -> nw.Expr:
@@ -71,36 +76,33 @@ def staged(
     frame: nw.LazyFrame[Any], x: StagingInputs, *, detail: bool = False, enum_labels: bool = False
 ) -> nw.LazyFrame[Any]:
     """Add the batch contract's output columns (and, with ``detail``, every criterion and mask)."""
-    iss_cols = {s: nw.col(f"{_TMP}iss_{s}") for s in iss.STAGES}
-    frame = frame.with_columns(*(c.alias(f"{_TMP}iss_{s}") for s, c in iss.conditions(x).items()))
+    frame = frame.with_columns(*(e for s, c in iss.conditions(x).items() for e in c.columns(f"{_TMP}iss_{s}")))
+    iss_cols = {s: Tri.column(f"{_TMP}iss_{s}") for s in iss.STAGES}
 
     lo, hi = r2_iss.half_point_range(x, iss_cols)
     flags = {
-        "iss": {s: possible(c) for s, c in iss_cols.items()},
-        "r_iss": {s: possible(c) for s, c in r_iss.conditions(x, iss_cols).items()},
-        "r2_iss": r2_iss.possible_flags(lo, hi),
+        "iss": {s: c.possible for s, c in iss_cols.items()},
+        "r_iss": {s: c.possible for s, c in r_iss.conditions(x, iss_cols).items()},
     }
     step2 = [_mask(f).alias(f"{_TMP}mask_{name}") for name, f in flags.items()]
     step2 += [lo.alias(f"{_TMP}r2_lo"), hi.alias(f"{_TMP}r2_hi")]
     if detail:
-        step2 += [c.alias(f"iss.{k}") for k, c in iss.criteria(x).items()]
-        step2 += [c.alias(f"r_iss.{k}") for k, c in r_iss.criteria(x, iss_cols).items()]
-        step2 += [c.alias(f"r2_iss.{k}") for k, c in r2_iss.criteria(x, iss_cols).items()]
+        step2 += [c.to_nullable().alias(f"iss.{k}") for k, c in iss.criteria(x).items()]
+        step2 += [c.to_nullable().alias(f"r_iss.{k}") for k, c in r_iss.criteria(x, iss_cols).items()]
+        step2 += [c.to_nullable().alias(f"r2_iss.{k}") for k, c in r2_iss.criteria(x, iss_cols).items()]
     frame = frame.with_columns(*step2)
+    r2_lo, r2_hi = nw.col(f"{_TMP}r2_lo"), nw.col(f"{_TMP}r2_hi")
+    frame = frame.with_columns(_mask(r2_iss.possible_flags(r2_lo, r2_hi)).alias(f"{_TMP}mask_r2_iss"))
 
     step3: list[nw.Expr] = []
     for name, module in SYSTEMS.items():
         stages: tuple[str, ...] = module.STAGES
-        labels = [possible_label(stages, m) for m in _contiguous_masks(len(stages))]
+        masks = _contiguous_masks(len(stages))
+        labels = [possible_label(stages, m) for m in masks]
         dtype: nw.dtypes.DType = nw.Enum(labels) if enum_labels else nw.String()
         mask = nw.col(f"{_TMP}mask_{name}")
         step3.append(_lookup(mask, {1 << i: s for i, s in enumerate(stages)}, dtype).alias(name))
-        step3.append(
-            _lookup(mask, {m: possible_label(stages, m) for m in _contiguous_masks(len(stages))}, dtype).alias(
-                f"{name}_possible"
-            )
-        )
-    r2_lo, r2_hi = nw.col(f"{_TMP}r2_lo"), nw.col(f"{_TMP}r2_hi")
+        step3.append(_lookup(mask, dict(zip(masks, labels, strict=True)), dtype).alias(f"{name}_possible"))
     step3.append(nw.when(r2_lo == r2_hi).then(r2_lo.cast(nw.Float64()) / 2).alias("r2_iss_score"))
     if detail:
         step3 += [nw.col(f"{_TMP}mask_{name}").alias(f"{name}.mask") for name in SYSTEMS]
