@@ -35,6 +35,7 @@ from b2m.interpret.flags import (
 from b2m.interpret.reference_intervals import Position, ReferenceInterval
 from b2m.provenance import Source
 from b2m.rules.base import Note, input_repr
+from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
 from b2m.units.registry import round_sig
@@ -44,10 +45,7 @@ GREIPP_2005 = Source(
     "J Clin Oncol. 2005;23(15):3412-3420.",
     "10.1200/JCO.2005.04.242",
 )
-# Greipp 2005: stage I needs B2M < 3.5 mg/L (exclusive; 3.5 is not < 3.5, sheet §12 row 1).
-B2M_STAGE_I_BELOW_MG_L = 3.5
-# Greipp 2005: stage III is B2M >= 5.5 mg/L (inclusive, sheet §12 row 2) [D: some copies print ">"].
-B2M_STAGE_III_MIN_MG_L = 5.5
+# The ISS cut-offs are the rule's own constants (Greipp 2005; < 3.5 exclusive, >= 5.5 inclusive).
 
 # The band labels are rendered from the cut-offs: "< 3.5 mg/L", "3.5 to < 5.5 mg/L", "≥ 5.5 mg/L".
 IssBand: TypeAlias = str

@@ -215,7 +215,7 @@ def check_kidney(
             cut = EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2 if severe else EGFR_REDUCED_BELOW_ML_MIN_1_73M2
             evidence |= {"egfr": egfr, "equation": equation, "egfr_below": cut}
             by = f" ({equation})" if equation else " (equation not named)"
-            parts.append(f"eGFR {egfr:g} mL/min/1.73 m²{by} is below {cut:g}")
+            parts.append(f"eGFR {egfr:.1f} mL/min/1.73 m²{by} is below {cut:g}")
     if creatinine is not None:
         high = ri.ge(creatinine, IMS_IMWG_2025_CREATININE_BELOW_MG_DL)
         limit_txt = f"{ri.threshold_as_reported(IMS_IMWG_2025_CREATININE_BELOW_MG_DL, creatinine):g}"

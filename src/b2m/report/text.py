@@ -26,20 +26,29 @@ def _labs(a: Assessment) -> Table:
     for col in ("lab", "as received", "canonical", "lab interval", "date", "method"):
         t.add_column(col)
     for key, lab in a.patient.labs.items():
-        interval = ""
-        if lab.lower_limit is not None or lab.upper_limit is not None:
-            lo = "" if lab.lower_limit is None else f"{lab.lower_limit:g}"
-            hi = "" if lab.upper_limit is None else f"{lab.upper_limit:g}"
-            interval = f"{lo}-{hi} {lab.unit}"
+        lo, hi = lab.lower_limit, lab.upper_limit
+        if lo is not None and hi is not None:
+            interval = f"{_num(lo)}-{_num(hi)} {lab.unit}"
+        elif hi is not None:
+            interval = f"upper limit {_num(hi)} {lab.unit}"
+        elif lo is not None:
+            interval = f"lower limit {_num(lo)} {lab.unit}"
+        else:
+            interval = ""
         t.add_row(
             key,
             escape(f"{lab.received_value} {lab.received_unit}"),
-            escape(f"{lab.value} {lab.unit}") if not isinstance(lab.value, float) else f"{lab.value:g} {lab.unit}",
+            escape(f"{lab.value} {lab.unit}") if not isinstance(lab.value, float) else f"{_num(lab.value)} {lab.unit}",
             interval,
             lab.date.isoformat() if lab.date else "",
             escape(lab.method or ""),
         )
     return t
+
+
+def _num(x: float) -> str:
+    """Converted values shown to 4 significant digits (the exact value is in the JSON output)."""
+    return f"{x:.4g}"
 
 
 def _result_row(name: str, r: RuleResult) -> tuple[str, str, str, str, str]:
@@ -75,7 +84,7 @@ def _outcomes(results: dict[str, RuleResult]) -> list[str]:
 def _kidney(a: Assessment) -> list[str]:
     lines = []
     for e in a.kidney.estimates.values():
-        value = "not given" if e.value is None else f"{e.value:.0f} {e.unit}"
+        value = "not given" if e.value is None else f"{e.value:.1f} {e.unit}"
         lines.append(f"{e.equation.title}: {value}")
     lines += [n.text for n in a.kidney.notes]
     return lines or ["No creatinine or cystatin C: kidney function unknown."]
