@@ -38,9 +38,9 @@ FAVOURABLE: dict[str, Any] = dict(
     creatinine_mg_dl=1.0,
 )
 DISCREPANCY_NOTES = {
-    "durie_salmon.calcium_stage_i",
-    "durie_salmon.subclass_b",
-    "durie_salmon.bones_stage_iii",
+    "durie_salmon_calcium_stage_i",
+    "durie_salmon_subclass_b",
+    "durie_salmon_bones_stage_iii",
 }
 
 
@@ -116,7 +116,7 @@ def test_calcium_exactly_12_is_stage_i_under_the_majority_reading() -> None:
     r = ds(calcium_mg_dl=12.0)
     assert r.stage == "IA"
     assert crit(r, "III.calcium") is False
-    assert "durie_salmon.calcium_stage_i" in {n.code for n in r.notes}
+    assert "durie_salmon_calcium_stage_i" in {n.code for n in r.notes}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_sheet_row_35_creatinine_exactly_2_is_subclass_b() -> None:
     assert ds(creatinine_mg_dl=1.99).stage == "IA"
     r = ds(creatinine_mg_dl=2.0, hemoglobin_g_dl=8.0)
     assert r.stage == "IIIB"
-    note = next(n for n in r.notes if n.code == "durie_salmon.subclass_b")
+    note = next(n for n in r.notes if n.code == "durie_salmon_subclass_b")
     assert note.kind == "discrepancy"
 
 
@@ -159,7 +159,7 @@ def test_serum_m_protein_unused_for_isotypes_without_thresholds(isotype: str) ->
     r = ds(isotype=isotype, m_protein_g_dl=None)
     assert r.stage == "IA"
     assert "m_protein_g_dl" not in r.missing
-    assert "durie_salmon.no_m_component_thresholds" in {n.code for n in r.notes}
+    assert "durie_salmon_no_m_component_thresholds" in {n.code for n in r.notes}
     assert ds(isotype=isotype, m_protein_g_dl=9.0).stage == "IA"
     assert ds(isotype=isotype, urine_light_chain_mg_24h=13000.0).stage == "IIIA"
 
@@ -248,7 +248,7 @@ def test_every_result_carries_every_discrepancy_note(override: dict[str, Any]) -
     r = ds(**override)
     codes = {n.code for n in r.notes if n.kind == "discrepancy"}
     assert codes == DISCREPANCY_NOTES
-    assert "durie_salmon.missing_data" in {n.code for n in r.notes if n.kind == "unconfirmed"}
+    assert "durie_salmon_missing_data" in {n.code for n in r.notes if n.kind == "unconfirmed"}
     assert r.outcomes == ()  # survival by stage is [U]: never attached
     assert r.rule.source.doi.startswith("10.1002/1097-0142(197509)36:3<842")
 

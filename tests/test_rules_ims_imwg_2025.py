@@ -27,11 +27,11 @@ STANDARD: dict[str, Any] = dict(
     t4_14=False,
     t14_16=False,
     t14_20=False,
-    gain_1q=False,
+    gain1q=False,
     del1p32="absent",
     b2m_mg_l=3.0,
     creatinine_mg_dl=0.9,
-    del17p_ccf_percent=None,
+    del17p_clonal_fraction_percent=None,
 )
 HR, NOT = ("high_risk",), ("not_high_risk",)
 
@@ -92,13 +92,13 @@ def test_sheet_row_48_raised_b2m_with_impaired_kidneys_does_not_count() -> None:
 
 def test_del17p_ccf_cut_off_is_exclusive() -> None:
     """§11.2 criterion 1 / §13 [D]: del(17p) counts with CCF > 20% (b2m's choice); exactly 20% does not."""
-    assert hr(del17p=True, del17p_ccf_percent=20.0).possible == NOT
-    assert hr(del17p=True, del17p_ccf_percent=20.1).possible == HR
-    r = hr(del17p=True, del17p_ccf_percent=None)
+    assert hr(del17p=True, del17p_clonal_fraction_percent=20.0).possible == NOT
+    assert hr(del17p=True, del17p_clonal_fraction_percent=20.1).possible == HR
+    r = hr(del17p=True, del17p_clonal_fraction_percent=None)
     assert r.possible == ("not_high_risk", "high_risk")
-    assert r.missing == ("del17p_ccf_percent",)
-    assert hr(del17p=False, del17p_ccf_percent=None).missing == ()
-    note = next(n for n in r.notes if n.code == "ims_imwg_2025.del17p_ccf")
+    assert r.missing == ("del17p_clonal_fraction_percent",)
+    assert hr(del17p=False, del17p_clonal_fraction_percent=None).missing == ()
+    note = next(n for n in r.notes if n.code == "ims_imwg_2025_del17p_ccf")
     assert note.kind == "discrepancy"
 
 
@@ -112,12 +112,12 @@ def test_tp53_mutation_alone_is_high_risk() -> None:
     ("override", "expected"),
     [
         ({"t4_14": True}, NOT),  # a translocation alone is not enough
-        ({"t4_14": True, "gain_1q": True}, HR),
-        ({"t14_16": True, "gain_1q": True}, HR),
+        ({"t4_14": True, "gain1q": True}, HR),
+        ({"t14_16": True, "gain1q": True}, HR),
         ({"t14_20": True, "del1p32": "monoallelic"}, HR),
-        ({"gain_1q": True}, NOT),  # 1q+ alone is not enough
+        ({"gain1q": True}, NOT),  # 1q+ alone is not enough
         ({"del1p32": "monoallelic"}, NOT),
-        ({"del1p32": "monoallelic", "gain_1q": True}, HR),  # criterion 3
+        ({"del1p32": "monoallelic", "gain1q": True}, HR),  # criterion 3
         ({"del1p32": "biallelic"}, HR),  # criterion 3
     ],
 )
@@ -133,15 +133,15 @@ def test_del1p32_with_unknown_allelic_status() -> None:
     """del(1p32) found, allelic status unknown: biallelic → high risk, monoallelic alone → not;
     with 1q+ both readings are high risk (criterion 3)."""
     assert hr(del1p32="present").possible == ("not_high_risk", "high_risk")
-    assert hr(del1p32="present", gain_1q=True).possible == HR
+    assert hr(del1p32="present", gain1q=True).possible == HR
     assert hr(del1p32="present", t4_14=True).possible == HR  # criterion 2: any del(1p32)
 
 
-def test_unknown_gain_1q_with_monoallelic_del1p32() -> None:
+def test_unknown_gain1q_with_monoallelic_del1p32() -> None:
     """1q+ unknown: monoallelic del(1p32) with 1q+ would be high risk, without it not."""
-    r = hr(gain_1q=None, del1p32="monoallelic")
+    r = hr(gain1q=None, del1p32="monoallelic")
     assert r.possible == ("not_high_risk", "high_risk")
-    assert r.missing == ("gain_1q",)
+    assert r.missing == ("gain1q",)
 
 
 def test_everything_unknown() -> None:
@@ -154,8 +154,8 @@ def test_notes_and_provenance_on_every_result() -> None:
     """§11.2: erratum content not reviewed [U]; §13: del(17p) CCF > vs ≥ 20% [D]; both on every result."""
     for r in (hr(), hr(tp53_mutation=True), hr(b2m_mg_l=None)):
         kinds = {(n.code, n.kind) for n in r.notes}
-        assert ("ims_imwg_2025.del17p_ccf", "discrepancy") in kinds
-        assert ("ims_imwg_2025.erratum", "unconfirmed") in kinds
+        assert ("ims_imwg_2025_del17p_ccf", "discrepancy") in kinds
+        assert ("ims_imwg_2025_erratum", "unconfirmed") in kinds
         assert r.rule.source.doi == "10.1200/JCO-24-01893"
         assert r.outcomes == ()
 
@@ -166,7 +166,7 @@ def test_censored_b2m() -> None:
 
 
 @pytest.mark.parametrize(
-    "override", [{"del1p32": "deleted"}, {"t4_14": 1}, {"del17p_ccf_percent": 120.0}, {"b2m_mg_l": -2.0}]
+    "override", [{"del1p32": "deleted"}, {"t4_14": 1}, {"del17p_clonal_fraction_percent": 120.0}, {"b2m_mg_l": -2.0}]
 )
 def test_refuses_bad_input(override: dict[str, Any]) -> None:
     with pytest.raises(InputError):
@@ -177,14 +177,14 @@ def test_refuses_bad_input(override: dict[str, Any]) -> None:
 # Properties
 # ---------------------------------------------------------------------------------------------------
 
-FLAGS = ("del17p", "tp53_mutation", "t4_14", "t14_16", "t14_20", "gain_1q")
+FLAGS = ("del17p", "tp53_mutation", "t4_14", "t14_16", "t14_20", "gain1q")
 VALUES = st.fixed_dictionaries(
     {
         **{k: st.booleans() for k in FLAGS},
         "del1p32": st.sampled_from(("absent", "monoallelic", "biallelic")),
         "b2m_mg_l": st.one_of(st.sampled_from([5.5]), st.floats(0.5, 30.0)),
         "creatinine_mg_dl": st.one_of(st.sampled_from([1.2]), st.floats(0.3, 6.0)),
-        "del17p_ccf_percent": st.one_of(st.sampled_from([20.0]), st.floats(0.0, 100.0)),
+        "del17p_clonal_fraction_percent": st.one_of(st.sampled_from([20.0]), st.floats(0.0, 100.0)),
     }
 )
 
@@ -204,7 +204,7 @@ def test_unknown_inputs_keep_every_completion_possible(
 
 
 @settings(max_examples=300, deadline=None)
-@given(VALUES, st.sampled_from([*FLAGS, "del1p32", "b2m_mg_l", "del17p_ccf_percent"]), st.floats(0.0, 20.0))
+@given(VALUES, st.sampled_from([*FLAGS, "del1p32", "b2m_mg_l", "del17p_clonal_fraction_percent"]), st.floats(0.0, 20.0))
 def test_adverse_finding_never_lowers_risk(v: dict[str, Any], field: str, delta: float) -> None:
     """Invariant: an abnormality found, a worse del(1p32), a higher B2M or CCF never lowers the status."""
     worse = dict(v)
@@ -212,7 +212,7 @@ def test_adverse_finding_never_lowers_risk(v: dict[str, Any], field: str, delta:
         worse[field] = True
     elif field == "del1p32":
         worse[field] = DEL1P32_VALUES[min(2, DEL1P32_VALUES.index(v[field]) + 1)]
-    elif field == "del17p_ccf_percent":
+    elif field == "del17p_clonal_fraction_percent":
         worse[field] = min(100.0, v[field] + delta)
     else:
         worse[field] = v[field] + delta

@@ -165,7 +165,7 @@ def test_sheet_row_30_one_mri_lesion_is_not_an_mde() -> None:
     two = imwg(SMM, mri_focal_lesions_ge_5mm=2)
     assert crit(two, "M") is True
     assert two.stage == "multiple_myeloma"
-    assert "imwg2014.mri_lesion_size" in {n.code for n in r.notes if n.kind == "discrepancy"}
+    assert "imwg_2014_mri_lesion_size" in {n.code for n in r.notes if n.kind == "discrepancy"}
 
 
 @pytest.mark.parametrize(
@@ -199,9 +199,7 @@ def test_sheet_row_31_creatinine_is_compared_in_the_unit_reported(value: float, 
         (2.61, "mmol/L", 2.35, True),
     ],
 )
-def test_sheet_row_32_calcium_is_compared_in_the_unit_reported(
-    value: float, unit: str, uln: float, met: bool
-) -> None:
+def test_sheet_row_32_calcium_is_compared_in_the_unit_reported(value: float, unit: str, uln: float, met: bool) -> None:
     """§12 row 32: 11 mg/dL = 2.745 mmol/L — compare in the unit reported (> 2.75 mmol/L or > 11 mg/dL)
     and check the '> ULN + 0.25 mmol/L (1 mg/dL)' arm."""
     r = imwg(MM_CRAB, calcium=lab("calcium", value, unit, upper_limit=uln))
@@ -233,9 +231,7 @@ def test_sheet_row_33_crcl_exactly_40_is_not_renal_insufficiency() -> None:
         (105.0, "g/L", 126.0, True),  # 21 g/L below the LLN although ≥ 100 g/L
     ],
 )
-def test_sheet_row_34_hemoglobin_exactly_10_checks_the_lln_arm(
-    value: float, unit: str, lln: float, met: bool
-) -> None:
+def test_sheet_row_34_hemoglobin_exactly_10_checks_the_lln_arm(value: float, unit: str, lln: float, met: bool) -> None:
     """§12 row 34: Hb exactly 10 g/dL is not < 10 → check the '> 2 g/dL (20 g/L) below LLN' arm."""
     r = imwg(MM_CRAB, hemoglobin=lab("hemoglobin", value, unit, lower_limit=lln))
     assert crit(r, "A") is met
@@ -288,7 +284,9 @@ def test_index_bone_plasmacytoma_counts_as_b_only_with_marrow_10_percent() -> No
     r = imwg(sp, bmpc_percent=15.0)
     assert crit(r, "B") is True
     assert r.stage == "multiple_myeloma"
-    assert "imwg2014.index_plasmacytoma" in {n.code for n in r.notes if n.kind == "unconfirmed"}
+    assert "imwg_2014_index_plasmacytoma" in {n.code for n in r.notes if n.kind == "unconfirmed"}
+    # A biopsy-proven plasmacytoma is the clone's own lesion: no separate attribution is needed.
+    assert imwg(sp, bmpc_percent=15.0, crab_attributable=None).stage == "multiple_myeloma"
 
 
 def test_igm_mgus_and_igm_above_30_g_l() -> None:
@@ -365,9 +363,9 @@ def test_every_result_carries_the_discrepancy_and_unconfirmed_notes(override: di
     """§13 (MRI lesion size, CrCl estimator) [D] and the [U] bone-lesion footnote are on every result."""
     r = imwg(**override)
     kinds = {(n.code, n.kind) for n in r.notes}
-    assert ("imwg2014.mri_lesion_size", "discrepancy") in kinds
-    assert ("imwg2014.crcl_estimator", "discrepancy") in kinds
-    assert ("imwg2014.index_plasmacytoma", "unconfirmed") in kinds
+    assert ("imwg_2014_mri_lesion_size", "discrepancy") in kinds
+    assert ("imwg_2014_crcl_estimator", "discrepancy") in kinds
+    assert ("imwg_2014_index_plasmacytoma", "unconfirmed") in kinds
     assert r.rule.source.doi == "10.1016/S1470-2045(14)70442-5"
 
 
@@ -394,9 +392,7 @@ def test_refuses_bad_input(override: dict[str, Any]) -> None:
 
 
 @st.composite
-def labs(
-    draw: st.DrawFn, key: str, units: dict[str, tuple[float, float, str, float, float]]
-) -> dict[str, Any]:
+def labs(draw: st.DrawFn, key: str, units: dict[str, tuple[float, float, str, float, float]]) -> dict[str, Any]:
     unit = draw(st.sampled_from(sorted(units)))
     lo, hi, limit_name, llo, lhi = units[unit]
     return {
@@ -409,7 +405,7 @@ def labs(
 RAW = st.fixed_dictionaries(
     {
         "bmpc_percent": st.one_of(st.sampled_from([0.0, 9.9, 10.0, 60.0]), st.floats(0.0, 100.0)),
-        "plasmacytoma": st.sampled_from(PLASMACYTOMAS),
+        "plasmacytoma": st.sampled_from([p for p in PLASMACYTOMAS if p != "present"]),
         "isotype": st.sampled_from(ISOTYPES),
         "m_protein_g_dl": st.one_of(st.sampled_from([3.0]), st.floats(0.0, 6.0)),
         "urine_m_protein_mg_24h": st.one_of(st.sampled_from([500.0]), st.floats(0.0, 2000.0)),
@@ -525,3 +521,12 @@ def test_adverse_finding_never_undoes_myeloma(raw: dict[str, Any], field: str, s
     before, after = build(raw), build(_worse(raw, field, step))
     if before.stage == "multiple_myeloma":
         assert after.stage == "multiple_myeloma"
+
+
+def test_plasmacytoma_of_unknown_site() -> None:
+    """§5.1/§5.4: a biopsy-proven plasmacytoma meets the clonal requirement whatever its site; with
+    BMPC 15% a bone plasmacytoma is itself the bone lesion (MM), an extramedullary one is not (SMM)."""
+    sp = {**SMM, "bmpc_percent": 15.0, "plasmacytoma": "present"}
+    assert crit(imwg(sp), "clonal_marrow_or_plasmacytoma") is True
+    assert imwg(sp).possible == ("multiple_myeloma", "smouldering_myeloma")
+    assert imwg(sp, bmpc_percent=0.0, m_protein_g_dl=0.5).stage == "solitary_plasmacytoma"

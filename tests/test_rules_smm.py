@@ -32,7 +32,7 @@ def mayo(bmpc: Any, m: Any, flc: Any) -> RuleResult:
     return smm_mayo_2018(bmpc_percent=bmpc, m_protein_g_dl=m, flc_ratio_involved_uninvolved=flc)
 
 
-NO_FISH: dict[str, Any] = dict(t4_14=False, t14_16=False, gain_1q=False, del13q=False)
+NO_FISH: dict[str, Any] = dict(t4_14=False, t14_16=False, gain1q=False, del13q=False)
 
 
 def imwg(flc: Any, m: Any, bmpc: Any, **fish: Any) -> RuleResult:
@@ -101,7 +101,7 @@ def test_mayo_censored_ratio() -> None:
 
 def test_mayo_notes_and_input_checks() -> None:
     r = mayo(10.0, 1.0, 5.0)
-    assert "smm_mayo_2018.derivation_figures" in {n.code for n in r.notes if n.kind == "unconfirmed"}
+    assert "smm_mayo_2018_derivation_figures" in {n.code for n in r.notes if n.kind == "unconfirmed"}
     assert r.rule.source.doi == "10.1038/s41408-018-0077-4"
     with pytest.raises(InputError):
         mayo(120.0, 1.0, 5.0)
@@ -131,7 +131,7 @@ def test_sheet_row_21_bin_edges_are_lower_exclusive(flc: float, m: float, bmpc: 
     BMPC 15 → 0, 15.5 → 2."""
     r = imwg(flc, m, bmpc)
     assert r.score == score
-    note = next(n for n in r.notes if n.code == "smm_imwg_2020.bin_edges")
+    note = next(n for n in r.notes if n.code == "smm_imwg_2020_bin_edges")
     assert note.kind == "unconfirmed"
 
 
@@ -146,7 +146,7 @@ def test_sheet_row_21_bin_edges_are_lower_exclusive(flc: float, m: float, bmpc: 
         (30.0, 2.0, 25.0, {"t4_14": True}, 11, "intermediate_high"),  # 3+3+3+2
         (50.0, 3.5, 25.0, {}, 12, "intermediate_high"),  # 5+4+3+0
         (50.0, 3.5, 18.0, {"del13q": True}, 13, "high"),  # 5+4+2+2
-        (50.0, 4.0, 50.0, {"gain_1q": True, "t14_16": True}, 17, "high"),  # 5+4+6+2 (FISH counted once)
+        (50.0, 4.0, 50.0, {"gain1q": True, "t14_16": True}, 17, "high"),  # 5+4+6+2 (FISH counted once)
     ],
 )
 def test_imwg_2020_totals_and_groups(
@@ -169,15 +169,15 @@ def test_imwg_2020_outcomes_are_secondary_source() -> None:
 
 def test_imwg_2020_missing_fish_reports_a_range() -> None:
     """§7.2 [C] complete-case fit: FISH unknown with 0+0+2 known → total 2 or 4, both 'low'."""
-    r = imwg(5.0, 1.0, 18.0, t4_14=None, t14_16=None, gain_1q=None, del13q=None)
+    r = imwg(5.0, 1.0, 18.0, t4_14=None, t14_16=None, gain1q=None, del13q=None)
     assert (r.score, r.score_range, r.stage) == (None, (2, 4), "low")
-    assert set(r.missing) == {"t4_14", "t14_16", "gain_1q", "del13q"}
-    assert "smm_imwg_2020.complete_case" in {n.code for n in r.notes if n.kind == "missing"}
+    assert set(r.missing) == {"t4_14", "t14_16", "gain1q", "del13q"}
+    assert "smm_imwg_2020_complete_case" in {n.code for n in r.notes if n.kind == "missing"}
 
 
 def test_imwg_2020_one_positive_fish_settles_the_factor() -> None:
     """FISH factor: any one abnormality present scores 2; the others need not be known."""
-    r = imwg(5.0, 1.0, 5.0, t4_14=True, t14_16=None, gain_1q=None, del13q=None)
+    r = imwg(5.0, 1.0, 5.0, t4_14=True, t14_16=None, gain1q=None, del13q=None)
     assert r.score == 2
     assert r.missing == ()
 
@@ -195,10 +195,10 @@ def test_imwg_2020_notes_on_every_result() -> None:
     """§13: FISH list, low-group bounds and rounded risks are [D]; bin edges [U] — noted on every result."""
     for r in (imwg(5.0, 1.0, 10.0), imwg(None, None, None, t4_14=None)):
         kinds = {(n.code, n.kind) for n in r.notes}
-        assert ("smm_imwg_2020.fish_list", "discrepancy") in kinds
-        assert ("smm_imwg_2020.low_group", "discrepancy") in kinds
-        assert ("smm_imwg_2020.risk_figures", "discrepancy") in kinds
-        assert ("smm_imwg_2020.bin_edges", "unconfirmed") in kinds
+        assert ("smm_imwg_2020_fish_list", "discrepancy") in kinds
+        assert ("smm_imwg_2020_low_group", "discrepancy") in kinds
+        assert ("smm_imwg_2020_risk_figures", "discrepancy") in kinds
+        assert ("smm_imwg_2020_bin_edges", "unconfirmed") in kinds
     assert imwg(None, None, None, t4_14=None).possible == IMWG_GROUPS
 
 
@@ -222,7 +222,7 @@ VALUES = st.fixed_dictionaries(
         "flc": st.one_of(st.sampled_from([10.0, 20.0, 25.0, 40.0]), st.floats(0.0, 500.0)),
         "t4_14": st.booleans(),
         "t14_16": st.booleans(),
-        "gain_1q": st.booleans(),
+        "gain1q": st.booleans(),
         "del13q": st.booleans(),
     }
 )
@@ -238,7 +238,7 @@ def _imwg(v: dict[str, Any]) -> RuleResult:
 
 
 @settings(max_examples=300, deadline=None)
-@given(VALUES, st.sets(st.sampled_from(["bmpc", "m", "flc", "t4_14", "t14_16", "gain_1q", "del13q"])))
+@given(VALUES, st.sets(st.sampled_from(["bmpc", "m", "flc", "t4_14", "t14_16", "gain1q", "del13q"])))
 def test_unknown_inputs_keep_every_completion_possible(v: dict[str, Any], blank: set[str]) -> None:
     """Invariant: blanking inputs keeps the full input's group possible and its total in range."""
     partial = {**v, **{k: None for k in blank}}
@@ -253,7 +253,7 @@ def test_unknown_inputs_keep_every_completion_possible(v: dict[str, Any], blank:
 @settings(max_examples=300, deadline=None)
 @given(
     VALUES,
-    st.sampled_from(["bmpc", "m", "flc", "t4_14", "t14_16", "gain_1q", "del13q"]),
+    st.sampled_from(["bmpc", "m", "flc", "t4_14", "t14_16", "gain1q", "del13q"]),
     st.floats(0.0, 50.0),
 )
 def test_adverse_change_never_lowers_score_or_group(v: dict[str, Any], field: str, delta: float) -> None:

@@ -18,11 +18,16 @@ from b2m.rules import (
     cll_ipi_2016,
     durie_salmon_1975,
     flipi2_2009,
+    ims_imwg_2025_high_risk,
+    imwg_2014,
     ipsswm_2009,
     prima_pi_2018,
     ripsswm_2019,
+    smm_imwg_2020,
+    smm_mayo_2018,
 )
 from b2m.rules.base import RuleResult
+from b2m.rules.kleene import Num
 from b2m.rules.staging_results import StagingValues, staging_results
 from b2m.units import LabValue
 
@@ -94,8 +99,49 @@ def _staging_values(p: Patient) -> StagingValues:
     )
 
 
-def _plasma_cell_scores(p: Patient) -> dict[str, RuleResult]:
-    return {
+def _plasmacytoma(p: Patient) -> imwg_2014.Plasmacytoma | None:
+    proven = p.imaging.biopsy_proven_plasmacytoma
+    if proven is None or proven is False:
+        return None if proven is None else "none"
+    extramedullary = p.imaging.extramedullary_plasmacytoma
+    return "present" if extramedullary is None else ("extramedullary" if extramedullary else "bone")
+
+
+def _flc_ratio(p: Patient) -> Num:
+    """Involved / uninvolved free light chain ratio (reference sheet §12 #22); needs the involved chain."""
+    kappa, lam = p.lab("flc_kappa"), p.lab("flc_lambda")
+    if p.involved_light_chain is None or kappa is None or lam is None:
+        return None
+    inv, uninv = (kappa, lam) if p.involved_light_chain == "kappa" else (lam, kappa)
+    if isinstance(inv.value, float) and isinstance(uninv.value, float) and uninv.value > 0:
+        return inv.value / uninv.value
+    return None
+
+
+def _plasma_cell_scores(p: Patient, kidney: KidneySummary) -> dict[str, RuleResult]:
+    cg = p.cytogenetics
+    pref = kidney.preferred
+    scores = {
+        "imwg_2014": imwg_2014.imwg_2014(
+            bmpc_percent=p.marrow_plasma_cells_percent,
+            plasmacytoma=_plasmacytoma(p),
+            isotype=p.isotype,
+            m_protein_g_dl=_v(p.lab("m_protein")),
+            urine_m_protein_mg_24h=_v(p.lab("urine_m_protein")),
+            calcium=p.lab("calcium"),
+            creatinine=p.lab("creatinine"),
+            crcl_ml_min=pref[1].value if pref else None,
+            crcl_estimator=pref[1].equation.title if pref else None,
+            hemoglobin=p.lab("hemoglobin"),
+            osteolytic_lesions=p.imaging.osteolytic_lesions,
+            mri_focal_lesions_ge_5mm=p.imaging.mri_focal_lesions,
+            flc_kappa=p.lab("flc_kappa"),
+            flc_lambda=p.lab("flc_lambda"),
+            crab_attributable=p.crab_attributable,
+            amyloidosis=p.amyloidosis,
+            igm_related_features=p.igm_related_features,
+            bm_lymphoplasmacytic_percent=p.marrow_lymphoplasmacytic_percent,
+        ),
         "durie_salmon": durie_salmon_1975.durie_salmon_1975(
             hemoglobin_g_dl=_v(p.lab("hemoglobin")),
             calcium_mg_dl=_v(p.lab("calcium")),
@@ -105,7 +151,37 @@ def _plasma_cell_scores(p: Patient) -> dict[str, RuleResult]:
             urine_light_chain_mg_24h=_v(p.lab("urine_m_protein")),
             creatinine_mg_dl=_v(p.lab("creatinine")),
         ),
+        "ims_imwg_2025_high_risk": ims_imwg_2025_high_risk.ims_imwg_2025_high_risk(
+            del17p=cg.del17p,
+            tp53_mutation=cg.tp53_mutation,
+            t4_14=cg.t4_14,
+            t14_16=cg.t14_16,
+            t14_20=cg.t14_20,
+            gain1q=cg.plus1q,
+            del1p32=cg.del1p32_status,
+            b2m_mg_l=_v(p.lab("b2m")),
+            creatinine_mg_dl=_v(p.lab("creatinine")),
+            del17p_clonal_fraction_percent=cg.del17p_clonal_fraction_percent,
+        ),
     }
+    # Smouldering-myeloma risk applies where SMM is the setting or still a possible IMWG 2014 class.
+    if p.setting == "smm" or "smouldering_myeloma" in scores["imwg_2014"].possible:
+        ratio = _flc_ratio(p)
+        scores["smm_mayo_2018"] = smm_mayo_2018.smm_mayo_2018(
+            bmpc_percent=p.marrow_plasma_cells_percent,
+            m_protein_g_dl=_v(p.lab("m_protein")),
+            flc_ratio_involved_uninvolved=ratio,
+        )
+        scores["smm_imwg_2020"] = smm_imwg_2020.smm_imwg_2020(
+            flc_ratio_involved_uninvolved=ratio,
+            m_protein_g_dl=_v(p.lab("m_protein")),
+            bmpc_percent=p.marrow_plasma_cells_percent,
+            t4_14=cg.t4_14,
+            t14_16=cg.t14_16,
+            gain1q=cg.plus1q,
+            del13q=None,
+        )
+    return scores
 
 
 def _lymphoid_scores(p: Patient) -> dict[str, RuleResult]:
@@ -180,7 +256,7 @@ def assess(patients: Sequence[Patient]) -> list[Assessment]:
             medications=p.medications,
         )
         myeloma = p.disease == "multiple_myeloma"
-        scores = _plasma_cell_scores(p) if myeloma else _lymphoid_scores(p)
+        scores = _plasma_cell_scores(p, kidney) if myeloma else _lymphoid_scores(p)
         out.append(
             Assessment(
                 patient=p,

@@ -4,8 +4,6 @@ Entry point: :func:`interpret_b2m`. Imports point one way: ``units`` and ``rules
 """
 
 from b2m.interpret.b2m import (
-    B2M_STAGE_I_BELOW_MG_L,
-    B2M_STAGE_III_MIN_MG_L,
     ISS_BANDS,
     B2MInterpretation,
     interpret_b2m,
@@ -16,8 +14,6 @@ from b2m.interpret.flags import Flag
 from b2m.interpret.reference_intervals import MAYO_B2M_SERUM, ReferenceInterval
 
 __all__ = [
-    "B2M_STAGE_III_MIN_MG_L",
-    "B2M_STAGE_I_BELOW_MG_L",
     "ISS_BANDS",
     "MAYO_B2M_SERUM",
     "B2MInterpretation",

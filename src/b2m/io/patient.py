@@ -60,6 +60,9 @@ TOP_KEYS: tuple[str, ...] = (
     "isotype",
     "involved_light_chain",
     "amyloidosis",
+    "crab_attributable",
+    "igm_related_features",
+    "marrow_lymphoplasmacytic_percent",
     "cll",
     "lymphoma",
 )
@@ -86,6 +89,14 @@ class Cytogenetics:
     cd138_purified: bool | None = None
 
     @property
+    def del1p32_status(self) -> Literal["absent", "monoallelic", "biallelic", "present"] | None:
+        if self.del1p32 is None:
+            return None
+        if not self.del1p32:
+            return "absent"
+        return {True: "biallelic", False: "monoallelic", None: "present"}[self.del1p32_biallelic]  # type: ignore[return-value]
+
+    @property
     def plus1q(self) -> bool | None:
         """1q+ counted once. The contract's ``gain1q`` is the report's 1q+ call (gain or amplification);
         ``amp1q`` is an optional detail, so ``amp1q: true`` makes 1q+ true whatever ``gain1q`` says."""
@@ -94,6 +105,7 @@ class Cytogenetics:
 
 @dataclass(frozen=True, slots=True)
 class Imaging:
+    # Counted apart from a biopsied index plasmacytoma (IMWG 2014 reads imaging "except the primary lesion").
     osteolytic_lesions: int | None = None  # on skeletal X-ray, CT or PET-CT
     mri_focal_lesions: int | None = None  # focal lesions >= 5 mm on MRI
     bone_status: BoneLesions | None = None  # Durie-Salmon skeletal survey grade
@@ -131,6 +143,9 @@ class Patient:
     isotype: Isotype | None = None
     involved_light_chain: Literal["kappa", "lambda"] | None = None
     amyloidosis: bool | None = None
+    crab_attributable: bool | None = None  # CRAB features attributable to the plasma-cell disorder
+    igm_related_features: bool | None = None  # IgM MGUS: symptoms, hyperviscosity, nodes, organomegaly
+    marrow_lymphoplasmacytic_percent: float | None = None
     cll: CLLFeatures = CLLFeatures()
     lymphoma: LymphomaFeatures = LymphomaFeatures()
 
@@ -204,6 +219,11 @@ def parse_patient(raw: object, default_id: str = "1") -> Patient:
         isotype=f.choice(d.get("isotype"), "isotype", ISOTYPES),
         involved_light_chain=f.choice(d.get("involved_light_chain"), "involved_light_chain", ("kappa", "lambda")),
         amyloidosis=f.boolean(d.get("amyloidosis"), "amyloidosis"),
+        crab_attributable=f.boolean(d.get("crab_attributable"), "crab_attributable"),
+        igm_related_features=f.boolean(d.get("igm_related_features"), "igm_related_features"),
+        marrow_lymphoplasmacytic_percent=f.number(
+            d.get("marrow_lymphoplasmacytic_percent"), "marrow_lymphoplasmacytic_percent", 0, 100
+        ),
         cll=CLLFeatures(
             ighv_unmutated=f.boolean(cll.get("ighv_unmutated"), "cll.ighv_unmutated"),
             binet_stage=f.choice(cll.get("binet_stage"), "cll.binet_stage", ("A", "B", "C")),

@@ -95,7 +95,7 @@ _ALL: Zones = frozenset(_ZONES)
 
 NOTES: tuple[Note, ...] = (
     Note(
-        "durie_salmon.calcium_stage_i",
+        "durie_salmon_calcium_stage_i",
         "discrepancy",
         f"Stage I calcium: b2m uses 'normal, ≤ {CALCIUM_STAGE_III_MG_DL:g} mg/dL' (MMRF, BMJ Best "
         f"Practice and others); the IMF page writes '< {CALCIUM_STAGE_I_IMF_MG_DL:g} mg/dL', under "
@@ -103,14 +103,14 @@ NOTES: tuple[Note, ...] = (
         "give stage II instead of I (reference sheet §13).",
     ),
     Note(
-        "durie_salmon.subclass_b",
+        "durie_salmon_subclass_b",
         "discrepancy",
         f"Subclass B: b2m uses creatinine ≥ {CREATININE_SUBCLASS_B_MG_DL:.1f} mg/dL (most sources); "
         f"the IMF page writes '> {CREATININE_SUBCLASS_B_MG_DL:.1f}', under which exactly "
         f"{CREATININE_SUBCLASS_B_MG_DL:.1f} mg/dL would be subclass A (reference sheet §12 row 35).",
     ),
     Note(
-        "durie_salmon.bones_stage_iii",
+        "durie_salmon_bones_stage_iii",
         "discrepancy",
         "Stage III bones: b2m takes 'advanced lytic bone lesions (scale 3)' as graded by the reader "
         "of the images (bone_lesions='advanced'); BMJ Best Practice paraphrases this as '> 3' lytic "
@@ -118,7 +118,7 @@ NOTES: tuple[Note, ...] = (
         "used (reference sheet §13).",
     ),
     Note(
-        "durie_salmon.missing_data",
+        "durie_salmon_missing_data",
         "unconfirmed",
         "The paper does not address missing data [U]. b2m asserts stage III from any single "
         "qualifying criterion and stage I only when every criterion is known and favourable; "
@@ -127,7 +127,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 _SECONDARY_NOTE = Note(
-    "durie_salmon.secondary_source",
+    "durie_salmon_secondary_source",
     "caveat",
     "Durie–Salmon thresholds were checked against secondary reproductions only (MMRF, IMF, BMJ Best "
     "Practice), not the 1975 paper [S]. Survival by stage is not shown: the figures are unconfirmed [U].",
@@ -136,7 +136,7 @@ _SECONDARY_NOTE = Note(
 
 def _isotype_note(isotype: str) -> Note:
     return Note(
-        "durie_salmon.no_m_component_thresholds",
+        "durie_salmon_no_m_component_thresholds",
         "caveat",
         f"{isotype}: Durie–Salmon gives serum M-component thresholds only for IgG and IgA; staging "
         "uses haemoglobin, calcium, bones"
@@ -326,7 +326,7 @@ def durie_salmon_1975(
     if missing:
         notes.append(
             Note(
-                "durie_salmon.not_assessable",
+                "durie_salmon_not_assessable",
                 "missing",
                 f"Unknown: {', '.join(missing)}; the result lists every stage and subclass still possible.",
             )

@@ -45,7 +45,7 @@ REF = RuleRef(
     "ims_imwg_2025_high_risk", "2025", "IMS/IMWG 2025 definition of high-risk multiple myeloma", SOURCE
 )
 INPUTS: tuple[str, ...] = (
-    "del17p", "del17p_ccf_percent", "tp53_mutation", "t4_14", "t14_16", "t14_20", "gain_1q", "del1p32",
+    "del17p", "del17p_clonal_fraction_percent", "tp53_mutation", "t4_14", "t14_16", "t14_20", "gain1q", "del1p32",
     "b2m_mg_l", "creatinine_mg_dl",
 )
 
@@ -63,7 +63,7 @@ CREATININE_NORMAL_BELOW_MG_DL = 1.2  # Avet-Loiseau 2025: creatinine < 1.2 mg/dL
 
 NOTES: tuple[Note, ...] = (
     Note(
-        "ims_imwg_2025.del17p_ccf",
+        "ims_imwg_2025_del17p_ccf",
         "discrepancy",
         f"del(17p) counts when its cancer clonal fraction is > {DEL17P_CCF_PERCENT:g}% (Australian "
         f"validation summary: 'cut-off of > {DEL17P_CCF_PERCENT:g}%'); HealthTree and public code write "
@@ -71,19 +71,19 @@ NOTES: tuple[Note, ...] = (
         f"{DEL17P_CCF_PERCENT:g}% would count (reference sheet §13).",
     ),
     Note(
-        "ims_imwg_2025.erratum",
+        "ims_imwg_2025_erratum",
         "unconfirmed",
         f"An erratum was published (J Clin Oncol 2025;43(22):2553, DOI {ERRATUM.doi}); its content was "
         "not reviewed when these criteria were compiled [U].",
     ),
     Note(
-        "ims_imwg_2025.secondary_source",
+        "ims_imwg_2025_secondary_source",
         "caveat",
         "The four criteria were taken from concordant secondary summaries of the paper [S], not its full "
         "text.",
     ),
     Note(
-        "ims_imwg_2025.setting",
+        "ims_imwg_2025_setting",
         "setting",
         "Defined for newly diagnosed multiple myeloma. Cytogenetics on CD138-selected plasma cells; a "
         "TP53 mutation and biallelic del(1p32) need sequencing (NGS) — without it those items stay "
@@ -136,30 +136,30 @@ def ims_imwg_2025_high_risk(
     t4_14: bool | None,
     t14_16: bool | None,
     t14_20: bool | None,
-    gain_1q: bool | None,
+    gain1q: bool | None,
     del1p32: Del1p32 | None,
     b2m_mg_l: Num,
     creatinine_mg_dl: Num,
-    del17p_ccf_percent: Num = None,
+    del17p_clonal_fraction_percent: Num = None,
 ) -> RuleResult:
     """IMS/IMWG 2025 high-risk status; ``None`` means unknown.
 
-    ``del17p_ccf_percent`` is the cancer clonal fraction of a del(17p) (read only when ``del17p`` is
-    not ``False``). ``gain_1q`` is 1q+ (gain or amplification). ``del1p32``: ``"absent"``,
+    ``del17p_clonal_fraction_percent`` is the cancer clonal fraction of a del(17p) (read only when ``del17p`` is
+    not ``False``). ``gain1q`` is 1q+ (gain or amplification). ``del1p32``: ``"absent"``,
     ``"monoallelic"``, ``"biallelic"`` or ``"present"`` (allelic status not determined).
     """
     for name, flag in (
         ("del17p", del17p), ("tp53_mutation", tp53_mutation), ("t4_14", t4_14), ("t14_16", t14_16),
-        ("t14_20", t14_20), ("gain_1q", gain_1q),
+        ("t14_20", t14_20), ("gain1q", gain1q),
     ):
         _check_bool(name, flag)
-    _check_num("del17p_ccf_percent", del17p_ccf_percent, 100.0)
+    _check_num("del17p_clonal_fraction_percent", del17p_clonal_fraction_percent, 100.0)
     _check_num("b2m_mg_l", b2m_mg_l)
     _check_num("creatinine_mg_dl", creatinine_mg_dl)
     if del1p32 is not None and del1p32 not in DEL1P32_VALUES:
         raise InputError("del1p32", f"unknown value {del1p32!r}", ", ".join(DEL1P32_VALUES) + ", or null")
 
-    ccf = gt(del17p_ccf_percent, DEL17P_CCF_PERCENT)
+    ccf = gt(del17p_clonal_fraction_percent, DEL17P_CCF_PERCENT)
     del17p_arm = and_(del17p, ccf)
     crit1 = or_(del17p_arm, tp53_mutation)
     trans = or_(t4_14, t14_16, t14_20)
@@ -167,7 +167,7 @@ def ims_imwg_2025_high_risk(
     creat_normal = lt(creatinine_mg_dl, CREATININE_NORMAL_BELOW_MG_DL)
     crit4 = and_(b2m_high, creat_normal)
 
-    chr1 = list(itertools.product(_values(trans), _values(gain_1q), _del1p32_states(del1p32)))
+    chr1 = list(itertools.product(_values(trans), _values(gain1q), _del1p32_states(del1p32)))
     crit2 = _fold({_igh_with_chr1(t, g, d) for t, g, d in chr1})
     crit3 = _fold({_chr1_double_hit(g, d) for _, g, d in chr1})
     outcomes = {
@@ -183,19 +183,19 @@ def ims_imwg_2025_high_risk(
             "del17p_tp53",
             f"del(17p) with cancer clonal fraction > {DEL17P_CCF_PERCENT:g}%, and/or TP53 mutation",
             crit1,
-            ("del17p", "del17p_ccf_percent", "tp53_mutation"),
+            ("del17p", "del17p_clonal_fraction_percent", "tp53_mutation"),
         ),
         Criterion(
             "igh_translocation_with_1q_or_1p",
             "t(4;14), t(14;16) or t(14;20) with 1q+ (gain or amplification) and/or del(1p32)",
             crit2,
-            ("t4_14", "t14_16", "t14_20", "gain_1q", "del1p32"),
+            ("t4_14", "t14_16", "t14_20", "gain1q", "del1p32"),
         ),
         Criterion(
             "del1p32_double_hit",
             "monoallelic del(1p32) with 1q+, or biallelic del(1p32)",
             crit3,
-            ("gain_1q", "del1p32"),
+            ("gain1q", "del1p32"),
         ),
         Criterion(
             "b2m_normal_creatinine",
@@ -215,23 +215,23 @@ def ims_imwg_2025_high_risk(
 
     inputs: dict[str, object] = {
         "del17p": del17p,
-        "del17p_ccf_percent": del17p_ccf_percent,
+        "del17p_clonal_fraction_percent": del17p_clonal_fraction_percent,
         "tp53_mutation": tp53_mutation,
         "t4_14": t4_14,
         "t14_16": t14_16,
         "t14_20": t14_20,
-        "gain_1q": gain_1q,
+        "gain1q": gain1q,
         "del1p32": del1p32,
         "b2m_mg_l": b2m_mg_l,
         "creatinine_mg_dl": creatinine_mg_dl,
     }
     undecided: list[str] = []
     if crit1 is None:
-        undecided += ["del17p", "tp53_mutation"] + (["del17p_ccf_percent"] if del17p is not False else [])
+        undecided += ["del17p", "tp53_mutation"] + (["del17p_clonal_fraction_percent"] if del17p is not False else [])
     if crit2 is None:
-        undecided += ["t4_14", "t14_16", "t14_20", "gain_1q", "del1p32"]
+        undecided += ["t4_14", "t14_16", "t14_20", "gain1q", "del1p32"]
     if crit3 is None:
-        undecided += ["gain_1q", "del1p32"]
+        undecided += ["gain1q", "del1p32"]
     if crit4 is None:
         undecided += ["b2m_mg_l", "creatinine_mg_dl"]
     missing = tuple(k for k in inputs if inputs[k] is None and k in undecided)
@@ -240,7 +240,7 @@ def ims_imwg_2025_high_risk(
     if missing:
         notes.append(
             Note(
-                "ims_imwg_2025.missing",
+                "ims_imwg_2025_missing",
                 "missing",
                 f"Unknown: {', '.join(missing)}. High risk is asserted from any one criterion met; "
                 "'not high risk' needs all four known not met.",

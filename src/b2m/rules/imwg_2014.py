@@ -40,12 +40,14 @@ Imaging is counted **apart from a biopsied index plasmacytoma**: ``osteolytic_le
 of osteolytic lesions on skeletal radiography, CT or PET-CT other than the index plasmacytoma, and
 ``mri_focal_lesions_ge_5mm`` the number of MRI focal lesions of ≥ 5 mm other than it. A biopsied bone
 plasmacytoma itself counts as the B (bone) feature only when clonal BMPC ≥ 10% (see the note
-``imwg2014.index_plasmacytoma``).
+``imwg_2014_index_plasmacytoma``).
 
 Missing data: an MDE is asserted from any one positive item, but "no MDE" (needed for SMM, MGUS and
 solitary plasmacytoma) needs every item known negative — including the lab's calcium ULN and
 haemoglobin LLN when the absolute thresholds alone do not settle C and A (§5 missing data). The
-result then lists every class still possible; the search over the unknowns is exact.
+result then lists every class still possible. The search branches on each unknown (marrow band,
+isotype, CRAB item, ...) and is exact, except that the two FLC items (the SLiM ratio and the
+light-chain-MGUS ratio, which share κ and λ) are branched on independently — at worst an extra class.
 """
 
 from __future__ import annotations
@@ -80,8 +82,13 @@ INPUTS: tuple[str, ...] = (
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory")
-Plasmacytoma = Literal["none", "bone", "extramedullary"]
-PLASMACYTOMAS: tuple[Plasmacytoma, ...] = ("none", "bone", "extramedullary")
+Plasmacytoma = Literal["none", "bone", "extramedullary", "present"]
+#: ``"present"``: a biopsy-proven plasmacytoma whose site (bone or soft tissue) was not given.
+PLASMACYTOMAS: tuple[Plasmacytoma, ...] = ("none", "bone", "extramedullary", "present")
+_PLASMACYTOMA_SITES: dict[str | None, tuple[str, ...]] = {
+    None: ("none", "bone", "extramedullary"),
+    "present": ("bone", "extramedullary"),
+}
 
 #: Ordering of ``possible``; also the order of precedence when two definitions hold.
 STAGES: tuple[str, ...] = (
@@ -125,14 +132,14 @@ _SMM_SERUM_ISOTYPES: frozenset[str] = frozenset({"IgG", "IgA"})
 
 NOTES: tuple[Note, ...] = (
     Note(
-        "imwg2014.mri_lesion_size",
+        "imwg_2014_mri_lesion_size",
         "discrepancy",
         f"MRI focal lesions are counted from {MRI_LESION_MIN_MM:g} mm (≥, IMWG 2014 as reproduced by "
         f"BMJ Best Practice, Medscape and others); one review table writes '> {MRI_LESION_MIN_MM:g} mm', "
         f"under which a lesion of exactly {MRI_LESION_MIN_MM:g} mm would not count (reference sheet §13).",
     ),
     Note(
-        "imwg2014.crcl_estimator",
+        "imwg_2014_crcl_estimator",
         "discrepancy",
         f"Renal criterion: creatinine clearance < {CRCL_ML_MIN:g} mL/min 'measured or estimated by "
         "validated equations' (exact wording unconfirmed [U]). IMWG 2016 prefers CKD-EPI (else MDRD); "
@@ -140,18 +147,19 @@ NOTES: tuple[Note, ...] = (
         "the estimator named with it.",
     ),
     Note(
-        "imwg2014.index_plasmacytoma",
+        "imwg_2014_index_plasmacytoma",
         "unconfirmed",
         "Imaging counts exclude a biopsied index plasmacytoma. The index bone plasmacytoma counts as "
         f"the bone (B) feature only when clonal BMPC ≥ {BMPC_CLONAL_PERCENT:g}%, so a solitary bone "
-        "plasmacytoma with < 10% marrow is not myeloma unless another lesion is present. This follows "
+        "plasmacytoma with < 10% marrow is not myeloma unless another lesion is present (being the "
+        "clone's own lesion, it needs no separate attribution). This follows "
         "the solitary-plasmacytoma definition (imaging normal 'except for the primary lesion', no "
         "CRAB) and a recalled, unverified IMWG footnote ('> 1 bone lesion when BMPC < 10%') [U]. That "
         "footnote would also ask for 2 lesions beside an extramedullary plasmacytoma; b2m asks for 1, "
         "as the panel's 'one or more osteolytic lesions'.",
     ),
     Note(
-        "imwg2014.marrow_footnotes",
+        "imwg_2014_marrow_footnotes",
         "caveat",
         "Clonality must be shown by κ/λ restriction (flow cytometry, immunohistochemistry or "
         "immunofluorescence); BMPC % preferably from the core biopsy, the higher value being used when "
@@ -391,10 +399,11 @@ def _classes(env: Env) -> dict[str, Tri]:
     lt10 = _is(env, "bmpc", frozenset({"0", "lt10"}))
     s_item = _is(env, "bmpc", frozenset({"ge60"}))
     plasmacytoma = _is(env, "plasmacytoma", frozenset({"bone", "extramedullary"}))
+    # A biopsied bone plasmacytoma is attributable by its histology; other findings need attribution.
     bone_index = and_(_is(env, "plasmacytoma", frozenset({"bone"})), ge10)
-    b_item = or_(_is(env, "lesions", frozenset({"ge1"})), bone_index)
+    b_lesions = _is(env, "lesions", frozenset({"ge1"}))
     m_item = _is(env, "mri", frozenset({"ge2"}))
-    crab = and_(or_(yes("C"), yes("R"), yes("A"), b_item), yes("attributable"))
+    crab = or_(and_(or_(yes("C"), yes("R"), yes("A"), b_lesions), yes("attributable")), bone_index)
     mde = or_(crab, s_item, yes("Li"), m_item)
     m_lt3 = _is(env, "m_protein", frozenset({"lt3"}))
     smm_burden = or_(
@@ -480,19 +489,24 @@ def imwg_2014(
 ) -> RuleResult:
     """Classify a plasma-cell disorder by the IMWG 2014 criteria; ``None`` means unknown.
 
-    ``bmpc_percent``: clonal bone-marrow plasma cells (%; 0 = no clonal plasma cells).
-    ``plasmacytoma``: biopsy-proven plasmacytoma (the index lesion): ``"none"``, ``"bone"`` or
-    ``"extramedullary"``. ``isotype``: heavy-chain type of the M-protein (``"light_chain"`` = no
-    heavy chain on immunofixation). ``m_protein_g_dl``: serum M-protein (3 g/dL = 30 g/L).
-    ``urine_m_protein_mg_24h``: urine M-protein. ``crcl_ml_min`` / ``crcl_estimator``: creatinine
-    clearance or eGFR and the equation or method that produced it. ``osteolytic_lesions``: osteolytic
-    lesions on skeletal radiography, CT or PET-CT other than the index plasmacytoma.
-    ``mri_focal_lesions_ge_5mm``: MRI focal lesions ≥ 5 mm other than the index plasmacytoma.
-    ``crab_attributable``: whether the CRAB feature(s) present are attributable to the plasma-cell
-    disorder (only read when a CRAB feature may be present). ``amyloidosis``: AL amyloidosis present.
-    ``igm_related_features`` (IgM MGUS only): constitutional symptoms, hyperviscosity,
-    lymphadenopathy or hepatosplenomegaly attributable to the clone.
-    ``bm_lymphoplasmacytic_percent`` (IgM MGUS only): marrow lymphoplasmacytic infiltration (%).
+    - ``bmpc_percent``: clonal bone-marrow plasma cells (%; 0 = no clonal plasma cells).
+    - ``plasmacytoma``: biopsy-proven plasmacytoma (the index lesion): ``"none"``, ``"bone"``,
+      ``"extramedullary"`` or ``"present"`` (site not given).
+    - ``isotype``: heavy-chain type of the M-protein (``"light_chain"`` = no heavy chain on
+      immunofixation).
+    - ``m_protein_g_dl``: serum M-protein (3 g/dL = 30 g/L); ``urine_m_protein_mg_24h``: urine M-protein.
+    - ``calcium``, ``creatinine``, ``hemoglobin``, ``flc_kappa``, ``flc_lambda``: parsed lab values
+      (reported unit and the lab's reference limits are used).
+    - ``crcl_ml_min`` / ``crcl_estimator``: creatinine clearance or eGFR and the equation or method
+      that produced it.
+    - ``osteolytic_lesions``: osteolytic lesions on skeletal radiography, CT or PET-CT, **other than**
+      the index plasmacytoma; ``mri_focal_lesions_ge_5mm``: MRI focal lesions ≥ 5 mm, other than it.
+    - ``crab_attributable``: whether the CRAB feature(s) present are attributable to the plasma-cell
+      disorder (only read when a CRAB feature may be present).
+    - ``amyloidosis``: AL amyloidosis present.
+    - ``igm_related_features`` (IgM MGUS only): constitutional symptoms, hyperviscosity,
+      lymphadenopathy or hepatosplenomegaly attributable to the clone.
+    - ``bm_lymphoplasmacytic_percent`` (IgM MGUS only): marrow lymphoplasmacytic infiltration (%).
     """
     _check_num("bmpc_percent", bmpc_percent, 100.0)
     _check_num("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, 100.0)
@@ -528,7 +542,7 @@ def imwg_2014(
     env: dict[str, State] = {
         "bmpc": _bmpc_states(bmpc_percent),
         "isotype": frozenset(ISOTYPES if isotype is None else (isotype,)),
-        "plasmacytoma": frozenset(PLASMACYTOMAS if plasmacytoma is None else (plasmacytoma,)),
+        "plasmacytoma": frozenset(_PLASMACYTOMA_SITES.get(plasmacytoma) or (str(plasmacytoma),)),
         "attributable": _tri_state(crab_attributable),
         "C": _tri_state(c_met),
         "R": _tri_state(r_met),
@@ -557,12 +571,11 @@ def imwg_2014(
         return _is(env, var, true_set)
 
     ge10 = state_tri("bmpc", frozenset({"10to60", "ge60"}))
-    b_met = or_(
-        state_tri("lesions", frozenset({"ge1"})),
-        and_(state_tri("plasmacytoma", frozenset({"bone"})), ge10),
-    )
-    crab_any = or_(c_met, r_met, a_met, b_met)
-    crab_met = and_(crab_any, crab_attributable)
+    b_lesions = state_tri("lesions", frozenset({"ge1"}))
+    bone_index = and_(state_tri("plasmacytoma", frozenset({"bone"})), ge10)
+    b_met = or_(b_lesions, bone_index)
+    crab_any = or_(c_met, r_met, a_met, b_lesions)  # findings whose cause must be attributed
+    crab_met = or_(and_(crab_any, crab_attributable), bone_index)
     s_met = state_tri("bmpc", frozenset({"ge60"}))
     m_met = state_tri("mri", frozenset({"ge2"}))
     mde_met = or_(crab_met, s_met, li_met, m_met)
@@ -588,7 +601,8 @@ def imwg_2014(
         ),
         Criterion(
             "CRAB_attributable",
-            "a CRAB feature is present and attributable to the plasma-cell disorder",
+            "a CRAB feature is present and attributable to the plasma-cell disorder (a biopsied bone "
+            "plasmacytoma is attributable by its histology)",
             crab_met,
             ("crab_attributable",),
         ),
@@ -644,7 +658,7 @@ def imwg_2014(
             need("flc_kappa.upper_limit", None, True)
         if flc_lambda is not None and flc_lambda.upper_limit is None:
             need("flc_lambda.upper_limit", None, True)
-    need("crab_attributable", crab_attributable, crab_any is not False)
+    need("crab_attributable", crab_attributable, crab_any is not False and crab_met is None)
     need("amyloidosis", amyloidosis, True)
     need("igm_related_features", igm_related_features, "IgM" in iso_states)
     need("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, "IgM" in iso_states)
@@ -688,7 +702,7 @@ def imwg_2014(
     if missing:
         notes.append(
             Note(
-                "imwg2014.not_assessable",
+                "imwg_2014_not_assessable",
                 "missing",
                 f"Unknown: {', '.join(missing)}. 'No myeloma-defining event' needs every item known "
                 "negative; every class still consistent with the known values is listed.",

@@ -38,7 +38,7 @@ SOURCE = Source(
 )
 REF = RuleRef("smm_imwg_2020", "2020", "IMWG 2020 smouldering myeloma risk-scoring tool", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "flc_ratio_involved_uninvolved", "m_protein_g_dl", "bmpc_percent", "t4_14", "t14_16", "gain_1q", "del13q",
+    "flc_ratio_involved_uninvolved", "m_protein_g_dl", "bmpc_percent", "t4_14", "t14_16", "gain1q", "del13q",
 )
 
 Bins = tuple[tuple[float | None, int], ...]
@@ -90,7 +90,7 @@ def _bins_text(bins: Bins, unit: str) -> str:
 
 NOTES: tuple[Note, ...] = (
     Note(
-        "smm_imwg_2020.bin_edges",
+        "smm_imwg_2020_bin_edges",
         "unconfirmed",
         "Bin edges are unconfirmed [U]: the review prints integer bins (e.g. '11–25', '1.6–2.9', "
         "'16–20') that leave gaps. b2m closes them lower-exclusive: FLC ratio "
@@ -98,25 +98,25 @@ NOTES: tuple[Note, ...] = (
         f"{_bins_text(BMPC_BINS_PERCENT, '%')} (reference sheet §12 row 21).",
     ),
     Note(
-        "smm_imwg_2020.fish_list",
+        "smm_imwg_2020_fish_list",
         "discrepancy",
         f"FISH abnormality ({FISH_POINTS} points): b2m uses {', '.join(FISH_ABNORMALITIES)} as listed in "
         "the Mateos 2020 abstract; a 2022 review table lists del(17p), t(4;14), gain 1q and del13 "
         "instead (del(17p) in place of t(14;16)).",
     ),
     Note(
-        "smm_imwg_2020.low_group",
+        "smm_imwg_2020_low_group",
         "discrepancy",
         f"Low group: totals {BANDS[0].describe()} as summarised by QxMD; a 2022 review prints 1–4.",
     ),
     Note(
-        "smm_imwg_2020.risk_figures",
+        "smm_imwg_2020_risk_figures",
         "discrepancy",
         "2-year progression 3.8 / 26 / 51 / 73% (QxMD summary of the paper, shown); the 2022 review "
         "rounds them to 5 / 25 / 50 / 75%. Figures are secondary-source [S].",
     ),
     Note(
-        "smm_imwg_2020.setting",
+        "smm_imwg_2020_setting",
         "setting",
         "For smouldering myeloma as defined by IMWG 2014 (no myeloma-defining event).",
     ),
@@ -162,17 +162,17 @@ def smm_imwg_2020(
     bmpc_percent: Num,
     t4_14: bool | None,
     t14_16: bool | None,
-    gain_1q: bool | None,
+    gain1q: bool | None,
     del13q: bool | None,
 ) -> RuleResult:
-    """IMWG 2020 SMM score and group. ``gain_1q`` is 1q gain or amplification (+1q)."""
+    """IMWG 2020 SMM score and group. ``gain1q`` is 1q gain or amplification (+1q)."""
     _check("flc_ratio_involved_uninvolved", flc_ratio_involved_uninvolved)
     _check("m_protein_g_dl", m_protein_g_dl)
     _check("bmpc_percent", bmpc_percent, 100.0)
-    for name, flag in (("t4_14", t4_14), ("t14_16", t14_16), ("gain_1q", gain_1q), ("del13q", del13q)):
+    for name, flag in (("t4_14", t4_14), ("t14_16", t14_16), ("gain1q", gain1q), ("del13q", del13q)):
         _check_bool(name, flag)
 
-    fish = or_(t4_14, t14_16, gain_1q, del13q)
+    fish = or_(t4_14, t14_16, gain1q, del13q)
     options = [
         bin_options(flc_ratio_involved_uninvolved, FLC_RATIO_BINS),
         bin_options(m_protein_g_dl, M_PROTEIN_BINS_G_DL),
@@ -196,7 +196,7 @@ def smm_imwg_2020(
             "fish",
             f"FISH abnormality: any of {', '.join(FISH_ABNORMALITIES)} ({FISH_POINTS} points)",
             fish,
-            ("t4_14", "t14_16", "gain_1q", "del13q"),
+            ("t4_14", "t14_16", "gain1q", "del13q"),
         ),
     )
     possible = possible_bands(options, BANDS)
@@ -206,16 +206,16 @@ def smm_imwg_2020(
         "bmpc_percent": bmpc_percent,
         "t4_14": t4_14,
         "t14_16": t14_16,
-        "gain_1q": gain_1q,
+        "gain1q": gain1q,
         "del13q": del13q,
     }
-    fish_names = ("t4_14", "t14_16", "gain_1q", "del13q")
+    fish_names = ("t4_14", "t14_16", "gain1q", "del13q")
     missing = tuple(k for k, v in inputs.items() if v is None and (k not in fish_names or fish is None))
     notes = list(NOTES)
     if lt(flc_ratio_involved_uninvolved, 1.0):
         notes.append(
             Note(
-                "smm_imwg_2020.flc_ratio_below_1",
+                "smm_imwg_2020_flc_ratio_below_1",
                 "caveat",
                 "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
                 "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
@@ -224,7 +224,7 @@ def smm_imwg_2020(
     if missing:
         notes.append(
             Note(
-                "smm_imwg_2020.complete_case",
+                "smm_imwg_2020_complete_case",
                 "missing",
                 f"Unknown: {', '.join(missing)}. The tool was fitted on the 689 patients with all four "
                 "variables known (complete cases); the total is given as a range and every group it can "

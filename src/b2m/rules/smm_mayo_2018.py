@@ -63,13 +63,13 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 NOTES: tuple[Note, ...] = (
     Note(
-        "smm_mayo_2018.setting",
+        "smm_mayo_2018_setting",
         "setting",
         "For smouldering myeloma as defined by IMWG 2014 (no myeloma-defining event); not for MGUS or "
         "active myeloma.",
     ),
     Note(
-        "smm_mayo_2018.derivation_figures",
+        "smm_mayo_2018_derivation_figures",
         "unconfirmed",
         "Lakshman 2018's own cohort size and median times to progression by group are unconfirmed [U] "
         "and not shown; the outcome figures are from the IMWG 2020 validation cohort (Mateos 2020) [C].",
@@ -118,7 +118,7 @@ def smm_mayo_2018(
     if lt(flc_ratio_involved_uninvolved, 1.0):
         notes.append(
             Note(
-                "smm_mayo_2018.flc_ratio_below_1",
+                "smm_mayo_2018_flc_ratio_below_1",
                 "caveat",
                 "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
                 "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
@@ -127,7 +127,7 @@ def smm_mayo_2018(
     if missing:
         notes.append(
             Note(
-                "smm_mayo_2018.missing",
+                "smm_mayo_2018_missing",
                 "missing",
                 f"Unknown: {', '.join(missing)}; the factor count is given as a range and every group it "
                 "reaches is listed.",

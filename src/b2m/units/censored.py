@@ -27,7 +27,8 @@ class Censored:
         return (self.bound, math.inf)
 
     def scaled(self, factor: float) -> Censored:
-        return Censored(self.direction, self.bound * factor)
+        """The same bound in another unit (rounded like every converted value: no binary noise)."""
+        return Censored(self.direction, float(f"{self.bound * factor:.12g}"))
 
     def __str__(self) -> str:
         return f"{self.direction}{self.bound:g}"

@@ -81,7 +81,8 @@ def _factor(key: str, unit: str) -> float:
     canon = parse_unit(a.canonical)  # may carry a scale, e.g. 1e9/L
     q = parse_unit(unit)
     q = q.to(canon.units, a.context) if a.context else q.to(canon.units)
-    return round_sig(float(q.magnitude) / float(canon.magnitude))
+    # Unrounded: the product with a value is rounded instead, so 176.8 µmol/L is exactly 2.0 mg/dL.
+    return float(q.magnitude) / float(canon.magnitude)
 
 
 def canonical_spelling(key: str, unit: str) -> str:
@@ -96,8 +97,8 @@ def canonical_spelling(key: str, unit: str) -> str:
 def _same_unit(key: str, a: str, b: str) -> bool:
     a, b = canonical_spelling(key, a), canonical_spelling(key, b)
     try:
-        return _dim(a) == _dim(b) and _factor(key, a) == _factor(key, b)
-    except (pint.PintError, ValueError, AttributeError, TypeError, SyntaxError):
+        return _dim(a) == _dim(b) and round_sig(_factor(key, a)) == round_sig(_factor(key, b))
+    except Exception:  # unit text is arbitrary input; pint's parser raises many kinds of errors on it
         return False
 
 
@@ -106,7 +107,11 @@ def _accepted_text(a: Analyte) -> str:
 
 
 def unit_factor(key: str, unit: object, field: str) -> float:
-    """Check ``unit`` for analyte ``key`` and return its factor to the canonical unit."""
+    """Check ``unit`` for analyte ``key`` and return its factor to the canonical unit (as recorded)."""
+    return round_sig(_checked_factor(key, unit, field))
+
+
+def _checked_factor(key: str, unit: object, field: str) -> float:
     a = ANALYTES[key]
     if not isinstance(unit, str) or not unit.strip():
         raise UnitError(field, "unit is missing (a unit is never assumed)", _accepted_text(a))
@@ -118,7 +123,7 @@ def unit_factor(key: str, unit: object, field: str) -> float:
         factor = _factor(key, unit)
     except pint.DimensionalityError:
         raise UnitError(field, f"unit {unit!r} is of the wrong dimension for {a.label}", _accepted_text(a)) from None
-    except (pint.PintError, ValueError, AttributeError, TypeError, SyntaxError):
+    except Exception:  # unit text is arbitrary input; pint's parser raises many kinds of errors on it
         raise UnitError(field, f"unknown unit {unit!r}", _accepted_text(a)) from None
     if not any(_same_unit(key, ok, unit) for ok in a.accepted):
         raise UnitError(field, f"unit {unit!r} is not an accepted unit for {a.label}", _accepted_text(a))
@@ -131,13 +136,17 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
     if isinstance(raw, bool) or raw is None:
         raise InputError(field, f"not a number: {raw!r}", accepted)
     if isinstance(raw, int | float) or (isinstance(raw, str) and _NUMBER.match(raw)):
-        x = float(raw)
+        try:
+            x = float(raw)
+        except OverflowError:  # JSON integers are unbounded
+            raise InputError(field, f"value is not finite: {raw!r}", accepted) from None
     elif isinstance(raw, str) and (m := _CENSORED.match(raw)):
         if not allow_censored:
             raise InputError(field, f"censored value {raw!r} not allowed here", "a number")
-        op: str = m.group(1)
-        direction = _DIRECTIONS[op]
-        return Censored(direction, float(m.group(2)))
+        bound = float(m.group(2))
+        if not math.isfinite(bound):
+            raise InputError(field, f"censored bound is not finite: {raw!r}", accepted)
+        return Censored(_DIRECTIONS[m.group(1)], bound)
     else:
         raise InputError(field, f"not a number: {raw!r}", accepted)
     if not math.isfinite(x):
@@ -149,14 +158,15 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
 
 def check_plausible(key: str, value: float | Censored, received: object, unit: str, field: str) -> None:
     a = ANALYTES[key]
+    unit = canonical_spelling(key, unit)
     lo, hi = a.plausible
     if isinstance(value, Censored):
         b_lo, b_hi = value.bounds()
         if b_lo > hi or b_hi < lo:
             raise ImplausibleValueError(
                 field,
-                f"{received} {unit} is outside the plausible range {lo:g}-{hi:g} {a.display}",
-                a.bounds_reason,
+                f"{received} {unit} is outside the plausible range {lo:g}-{hi:g} {a.display} ({a.bounds_reason})",
+                accepted=f"units {_accepted_text(a)}",
             )
         return
     if lo <= value <= hi:
@@ -164,7 +174,7 @@ def check_plausible(key: str, value: float | Censored, received: object, unit: s
     hint = ""
     raw = value / _factor(key, unit)
     for alt in a.accepted:
-        if _factor(key, alt) == _factor(key, unit):
+        if _same_unit(key, alt, unit):
             continue
         if lo <= raw * _factor(key, alt) <= hi:
             hint = (
@@ -215,7 +225,7 @@ def parse_lab(key: str, raw: object, *, field: str | None = None) -> LabValue | 
     if raw.get("value") is None:
         return None
     unit = raw.get("unit")
-    factor = unit_factor(key, unit, f"{field}.unit")
+    factor = _checked_factor(key, unit, f"{field}.unit")
     assert isinstance(unit, str)
     received = raw["value"]
     x = parse_number(received, f"{field}.value", allow_censored=True)
@@ -243,5 +253,5 @@ def parse_lab(key: str, raw: object, *, field: str | None = None) -> LabValue | 
         date=_parse_date(raw.get("date"), f"{field}.date"),
         method=_opt_str(raw.get("method"), f"{field}.method"),
         loinc=_opt_str(raw.get("loinc"), f"{field}.loinc"),
-        factor=factor,
+        factor=round_sig(factor),
     )

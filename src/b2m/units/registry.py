@@ -13,21 +13,23 @@ from importlib import resources
 
 import pint
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_POWER_OF_TEN = re.compile("10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_I = re.IGNORECASE
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
-    for p, r in (
-        (r"[\u00b5\u03bc]", "u"),  # micro sign and Greek mu
-        (r"\bmc(?=(g|mol|L|l|kat)\b)", "u"),  # mcg, mcmol, mcL
-        (r"\[(?:iU|IU)\]", "IU"),  # UCUM [IU], [iU]
-        (r"\bIU\b", "IU"),
-        (r"(?:x|\u00d7|\*)?\s*10\s*(?:\*|\^|\*\*)\s*(\d+)", r"1e\1"),  # 10*9, 10^9, x10^9
-        (r"\u2079", "9"),  # superscript nine: 10⁹
-        (r"\bK\s*/\s*uL\b", "1e3/uL"),  # thousand per microlitre
-        (r"/\s*\(?\s*24\s*\.?\s*(?:h|hr|hrs|hours?)\s*\)?", "/(24*h)"),  # /24h, /(24.h), /24 hr
-        (r"/\s*(?:day|d)\b", "/(24*h)"),
-        (r"%", "percent"),
-        (r"\bl\b", "L"),  # lower-case litre
-        (r"^/", "1/"),  # "/uL" (cells per microlitre)
+    (re.compile(p, flags), r)
+    for p, r, flags in (
+        (r"[\u00b5\u03bc]", "u", 0),  # micro sign and Greek mu
+        (r"\bmc(?=(g|mol|l|kat)\b)", "u", _I),  # mcg, mcmol, mcL (and MCG)
+        (r"\[iu\]", "IU", _I),  # UCUM [IU], [iU]
+        (r"\bIU\b", "IU", _I),
+        (r"(?:x|\u00d7|\*)?\s*10\s*(?:\*\*|\*|\^)\s*(\d+)", r"1e\1", _I),  # 10*9, 10^9, x10^9
+        (r"\bK\s*/\s*uL\b", "1e3/uL", _I),  # thousand per microlitre
+        (r"/\s*\(?\s*24\s*\.?\s*(?:hours?|hrs?|h)\s*\)?", "/(24*h)", _I),  # /24h, /(24.h), /24 hr
+        (r"/\s*(?:day|d)\b", "/(24*h)", _I),
+        (r"%", "percent", 0),
+        (r"\bl\b", "L", 0),  # lower-case litre
+        (r"^/", "1/", 0),  # "/uL" (cells per microlitre)
     )
 )
 
@@ -35,6 +37,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 def normalise_unit_text(text: str) -> str:
     """Rewrite a unit as received into pint syntax (``"μg/mL"`` -> ``"ug/mL"``)."""
     s = " ".join(text.strip().split())
+    s = _POWER_OF_TEN.sub(lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS), s)  # 10⁹ -> 10^9
     for pattern, repl in _REWRITES:
         s = pattern.sub(repl, s)
     # "1e9/L" written after a digit-free prefix can stay; pint reads "1e9/L" as a scaled unit.
