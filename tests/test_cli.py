@@ -335,3 +335,19 @@ def test_assess_and_stage_agree(b2m, tmp_path_factory: pytest.TempPathFactory, r
             assert doc[system]["stage"] == row[system]
             assert "|".join(doc[system]["possible"]) == row[f"{system}_possible"]
         assert doc["r2_iss"]["score"] == row["r2_iss_score"]
+
+
+def test_stage_on_invalid_null_keeps_going_and_says_why(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--on-invalid null: a bad value becomes unknown (stages widen, never improve) and b2m_issues names it.
+    Row a has albumin 38 'g/dL' (implausible, §0 units) with B2M 2.0: ISS I or II, never silently I."""
+    src = tmp_path / "in.csv"
+    src.write_text(CSV.replace("a,2.0,4.0", "a,2.0,38").replace("false,false,false,false", "false,maybe,false,false"))
+    out = tmp_path / "out.csv"
+    r = b2m(["stage", str(src), "-o", str(out), "--on-invalid", "null"])
+    assert r.code == 0, r.err
+    rows = {row["id"]: row for row in pl.read_csv(out).to_dicts()}
+    a = rows["a"]
+    assert a["albumin_g_dl"] is None and a["t4_14"] is None
+    assert "albumin_g_dl: implausible" in a["b2m_issues"] and "t4_14: not a yes/no value maybe" in a["b2m_issues"]
+    assert a["iss"] is None and a["iss_possible"] == "I|II"
+    assert rows["b"]["b2m_issues"] is None

@@ -35,6 +35,11 @@ MAX_JSON_BYTES = 256 << 20  # a larger document is a cohort: use `b2m stage`
 PROGRESS_MIN_BYTES = 8 << 20
 
 
+class InvalidPolicy(StrEnum):
+    error = "error"
+    null = "null"
+
+
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
@@ -111,6 +116,13 @@ def assess(
 def stage(
     input: Annotated[Path, typer.Argument(help="CSV or Parquet file with the batch columns (see README).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .parquet (written atomically).")],
+    on_invalid: Annotated[
+        InvalidPolicy,
+        typer.Option(
+            "--on-invalid",
+            help="error: stop at the first invalid value (default); null: make it unknown and say why in b2m_issues.",
+        ),
+    ] = InvalidPolicy.error,
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal for large files)."),
@@ -128,7 +140,7 @@ def stage(
         )
     )
     if not show:
-        rows = stage_file(input, output)
+        rows = stage_file(input, output, on_invalid=on_invalid.value)
     else:
         with Progress(
             TextColumn("staging"),
@@ -139,7 +151,7 @@ def stage(
             transient=True,
         ) as bar:
             task = bar.add_task("stage", total=total or None)
-            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n))
+            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n), on_invalid=on_invalid.value)
     sys.stderr.write(f"b2m: staged {rows:,} rows -> {output}\n")
 
 

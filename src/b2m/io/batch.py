@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -102,81 +102,98 @@ def total_work(path: Path) -> int:
     return path.stat().st_size
 
 
-def _validate_numeric(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
-    s = df[col]
-    if s.dtype == pl.String:
-        parsed = s.str.strip_chars().replace(list(_NULL), None).cast(pl.Float64, strict=False)
-        bad = parsed.is_null() & s.str.strip_chars().replace(list(_NULL), None).is_not_null()
-        if bad.any():
+NUMBER_FORMS = (
+    "plain numbers in the column's unit, or empty for unknown (censored values such as '<0.5' are accepted "
+    "by `b2m assess`, not in batch columns)"
+)
+FLAG_FORMS = "true/false, 1/0, yes/no, or empty for unknown"
+ISSUES_COLUMN = "b2m_issues"
+OnInvalid = Literal["error", "null"]
+
+
+class _Checker:
+    """Applies the ``--on-invalid`` policy: stop at the first bad value, or null it and say why.
+
+    Nulling never hides anything: the value becomes *unknown* (so stages widen, never improve) and the
+    row's ``b2m_issues`` column names the column, the value and the problem.
+    """
+
+    def __init__(self, on_invalid: OnInvalid, offset: int) -> None:
+        self.on_invalid, self.offset = on_invalid, offset
+        self.issues: list[pl.Series] = []
+
+    def check(self, col: str, raw: pl.Series, clean: pl.Series, bad: pl.Series, problem: str, forms: str) -> pl.Series:
+        bad = bad.fill_null(value=False)
+        if not bad.any():
+            return clean
+        if self.on_invalid == "error":
             i = int(bad.arg_max() or 0)
-            raise FileFormatError(
-                f"column {col}, row {offset + i + 1}",
-                f"not a number: {s[i]!r}",
-                "plain numbers in the column's unit, or empty for unknown (censored values such as '<0.5' "
-                "are accepted by `b2m assess`, not in batch columns)",
-            )
-        s = parsed
-    elif s.dtype.is_numeric() or s.dtype == pl.Null:
-        s = s.cast(pl.Float64)
+            raise FileFormatError(f"column {col}, row {self.offset + i + 1}", f"{problem}: {raw[i]!r}", forms)
+        text = pl.lit(f"{col}: {problem} ") + raw.cast(pl.String).fill_null("")
+        self.issues.append(pl.select(pl.when(pl.lit(bad)).then(text)).to_series())
+        return pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(clean))).to_series()
+
+    def issues_column(self, n: int) -> pl.Series:
+        if not self.issues:
+            return pl.repeat(None, n, dtype=pl.String, eager=True).alias(ISSUES_COLUMN)
+        joined = pl.concat_str(self.issues, separator="; ", ignore_nulls=True)
+        any_issue = pl.any_horizontal([pl.lit(i).is_not_null() for i in self.issues])
+        return pl.select(pl.when(any_issue).then(joined)).to_series().alias(ISSUES_COLUMN)
+
+
+def _numeric(df: pl.DataFrame, col: str, checker: _Checker) -> pl.Series:
+    raw = df[col]
+    if raw.dtype == pl.String:
+        text = raw.str.strip_chars().replace(list(_NULL), None)
+        parsed = text.cast(pl.Float64, strict=False)
+        s = checker.check(col, raw, parsed, parsed.is_null() & text.is_not_null(), "not a number", NUMBER_FORMS)
+    elif raw.dtype.is_numeric() or raw.dtype == pl.Null:
+        s = raw.cast(pl.Float64)
     else:
-        raise FileFormatError(f"column {col}", f"has type {s.dtype}", "numbers")
+        raise FileFormatError(f"column {col}", f"has type {raw.dtype}", "numbers")
     a = ANALYTES[_BOUNDS_OF[col]]
     lo, hi = a.plausible
-    bad = ~s.is_between(lo, hi) | s.is_nan()
-    if bad.fill_null(False).any():
-        i = int(bad.fill_null(False).arg_max() or 0)
-        raise FileFormatError(
-            f"column {col}, row {offset + i + 1}",
-            f"implausible value {s[i]!r} for {a.label} (plausible {lo:g}-{hi:g} {a.display}: {a.bounds_reason})",
-            f"values in {a.display} as the column name says",
-        )
-    return pl.lit(s).alias(col)
+    problem = f"implausible for {a.label} (plausible {lo:g}-{hi:g} {a.display}: {a.bounds_reason})"
+    return checker.check(col, raw, s, ~s.is_between(lo, hi) | s.is_nan(), problem, f"values in {a.display}")
 
 
-def _validate_flag(df: pl.DataFrame, col: str, offset: int) -> pl.Expr:
-    s = df[col]
-    if s.dtype == pl.Boolean:
-        return pl.lit(s).alias(col)
-    if s.dtype == pl.Null:
-        return pl.lit(s.cast(pl.Boolean)).alias(col)
-    if s.dtype.is_integer():
-        bad = ~s.is_in([0, 1]) & s.is_not_null()
-        if bad.any():
-            i = int(bad.arg_max() or 0)
-            raise FileFormatError(
-                f"column {col}, row {offset + i + 1}",
-                f"not a yes/no value: {s[i]!r}",
-                "true/false, 1/0, yes/no, or empty for unknown",
-            )
-        return pl.lit(s.cast(pl.Boolean)).alias(col)
-    if s.dtype != pl.String:
-        raise FileFormatError(f"column {col}", f"has type {s.dtype}", "true/false, 1/0, yes/no, or empty for unknown")
-    low = s.str.strip_chars().str.to_lowercase()
-    known = low.is_in([*_TRUE, *_FALSE, *_NULL]) | low.is_null()
-    if not known.all():
-        i = int((~known).arg_max() or 0)
-        raise FileFormatError(
-            f"column {col}, row {offset + i + 1}",
-            f"not a yes/no value: {s[i]!r}",
-            "true/false, 1/0, yes/no, or empty for unknown",
-        )
-    out = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
-    return out.alias(col)
+def _flag(df: pl.DataFrame, col: str, checker: _Checker) -> pl.Series:
+    raw = df[col]
+    if raw.dtype == pl.Boolean:
+        return raw
+    if raw.dtype == pl.Null:
+        return raw.cast(pl.Boolean)
+    if raw.dtype.is_integer():
+        clean = pl.select(pl.when(pl.lit(raw) == 1).then(True).when(pl.lit(raw) == 0).then(False)).to_series()
+        return checker.check(col, raw, clean, ~raw.is_in([0, 1]) & raw.is_not_null(), "not a yes/no value", FLAG_FORMS)
+    if raw.dtype != pl.String:
+        raise FileFormatError(f"column {col}", f"has type {raw.dtype}", FLAG_FORMS)
+    low = raw.str.strip_chars().str.to_lowercase()
+    clean = pl.select(
+        pl.when(pl.lit(low).is_in(_TRUE)).then(True).when(pl.lit(low).is_in(_FALSE)).then(False)
+    ).to_series()
+    unknown = ~(low.is_in([*_TRUE, *_FALSE, *_NULL]) | low.is_null())
+    return checker.check(col, raw, clean, unknown, "not a yes/no value", FLAG_FORMS)
 
 
-def prepare(df: pl.DataFrame, offset: int = 0) -> pl.DataFrame:
-    """Check a chunk of the batch contract and give it canonical dtypes."""
+def prepare(df: pl.DataFrame, offset: int = 0, on_invalid: OnInvalid = "error") -> pl.DataFrame:
+    """Check a chunk of the batch contract and give it canonical dtypes.
+
+    With ``on_invalid="null"`` a bad value becomes unknown and a ``b2m_issues`` column says why.
+    """
     missing = [c for c in BATCH_COLUMNS if c not in df.columns]
     if missing:
         raise FileFormatError("input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS))
-    clash = [c for c in OUTPUT_COLUMNS if c in df.columns]
+    clash = [c for c in (*OUTPUT_COLUMNS, ISSUES_COLUMN) if c in df.columns]
     if clash:
         raise FileFormatError(
             "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"
         )
-    exprs = [_validate_numeric(df, c, offset) for c in NUMERIC_COLUMNS]
-    exprs += [_validate_flag(df, c, offset) for c in FISH_COLUMNS]
-    return df.with_columns(exprs)
+    checker = _Checker(on_invalid, offset)
+    columns = [_numeric(df, c, checker).alias(c) for c in NUMERIC_COLUMNS]
+    columns += [_flag(df, c, checker).alias(c) for c in FISH_COLUMNS]
+    out = df.with_columns(columns)
+    return out.with_columns(checker.issues_column(df.height)) if on_invalid == "null" else out
 
 
 def _finalise(staged: pl.DataFrame) -> pa.Table:
@@ -184,8 +201,12 @@ def _finalise(staged: pl.DataFrame) -> pa.Table:
     return staged.with_columns(pl.col(pl.Enum).cast(pl.String)).to_arrow()
 
 
-def stage_file(src: Path, dst: Path, progress: Progress | None = None) -> int:
-    """Stage every row of ``src`` into ``dst`` (CSV or Parquet by extension). Returns rows written."""
+def stage_file(src: Path, dst: Path, progress: Progress | None = None, on_invalid: OnInvalid = "error") -> int:
+    """Stage every row of ``src`` into ``dst`` (CSV or Parquet by extension). Returns rows written.
+
+    ``on_invalid``: ``"error"`` stops at the first invalid value (nothing is written); ``"null"`` makes
+    it unknown and records the problem in the ``b2m_issues`` column.
+    """
     in_fmt, out_fmt = _format(src, "input"), _format(dst, "output")
     if not src.is_file():
         raise FileFormatError("input", f"no such file: {src}", "a path to a .csv or .parquet file")
@@ -199,7 +220,7 @@ def stage_file(src: Path, dst: Path, progress: Progress | None = None) -> int:
     writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
     try:
         for batch in batches:
-            chunk = prepare(pl.from_arrow(batch), rows)  # type: ignore[arg-type]
+            chunk = prepare(pl.from_arrow(batch), rows, on_invalid)  # type: ignore[arg-type]
             table = _finalise(stage_frame(chunk))
             if writer is None:
                 writer = (
@@ -208,7 +229,7 @@ def stage_file(src: Path, dst: Path, progress: Progress | None = None) -> int:
             writer.write_table(table)
             rows += table.num_rows
         if writer is None:  # empty input: still write a valid, empty output with the contract's columns
-            empty = _finalise(stage_frame(prepare(pl.DataFrame({c: [] for c in BATCH_COLUMNS}))))
+            empty = _finalise(stage_frame(prepare(pl.DataFrame({c: [] for c in BATCH_COLUMNS}), 0, on_invalid)))
             writer = (
                 pq.ParquetWriter(tmp, empty.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, empty.schema)
             )
