@@ -93,6 +93,7 @@ def test_assess_json_contract(b2m) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_assess_array_gives_array(b2m) -> None:  # type: ignore[no-untyped-def]
+    """README contract: an array of patients in gives an array of results out, in the same order."""
     r = b2m(["assess", "-f", "json", "-"], json.dumps([PATIENT, {**PATIENT, "id": "P2"}]))
     assert r.code == 0
     doc = r.json()
@@ -100,17 +101,48 @@ def test_assess_array_gives_array(b2m) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_assess_text_report(b2m) -> None:  # type: ignore[no-untyped-def]
+    """Issue #2 item 6: the readable report shows the stage, the criteria that fired, the source DOI
+    and the decision-support disclaimer (B2M 4.2 mg/L: ISS II by Greipp 2005)."""
     r = b2m(["assess", "-"], json.dumps(PATIENT))
     assert r.code == 0
     assert "Patient P1" in r.out and "International Staging System" in r.out
+    assert "10.1200/JCO.2005.04.242" in r.out
     assert "Decision support, not diagnosis" in r.out
+    iss_line = next(line for line in r.out.splitlines() if "International Staging System" in line)
+    assert "II" in iss_line
 
 
 def test_demo_runs(b2m) -> None:  # type: ignore[no-untyped-def]
+    """The bundled examples, staged by hand from the published rules:
+    EX1 B2M 2.8 mg/L, albumin 41 g/L (>= 35), LDH 182 <= ULN 214, FISH negative -> ISS I, R-ISS I, R2-ISS I (0).
+    EX2 B2M 780 nmol/L = 9.2 mg/L (>= 5.5) -> ISS III; del(17p) -> R-ISS III; 1.5 + 1 (del17p) + 1 (LDH
+        6.1 > 4.1 µkat/L) + 0.5 (1q+) = 4 -> R2-ISS IV; creatinine 2.6 mg/dL -> reduced kidney function flag.
+    EX3 B2M 4.1 µg/mL -> ISS II -> R-ISS II (FISH unknown cannot change it); R2-ISS open.
+    EX4 B2M exactly 5.5 -> ISS III (§12 #2); setting relapse is flagged (§12 #47); LDH 250 without a ULN
+        leaves 'LDH high' unknown (§12 #7)."""
     r = b2m(["demo", "--format", "json"])
     assert r.code == 0
-    docs = r.json()
-    assert isinstance(docs, list) and len(docs) >= 5
+    docs = {d["id"]: d for d in r.json()}  # type: ignore[union-attr]
+    ex1, ex2, ex3, ex4 = (
+        docs[k] for k in ("EX1-standard-risk", "EX2-high-risk-renal", "EX3-fish-pending", "EX4-relapse-boundary")
+    )
+    assert (ex1["iss"]["stage"], ex1["r_iss"]["stage"], ex1["r2_iss"]["stage"], ex1["r2_iss"]["score"]) == (
+        "I",
+        "I",
+        "I",
+        0,
+    )
+    assert (ex2["iss"]["stage"], ex2["r_iss"]["stage"], ex2["r2_iss"]["stage"], ex2["r2_iss"]["score"]) == (
+        "III",
+        "III",
+        "IV",
+        4,
+    )
+    assert any(f["code"] == "reduced_kidney_function" for f in ex2["flags"])
+    assert (ex3["iss"]["stage"], ex3["r_iss"]["stage"]) == ("II", "II") and ex3["r2_iss"]["stage"] is None
+    assert ex4["iss"]["stage"] == "III"
+    assert any(n["kind"] == "setting" for n in ex4["iss"]["notes"])
+    assert any(n["code"] == "ldh_uln_unknown" for n in ex4["r_iss"]["notes"])
 
 
 BAD_INPUTS = [
@@ -148,6 +180,8 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("what", "patient", "field", "accepted"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_one_line_exit_2(b2m, what: str, patient: dict[str, object], field: str, accepted: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue #2: bad input of every kind -> exit 2, one stderr line naming the field and the accepted forms.
+    The implausible-value rows name the unit most likely meant (rcpchgrowth-style hints, STYLE.md)."""
     r = b2m(["assess", "-f", "json", "-"], json.dumps(patient))
     assert r.code == 2, (what, r.err)
     assert r.out == ""
@@ -171,17 +205,20 @@ def test_bad_input_one_line_exit_2(b2m, what: str, patient: dict[str, object], f
     ids=["malformed", "empty", "null", "number", "array of numbers", "not utf-8", "deeply nested"],
 )
 def test_malformed_documents(b2m, stdin: str | bytes, needle: str) -> None:  # type: ignore[no-untyped-def]
+    """Documents that are not the contract: exit 2, one line naming the problem, no traceback."""
     r = b2m(["assess", "-"], stdin)
     assert r.code == 2
     assert len(r.err.strip().splitlines()) == 1 and needle in r.err and "Traceback" not in r.err
 
 
 def test_missing_file(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A missing input file is bad input: exit 2 and one line."""
     r = b2m(["assess", str(tmp_path / "nope.json")])
     assert r.code == 2 and "no such file" in r.err
 
 
 def test_usage_error_is_one_line(b2m) -> None:  # type: ignore[no-untyped-def]
+    """A wrong option value is bad input too: exit 2 and one line, no usage box."""
     r = b2m(["assess", "--format", "yaml", "-"])
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1
 
@@ -265,6 +302,7 @@ def test_stage_bad_files_keep_existing_output(b2m, tmp_path: Path, content: str,
 
 
 def test_stage_unsupported_extension(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Only .csv and .parquet are accepted, and the error names both."""
     src = tmp_path / "in.xlsx"
     src.write_text("x")
     r = b2m(["stage", str(src), "-o", str(tmp_path / "o.csv")])
@@ -351,3 +389,89 @@ def test_stage_on_invalid_null_keeps_going_and_says_why(b2m, tmp_path: Path) -> 
     assert "albumin_g_dl: implausible" in a["b2m_issues"] and "t4_14: not a yes/no value maybe" in a["b2m_issues"]
     assert a["iss"] is None and a["iss_possible"] == "I|II"
     assert rows["b"]["b2m_issues"] is None
+
+
+HOSTILE = [
+    (
+        "ldh limit in another unit",
+        {"labs": {"ldh": {"value": 200, "unit": "U/L", "upper_limit": 5}}},
+        "labs.ldh.upper_limit",
+    ),
+    ("zero upper limit", {"labs": {"b2m": {"value": 3, "unit": "mg/L", "upper_limit": 0}}}, "labs.b2m.upper_limit"),
+    ("huge integer", {"age": 10**400}, "age"),
+    ("huge lab value", {"labs": {"b2m": {"value": 10**400, "unit": "mg/L"}}}, "labs.b2m.value"),
+    ("very long unit", {"labs": {"b2m": {"value": 3, "unit": "m" * 100000}}}, "labs.b2m.unit"),
+    ("garbage after unit", {"labs": {"b2m": {"value": 3, "unit": "mg/L=1"}}}, "labs.b2m.unit"),
+    (
+        "garbage after date",
+        {"labs": {"b2m": {"value": 3, "unit": "mg/L", "date": "2026-01-01garbage"}}},
+        "labs.b2m.date",
+    ),
+    ("empty id", {"id": ""}, "id"),
+    ("control characters in id", {"id": "\u001b[31mRED"}, "id"),
+]
+
+
+@pytest.mark.parametrize(("what", "patient", "field"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_input_is_refused_in_one_short_line(b2m, what: str, patient: dict[str, object], field: str) -> None:  # type: ignore[no-untyped-def]
+    """Review findings M1-M3: limits are plausibility-checked like values (a unit-mixed LDH limit must not
+    make LDH 'high'); oversized numbers and unit text are refused quickly; the error stays one short line."""
+    r = b2m(["assess", "-f", "json", "-"], json.dumps(patient))
+    assert r.code == 2, (what, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"b2m: error: {field}") and len(lines[0]) < 800, r.err
+
+
+@pytest.mark.parametrize(
+    ("stdin", "needle"),
+    [
+        ('{"labs": {"b2m": {"value": 3, "unit": "mg/L"}, "b2m": {"value": 7, "unit": "mg/L"}}}', "duplicate key"),
+        ('{"id": "\\ud800"}', "not valid Unicode"),
+        ('{"age": ' + "9" * 5000 + "}", "invalid JSON"),
+    ],
+    ids=["duplicate keys", "lone surrogate", "integer beyond the digit limit"],
+)
+def test_hostile_documents(b2m, stdin: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+    """Duplicate keys would silently keep the last value (here ISS III instead of I); lone surrogates cannot
+    be written back; Python refuses > 4300-digit integers. All are bad input: exit 2, one line."""
+    r = b2m(["assess", "-f", "json", "-"], stdin)
+    assert r.code == 2 and needle in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_stage_output_path_problems(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An output in a missing folder or onto a directory is refused up front (exit 2), before any work."""
+    src = tmp_path / "in.csv"
+    src.write_text(CSV)
+    assert "folder does not exist" in b2m(["stage", str(src), "-o", str(tmp_path / "no" / "o.csv")]).err
+    (tmp_path / "d.csv").mkdir()
+    r = b2m(["stage", str(src), "-o", str(tmp_path / "d.csv")])
+    assert r.code == 2 and "is a directory" in r.err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [("foo,bar\n", "missing column"), (CSV.splitlines()[0] + ",b2m_mg_l\n", "duplicate column")],
+    ids=["header only, wrong columns", "duplicate column"],
+)
+def test_stage_header_problems(b2m, tmp_path: Path, content: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+    """Column problems are found from the header even when the file has no data rows."""
+    src = tmp_path / "in.csv"
+    src.write_text(content)
+    r = b2m(["stage", str(src), "-o", str(tmp_path / "o.csv")])
+    assert r.code == 2 and needle in r.err and not (tmp_path / "o.csv").exists()
+
+
+def test_stage_nested_column_to_csv_is_refused(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Parquet input with a nested pass-through column cannot be written as CSV: exit 2 naming .parquet."""
+    src = tmp_path / "in.parquet"
+    pl.read_csv(io.StringIO(CSV)).with_columns(extra=pl.struct(a=pl.lit(1))).write_parquet(src)
+    r = b2m(["stage", str(src), "-o", str(tmp_path / "o.csv")])
+    assert r.code == 2 and ".parquet" in r.err
+    assert b2m(["stage", str(src), "-o", str(tmp_path / "o.parquet")]).code == 0
+
+
+def test_text_report_strips_terminal_escapes(b2m) -> None:  # type: ignore[no-untyped-def]
+    """Input text is shown on a terminal: escape sequences from the input must not reach it."""
+    patient = {**PATIENT, "conditions": ["\u001b[2Jrheumatoid arthritis"]}
+    r = b2m(["assess", "-"], json.dumps(patient))
+    assert r.code == 0 and "\x1b" not in r.out

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import b2m
 from b2m.interpret import B2MInterpretation, interpret_b2m
-from b2m.io.patient import Patient
 from b2m.kidney.summary import KidneySummary, kidney_summary
+from b2m.patient import Patient
 from b2m.rules import (
     cll_ipi_2016,
     durie_salmon_1975,
@@ -179,7 +179,7 @@ def _plasma_cell_scores(p: Patient, kidney: KidneySummary) -> dict[str, RuleResu
             t4_14=cg.t4_14,
             t14_16=cg.t14_16,
             gain1q=cg.plus1q,
-            del13q=None,
+            del13q=cg.del13q,
         )
     return scores
 

@@ -67,15 +67,52 @@ def _read_json(source: str) -> object:
     if len(data) > MAX_JSON_BYTES:
         raise InputError("FILE", f"input is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts")
     try:
-        return json.loads(data.decode("utf-8-sig"))
+        doc = json.loads(data.decode("utf-8-sig"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError:
         raise InputError(name, "is not UTF-8 text", "a UTF-8 JSON document") from None
+    except _DuplicateKey as e:
+        raise InputError(name, f"duplicate key {e.args[0]!r} in one object", "each key once per object") from None
     except json.JSONDecodeError as e:
         raise InputError(
             name, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON object or array of objects"
         ) from None
     except RecursionError:
         raise InputError(name, "JSON nested too deeply", "the patient contract (see README)") from None
+    except ValueError as e:  # e.g. integers beyond Python's digit limit
+        raise InputError(name, f"invalid JSON ({str(e)[:80]})", "a JSON object or array of objects") from None
+    _check_text(doc, name)
+    return doc
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """Refuse duplicate keys: JSON parsers silently keep the last one, which would hide a conflicting value."""
+    out: dict[str, object] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _check_text(doc: object, name: str) -> None:
+    """Refuse strings that cannot be written back as UTF-8 (lone surrogates such as "\\ud800")."""
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(name, "contains a string that is not valid Unicode", "UTF-8 text") from None
 
 
 def _emit(payload: object, fmt: OutputFormat, patients_text: str | None = None) -> None:

@@ -8,6 +8,12 @@ messages.
 from __future__ import annotations
 
 
+def short(raw: object, limit: int = 60) -> str:
+    """``repr`` of a refused value, cut so that one error stays one readable line."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class B2MError(Exception):
     """Root of every error b2m raises on purpose."""
 

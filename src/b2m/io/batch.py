@@ -12,14 +12,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from b2m.errors import FileFormatError, InputError
+from b2m.errors import FileFormatError
 from b2m.rules.inputs import BATCH_COLUMNS, FISH_COLUMNS, NUMERIC_COLUMNS
 from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
 from b2m.units.analytes import ANALYTES
@@ -63,33 +63,61 @@ class _CountingReader:
         self.closed = True
 
 
-def _csv_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBatch]:
-    # Every column is read as text first so validation can name the offending value.
-    with path.open("rb") as fh:
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+
+
+def _open_csv(path: Path, fh: BinaryIO, progress: Progress | None) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    # Every contract column is read as text first so validation can name the offending value.
+    try:
+        reader = pacsv.open_csv(
+            _CountingReader(fh, progress),
+            read_options=pacsv.ReadOptions(block_size=64 << 20),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in BATCH_COLUMNS}),
+        )
+    except _ARROW_ERRORS as e:
+        raise FileFormatError(
+            str(path), f"not a readable CSV file ({str(e).splitlines()[0]})", "a comma-separated file with a header row"
+        ) from None
+
+    def batches() -> Iterator[pa.RecordBatch]:
         try:
-            reader = pacsv.open_csv(
-                _CountingReader(fh, progress),
-                read_options=pacsv.ReadOptions(block_size=64 << 20),
-                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in BATCH_COLUMNS}),
-            )
             yield from reader
-        except pa.ArrowInvalid as e:
+        except _ARROW_ERRORS as e:
             raise FileFormatError(
-                str(path),
-                f"not a readable CSV file ({str(e).splitlines()[0]})",
-                "a comma-separated file with a header row",
+                str(path), f"not a readable CSV file ({str(e).splitlines()[0]})", "a comma-separated file"
             ) from None
 
+    return reader.schema, batches()
 
-def _parquet_batches(path: Path, progress: Progress | None) -> Iterator[pa.RecordBatch]:
+
+def _open_parquet(path: Path, progress: Progress | None) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as e:
+    except (*_ARROW_ERRORS, OSError) as e:
         raise FileFormatError(str(path), f"not a readable Parquet file ({e})", "an Apache Parquet file") from None
-    for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
-        if progress:
-            progress(batch.num_rows)
-        yield batch
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
+            if progress:
+                progress(batch.num_rows)
+            yield batch
+
+    return pf.schema_arrow, batches()
+
+
+def _check_columns(names: list[str]) -> None:
+    """The contract's columns must all be there, once, and no output column may be overwritten."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise FileFormatError("input", f"duplicate column(s) {', '.join(dupes)}", "each column name once")
+    missing = [c for c in BATCH_COLUMNS if c not in names]
+    if missing:
+        raise FileFormatError("input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS))
+    clash = [c for c in (*OUTPUT_COLUMNS, ISSUES_COLUMN) if c in names]
+    if clash:
+        raise FileFormatError(
+            "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"
+        )
 
 
 def total_work(path: Path) -> int:
@@ -181,14 +209,7 @@ def prepare(df: pl.DataFrame, offset: int = 0, on_invalid: OnInvalid = "error") 
 
     With ``on_invalid="null"`` a bad value becomes unknown and a ``b2m_issues`` column says why.
     """
-    missing = [c for c in BATCH_COLUMNS if c not in df.columns]
-    if missing:
-        raise FileFormatError("input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS))
-    clash = [c for c in (*OUTPUT_COLUMNS, ISSUES_COLUMN) if c in df.columns]
-    if clash:
-        raise FileFormatError(
-            "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"
-        )
+    _check_columns(df.columns)
     checker = _Checker(on_invalid, offset)
     columns = [_numeric(df, c, checker).alias(c) for c in NUMERIC_COLUMNS]
     columns += [_flag(df, c, checker).alias(c) for c in FISH_COLUMNS]
@@ -201,6 +222,15 @@ def _finalise(staged: pl.DataFrame) -> pa.Table:
     return staged.with_columns(pl.col(pl.Enum).cast(pl.String)).to_arrow()
 
 
+def _check_output(src: Path, dst: Path) -> None:
+    if dst.is_dir():
+        raise FileFormatError("output", f"is a directory: {dst}", "a file path ending in .csv or .parquet")
+    if not dst.parent.is_dir():
+        raise FileFormatError("output", f"folder does not exist: {dst.parent}", "a path in an existing folder")
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise FileFormatError("output", "is the same file as the input", "a different output path")
+
+
 def stage_file(src: Path, dst: Path, progress: Progress | None = None, on_invalid: OnInvalid = "error") -> int:
     """Stage every row of ``src`` into ``dst`` (CSV or Parquet by extension). Returns rows written.
 
@@ -210,38 +240,51 @@ def stage_file(src: Path, dst: Path, progress: Progress | None = None, on_invali
     in_fmt, out_fmt = _format(src, "input"), _format(dst, "output")
     if not src.is_file():
         raise FileFormatError("input", f"no such file: {src}", "a path to a .csv or .parquet file")
-    if src.resolve() == dst.resolve():
-        raise FileFormatError("output", "is the same file as the input", "a different output path")
-    batches = _parquet_batches(src, progress) if in_fmt == ".parquet" else _csv_batches(src, progress)
-    fd, tmp_name = tempfile.mkstemp(prefix=".b2m-", suffix=out_fmt, dir=dst.parent if str(dst.parent) else ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    rows = 0
-    writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
-    try:
-        for batch in batches:
-            chunk = prepare(pl.from_arrow(batch), rows, on_invalid)  # type: ignore[arg-type]
-            table = _finalise(stage_frame(chunk))
-            if writer is None:
-                writer = (
-                    pq.ParquetWriter(tmp, table.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, table.schema)
-                )
-            writer.write_table(table)
-            rows += table.num_rows
-        if writer is None:  # empty input: still write a valid, empty output with the contract's columns
-            empty = _finalise(stage_frame(prepare(pl.DataFrame({c: [] for c in BATCH_COLUMNS}), 0, on_invalid)))
-            writer = (
-                pq.ParquetWriter(tmp, empty.schema) if out_fmt == ".parquet" else pacsv.CSVWriter(tmp, empty.schema)
-            )
-            writer.write_table(empty)
-        writer.close()
-        writer = None
-        tmp.replace(dst)
-    except InputError:
-        raise
-    finally:
-        if writer is not None:
+    _check_output(src, dst)
+    with src.open("rb") as fh:
+        schema, batches = _open_parquet(src, progress) if in_fmt == ".parquet" else _open_csv(src, fh, progress)
+        _check_columns(list(schema.names))
+        fd, tmp_name = tempfile.mkstemp(prefix=".b2m-", suffix=out_fmt, dir=dst.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        rows = 0
+        writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        try:
+            for batch in batches:
+                if writer is None:
+                    writer = _writer(tmp, out_fmt, batch, rows, on_invalid)
+                rows = _write(writer, batch, rows, on_invalid)
+            if writer is None:  # no data rows: still a valid output with every column
+                empty = pa.RecordBatch.from_pylist([], schema=schema)
+                writer = _writer(tmp, out_fmt, empty, 0, on_invalid)
+                _write(writer, empty, 0, on_invalid)
             writer.close()
-        if tmp.exists():
-            tmp.unlink()
+            writer = None
+            tmp.replace(dst)
+        except _ARROW_ERRORS as e:
+            raise FileFormatError(
+                "output", f"cannot be written as {out_fmt} ({str(e).splitlines()[0][:120]})", "a .parquet output"
+            ) from None
+        finally:
+            if writer is not None:
+                writer.close()
+            if tmp.exists():
+                tmp.unlink()
     return rows
+
+
+def _staged_table(batch: pa.RecordBatch, offset: int, on_invalid: OnInvalid) -> pa.Table:
+    chunk = prepare(pl.from_arrow(batch), offset, on_invalid)  # type: ignore[arg-type]
+    return _finalise(stage_frame(chunk))
+
+
+def _writer(tmp: Path, fmt: str, batch: pa.RecordBatch, offset: int, on_invalid: OnInvalid) -> Any:
+    """A writer whose schema is that of the staged first chunk."""
+    schema = _staged_table(batch.slice(0, 0), offset, on_invalid).schema
+    return pq.ParquetWriter(tmp, schema) if fmt == ".parquet" else pacsv.CSVWriter(tmp, schema)
+
+
+def _write(writer: Any, batch: pa.RecordBatch, offset: int, on_invalid: OnInvalid) -> int:
+    table = _staged_table(batch, offset, on_invalid)
+    writer.write_table(table)
+    return offset + int(table.num_rows)

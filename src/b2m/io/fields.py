@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-from b2m.errors import InputError
+from b2m.errors import InputError, short
 
 T = TypeVar("T", bound=str)
 
@@ -35,10 +35,13 @@ def number(raw: object, field: str, lo: float, hi: float, why: str = "") -> floa
         return None
     accepted = f"a number from {lo:g} to {hi:g}" + (f" ({why})" if why else "")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise InputError(field, f"not a number: {raw!r}", accepted)
-    x = float(raw)
+        raise InputError(field, f"not a number: {short(raw)}", accepted)
+    try:
+        x = float(raw)
+    except OverflowError:  # JSON integers are unbounded
+        raise InputError(field, "out of range: a number too large for any measurement", accepted) from None
     if not math.isfinite(x) or not lo <= x <= hi:
-        raise InputError(field, f"out of range: {raw!r}", accepted)
+        raise InputError(field, f"out of range: {short(raw)}", accepted)
     return x
 
 
@@ -46,14 +49,14 @@ def integer(raw: object, field: str, lo: int, hi: int) -> int | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int) or not lo <= raw <= hi:
-        raise InputError(field, f"not a whole number from {lo} to {hi}: {raw!r}", f"an integer {lo}-{hi}")
+        raise InputError(field, f"not a whole number from {lo} to {hi}: {short(raw)}", f"an integer {lo}-{hi}")
     return raw
 
 
 def boolean(raw: object, field: str) -> bool | None:
     if raw is None or isinstance(raw, bool):
         return raw
-    raise InputError(field, f"expected true, false or null, got {raw!r}", "true, false, null (unknown)")
+    raise InputError(field, f"expected true, false or null, got {short(raw)}", "true, false, null (unknown)")
 
 
 def choice(raw: object, field: str, options: Sequence[T]) -> T | None:
@@ -62,7 +65,7 @@ def choice(raw: object, field: str, options: Sequence[T]) -> T | None:
     for o in options:
         if raw == o:
             return o
-    raise InputError(field, f"unknown value {raw!r}", ", ".join(options))
+    raise InputError(field, f"unknown value {short(raw)}", ", ".join(options))
 
 
 def text(raw: object, field: str, max_len: int = 200) -> str | None:

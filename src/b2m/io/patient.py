@@ -6,24 +6,21 @@ silently become "FISH unknown"), and every refusal names the field, the problem 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
-
 from b2m.errors import InputError
 from b2m.io import fields as f
-from b2m.rules.durie_salmon_1975 import BONE_LESIONS, BoneLesions
+from b2m.patient import (
+    DISEASES,
+    ISOTYPES,
+    SETTINGS,
+    SEXES,
+    CLLFeatures,
+    Cytogenetics,
+    Imaging,
+    LymphomaFeatures,
+    Patient,
+)
+from b2m.rules.durie_salmon_1975 import BONE_LESIONS
 from b2m.units import LAB_NAMES, LabValue, parse_lab
-
-Sex = Literal["female", "male"]
-Setting = Literal["new_diagnosis", "relapse", "smm", "mgus"]
-Disease = Literal["multiple_myeloma", "cll", "waldenstrom", "follicular_lymphoma"]
-Isotype = Literal["IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory"]
-
-SEXES: tuple[Sex, ...] = ("female", "male")
-SETTINGS: tuple[Setting, ...] = ("new_diagnosis", "relapse", "smm", "mgus")
-DISEASES: tuple[Disease, ...] = ("multiple_myeloma", "cll", "waldenstrom", "follicular_lymphoma")
-ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory")
 
 CYTOGENETIC_FLAGS: tuple[str, ...] = (
     "del17p",
@@ -34,6 +31,7 @@ CYTOGENETIC_FLAGS: tuple[str, ...] = (
     "amp1q",
     "del1p32",
     "del1p32_biallelic",
+    "del13q",
     "tp53_mutation",
     "cd138_purified",
 )
@@ -72,85 +70,6 @@ LYMPHOMA_KEYS: tuple[str, ...] = ("largest_node_diameter_cm", "bone_marrow_invol
 # Plausibility bounds of the non-lab fields, with the reason in the accepted-forms text.
 AGE_RANGE_YEARS = (0.0, 130.0)
 WEIGHT_RANGE_KG = (1.0, 400.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Cytogenetics:
-    del17p: bool | None = None
-    del17p_clonal_fraction_percent: float | None = None
-    t4_14: bool | None = None
-    t14_16: bool | None = None
-    t14_20: bool | None = None
-    gain1q: bool | None = None  # 1q gain (3 copies)
-    amp1q: bool | None = None  # 1q amplification (>= 4 copies)
-    del1p32: bool | None = None
-    del1p32_biallelic: bool | None = None
-    tp53_mutation: bool | None = None
-    cd138_purified: bool | None = None
-
-    @property
-    def del1p32_status(self) -> Literal["absent", "monoallelic", "biallelic", "present"] | None:
-        if self.del1p32 is None:
-            return None
-        if not self.del1p32:
-            return "absent"
-        return {True: "biallelic", False: "monoallelic", None: "present"}[self.del1p32_biallelic]  # type: ignore[return-value]
-
-    @property
-    def plus1q(self) -> bool | None:
-        """1q+ counted once. The contract's ``gain1q`` is the report's 1q+ call (gain or amplification);
-        ``amp1q`` is an optional detail, so ``amp1q: true`` makes 1q+ true whatever ``gain1q`` says."""
-        return True if self.amp1q else self.gain1q
-
-
-@dataclass(frozen=True, slots=True)
-class Imaging:
-    # Counted apart from a biopsied index plasmacytoma (IMWG 2014 reads imaging "except the primary lesion").
-    osteolytic_lesions: int | None = None  # on skeletal X-ray, CT or PET-CT
-    mri_focal_lesions: int | None = None  # focal lesions >= 5 mm on MRI
-    bone_status: BoneLesions | None = None  # Durie-Salmon skeletal survey grade
-    biopsy_proven_plasmacytoma: bool | None = None
-    extramedullary_plasmacytoma: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CLLFeatures:
-    ighv_unmutated: bool | None = None
-    binet_stage: Literal["A", "B", "C"] | None = None
-    rai_stage: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LymphomaFeatures:
-    largest_node_diameter_cm: float | None = None
-    bone_marrow_involvement: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Patient:
-    id: str
-    age: float | None = None
-    sex: Sex | None = None
-    weight_kg: float | None = None
-    setting: Setting | None = None
-    disease: Disease = "multiple_myeloma"
-    labs: Mapping[str, LabValue] = field(default_factory=dict)
-    cytogenetics: Cytogenetics = Cytogenetics()
-    marrow_plasma_cells_percent: float | None = None
-    imaging: Imaging = Imaging()
-    conditions: tuple[str, ...] = ()
-    medications: tuple[str, ...] = ()
-    isotype: Isotype | None = None
-    involved_light_chain: Literal["kappa", "lambda"] | None = None
-    amyloidosis: bool | None = None
-    crab_attributable: bool | None = None  # CRAB features attributable to the plasma-cell disorder
-    igm_related_features: bool | None = None  # IgM MGUS: symptoms, hyperviscosity, nodes, organomegaly
-    marrow_lymphoplasmacytic_percent: float | None = None
-    cll: CLLFeatures = CLLFeatures()
-    lymphoma: LymphomaFeatures = LymphomaFeatures()
-
-    def lab(self, key: str) -> LabValue | None:
-        return self.labs.get(key)
 
 
 def _cytogenetics(raw: object) -> Cytogenetics:
@@ -196,7 +115,11 @@ def parse_patient(raw: object, default_id: str = "1") -> Patient:
     pid = d.get("id", default_id)
     if isinstance(pid, int) and not isinstance(pid, bool):
         pid = str(pid)
-    pid = f.text(pid, "id", 64) or default_id
+    pid = f.text(pid, "id", 64)
+    if pid is None:
+        pid = default_id
+    elif not pid.strip() or not pid.isprintable():
+        raise InputError("id", "empty or contains control characters", "printable text of 1-64 characters")
     cll = f.obj(d.get("cll"), "cll")
     f.check_keys(cll, CLL_KEYS, "cll")
     lym = f.obj(d.get("lymphoma"), "lymphoma")
@@ -258,3 +181,6 @@ def parse_patients(raw: object) -> list[Patient]:
                 raise type(e)(f"[{i}].{e.field}", e.problem, e.accepted, e.hint) from None
         return out
     return [parse_patient(raw)]
+
+
+__all__ = ["MAX_PATIENTS_PER_DOCUMENT", "Cytogenetics", "Imaging", "Patient", "parse_patient", "parse_patients"]

@@ -13,6 +13,7 @@ from b2m.kidney import (
     cockcroft_gault,
     egfr_stage,
 )
+from b2m.kidney.base import ADULT_MIN_AGE_YEARS
 from b2m.rules.base import Note
 from b2m.units import Censored, LabValue
 
@@ -82,6 +83,17 @@ def kidney_summary(
     scr = _plain(creatinine, notes)
     scys = _plain(cystatin_c, notes)
     out: dict[str, KidneyEstimate] = {}
+    if age_years is not None and age_years < ADULT_MIN_AGE_YEARS:
+        if scr is not None or scys is not None:
+            notes.append(
+                Note(
+                    "kidney_adults_only",
+                    "caveat",
+                    f"The eGFR equations are validated for adults (>= {ADULT_MIN_AGE_YEARS:g} years); "
+                    "none was estimated.",
+                )
+            )
+        return KidneySummary(out, tuple(notes))
     if age_years is None or sex is None:
         if scr is not None or scys is not None:
             notes.append(

@@ -18,7 +18,13 @@ from b2m.rules.base import RuleResult
 if TYPE_CHECKING:
     from b2m.assessment import Assessment
 
-_MET = {True: "[green]yes[/]", False: "no", None: "[yellow]unknown[/]"}
+_CONTROL = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)], "?")
+
+
+def _safe(text: str) -> str:
+    """Text from the input, shown on a terminal: markup escaped and control characters (escape
+    sequences that could rewrite the screen) replaced."""
+    return escape(text.translate(_CONTROL))
 
 
 def _labs(a: Assessment) -> Table:
@@ -37,11 +43,11 @@ def _labs(a: Assessment) -> Table:
             interval = ""
         t.add_row(
             key,
-            escape(f"{lab.received_value} {lab.received_unit}"),
+            _safe(f"{lab.received_value} {lab.received_unit}"),
             escape(f"{lab.value} {lab.unit}") if not isinstance(lab.value, float) else f"{_num(lab.value)} {lab.unit}",
             interval,
             lab.date.isoformat() if lab.date else "",
-            escape(lab.method or ""),
+            _safe(lab.method or ""),
         )
     return t
 
@@ -115,9 +121,9 @@ def render_text(a: Assessment, console: Console) -> None:
     parts.append(Text("\nKidney function", style="bold"))
     parts += [Text("  " + line) for line in _kidney(a)]
     parts.append(Text("\nB2M result", style="bold"))
-    parts.append(Text("  " + a.b2m.summary_clinician))
+    parts.append(Text("  " + a.b2m.summary_clinician.translate(_CONTROL)))
     for fl in a.b2m.flags:
-        parts.append(Text.from_markup(f"  [bold]{fl.severity.upper()}[/] {escape(fl.code)}: {escape(fl.clinician)}"))
+        parts.append(Text.from_markup(f"  [bold]{fl.severity.upper()}[/] {_safe(fl.code)}: {_safe(fl.clinician)}"))
     if a.staging:
         parts.append(_results("\nStaging", a.staging))
     if a.scores:
@@ -137,10 +143,10 @@ def render_text(a: Assessment, console: Console) -> None:
             Text("\nNotes (sources disagree [D], unconfirmed [U], setting, missing data, caveats)", style="bold")
         )
         for n in caveats.values():
-            parts.append(Text(f"  [{n.kind}] {n.text}"))
+            parts.append(Text(f"  [{n.kind}] {n.text}".translate(_CONTROL)))
     parts.append(Text("\nSources", style="bold"))
     parts += [Text("  " + s) for s in _sources(a)]
     from b2m.assessment import DISCLAIMER
 
     parts.append(Text("\n" + DISCLAIMER, style="italic"))
-    console.print(Panel(Group(*parts), title=f"Patient {escape(p.id)}", title_align="left"))  # type: ignore[arg-type]
+    console.print(Panel(Group(*parts), title=f"Patient {_safe(p.id)}", title_align="left"))  # type: ignore[arg-type]

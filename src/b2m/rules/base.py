@@ -97,6 +97,24 @@ class RuleResult:
     def __post_init__(self) -> None:
         if not self.possible:
             raise AssertionError(f"{self.rule.id}: a rule must leave at least one possible stage")
+        # One outcome policy for every rule: published figures describe a stage, so they are shown only
+        # once the stage is settled, and only confirmed [C] ones; a secondary-source [S] figure of the
+        # settled stage is mentioned in a note, never presented as a result (brief: "never an
+        # unconfirmed one").
+        settled = [o for o in self.outcomes if o.stage == self.stage]
+        secondary = [o for o in settled if o.status != "C"]
+        object.__setattr__(self, "outcomes", tuple(o for o in settled if o.status == "C"))
+        if secondary:
+            text = "; ".join(
+                f"{o.measure} {'not reached' if o.value is None else f'{o.value:g} {o.unit}'}" for o in secondary
+            )
+            note = Note(
+                "secondary_outcomes",
+                "unconfirmed",
+                f"Figures for stage {self.stage} seen only in secondary sources, not confirmed against the "
+                f"primary paper, so not shown as results: {text} ({secondary[0].cohort}).",
+            )
+            object.__setattr__(self, "notes", (*self.notes, note))
 
     @property
     def stage(self) -> str | None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import pint
 
-from b2m.errors import ImplausibleValueError, InputError, UnitError
+from b2m.errors import ImplausibleValueError, InputError, UnitError, short
 from b2m.units.analytes import ANALYTES, LAB_NAMES, Analyte
 from b2m.units.censored import Censored, Direction
 from b2m.units.registry import normalise_unit_text, parse_unit, round_sig
@@ -19,6 +19,10 @@ from b2m.units.registry import normalise_unit_text, parse_unit, round_sig
 _CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$")
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
 _DIRECTIONS: dict[str, Direction] = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "≤": "<=", "≥": ">="}
+# Units are short; anything longer, or with characters no unit spelling uses ("mg/L=1", control
+# characters), is refused before it reaches pint's expression parser.
+MAX_UNIT_CHARS = 40
+_UNIT_CHARS = re.compile(r"^[A-Za-z0-9µμ/*^.()\[\]% ×⁰¹²³⁴⁵⁶⁷⁸⁹_-]+$")
 _LAB_KEYS = ("value", "unit", "lower_limit", "upper_limit", "date", "method", "loinc")
 
 
@@ -115,6 +119,9 @@ def _checked_factor(key: str, unit: object, field: str) -> float:
     a = ANALYTES[key]
     if not isinstance(unit, str) or not unit.strip():
         raise UnitError(field, "unit is missing (a unit is never assumed)", _accepted_text(a))
+    if len(unit) > MAX_UNIT_CHARS or not _UNIT_CHARS.match(unit):
+        shown = unit[:MAX_UNIT_CHARS] + ("..." if len(unit) > MAX_UNIT_CHARS else "")
+        raise UnitError(field, f"unknown unit {shown!r}", _accepted_text(a))
     unit = canonical_spelling(key, unit)
     for refused, why in a.refused:
         if _same_unit(key, unit, refused):
@@ -134,25 +141,25 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
     """A finite, non-negative number, or (if allowed) a censored value such as ``"<0.5"``."""
     accepted = "a number such as 4.2" + (', or a censored value such as "<0.5" or ">20"' if allow_censored else "")
     if isinstance(raw, bool) or raw is None:
-        raise InputError(field, f"not a number: {raw!r}", accepted)
+        raise InputError(field, f"not a number: {short(raw)}", accepted)
     if isinstance(raw, int | float) or (isinstance(raw, str) and _NUMBER.match(raw)):
         try:
             x = float(raw)
         except OverflowError:  # JSON integers are unbounded
-            raise InputError(field, f"value is not finite: {raw!r}", accepted) from None
+            raise InputError(field, f"value is not finite: {short(raw)}", accepted) from None
     elif isinstance(raw, str) and (m := _CENSORED.match(raw)):
         if not allow_censored:
-            raise InputError(field, f"censored value {raw!r} not allowed here", "a number")
+            raise InputError(field, f"censored value {short(raw)} not allowed here", "a number")
         bound = float(m.group(2))
         if not math.isfinite(bound):
-            raise InputError(field, f"censored bound is not finite: {raw!r}", accepted)
+            raise InputError(field, f"censored bound is not finite: {short(raw)}", accepted)
         return Censored(_DIRECTIONS[m.group(1)], bound)
     else:
-        raise InputError(field, f"not a number: {raw!r}", accepted)
+        raise InputError(field, f"not a number: {short(raw)}", accepted)
     if not math.isfinite(x):
-        raise InputError(field, f"value is not finite: {raw!r}", accepted)
+        raise InputError(field, f"value is not finite: {short(raw)}", accepted)
     if x < 0:
-        raise InputError(field, f"value is negative: {raw!r}", accepted)
+        raise InputError(field, f"value is negative: {short(raw)}", accepted)
     return x
 
 
@@ -194,12 +201,13 @@ def _parse_date(raw: object, field: str) -> dt.date | None:
         return None
     if isinstance(raw, dt.date):
         return raw
-    if isinstance(raw, str):
+    if isinstance(raw, str) and len(raw) <= 40:
+        text = raw.strip()
         try:
-            return dt.date.fromisoformat(raw.strip()[:10])
+            return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text).date()
         except ValueError:
             pass
-    raise InputError(field, f"not a date: {raw!r}", "an ISO 8601 date such as 2026-01-31")
+    raise InputError(field, f"not a date: {short(raw)}", "an ISO 8601 date such as 2026-01-31")
 
 
 def _opt_str(raw: object, field: str) -> str | None:
@@ -239,7 +247,12 @@ def parse_lab(key: str, raw: object, *, field: str | None = None) -> LabValue | 
             continue
         lim = parse_number(r, f"{field}.{name}", allow_censored=False)
         assert isinstance(lim, float)
-        limits.append(round_sig(lim * factor))
+        canonical = round_sig(lim * factor)
+        # A limit is a value of the same analyte: a unit-mixed limit (LDH ULN 5 next to U/L) must not
+        # make a normal result "above ULN". A lower limit of 0 is how labs write "up to".
+        if not (name == "lower_limit" and canonical == 0):
+            check_plausible(key, canonical, r, unit, f"{field}.{name}")
+        limits.append(canonical)
     if limits[0] is not None and limits[1] is not None and limits[0] > limits[1]:
         raise InputError(f"{field}.lower_limit", "lower_limit is above upper_limit", "lower_limit <= upper_limit")
     return LabValue(
