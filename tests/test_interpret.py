@@ -299,11 +299,62 @@ def test_reduced_kidney_function_by_creatinine(value: float, unit: str, flagged:
 
 def test_kidney_flag_takes_the_worse_of_egfr_and_creatinine() -> None:
     """Oracle: KDIGO G4 (< 30) is a warning whatever the creatinine flag says."""
-    r = run(b2m=b2m(6.0), egfr_ml_min_1_73m2=20, egfr_equation="CKD-EPI 2021 creatinine",
-            creatinine=lab("creatinine", 3.1, "mg/dL"))
+    r = run(
+        b2m=b2m(6.0),
+        egfr_ml_min_1_73m2=20,
+        egfr_equation="CKD-EPI 2021 creatinine",
+        creatinine=lab("creatinine", 3.1, "mg/dL"),
+    )
     (f,) = flags_with(r, "reduced_kidney_function")
     assert f.severity == "warning"
     assert {"egfr", "creatinine"} <= set(f.evidence)
+
+
+KDIGO_2012_DOI = "10.1038/kisup.2012.73"  # KDIGO 2012 CKD guideline, Kidney Int Suppl 2013;3(1):1-150
+AVET_LOISEAU_2025_DOI = "10.1200/JCO-24-01893"  # sheet §11.2
+
+
+@pytest.mark.parametrize("egfr", [59.9, 29.9])
+def test_reduced_kidney_function_by_egfr_cites_kdigo(egfr: float) -> None:
+    """Oracle: KDIGO 2012 GFR categories (G3a below 60, G4 below 30), the guideline the cut-offs come
+    from (DOI 10.1038/kisup.2012.73), cited whether or not creatinine is also high."""
+    for creatinine in (None, lab("creatinine", 2.5, "mg/dL")):
+        r = run(b2m=b2m(3.0), egfr_ml_min_1_73m2=egfr, egfr_equation="CKD-EPI 2021 creatinine", creatinine=creatinine)
+        (f,) = flags_with(r, "reduced_kidney_function")
+        assert f.source is not None and f.source.doi == KDIGO_2012_DOI
+        assert "KDIGO" in f.source.citation
+        assert f.status == "C"
+
+
+def test_reduced_kidney_function_by_creatinine_alone_cites_avet_loiseau() -> None:
+    """Oracle: sheet §11.2 (Avet-Loiseau 2025, DOI 10.1200/JCO-24-01893: B2M criterion needs creatinine
+    < 1.2 mg/dL, from secondary summaries [S]) and §12 row 42 (1.2 is not < 1.2)."""
+    for egfr in (None, 75.0):  # no eGFR, or an eGFR above the cut-offs: only creatinine raised it
+        r = run(
+            b2m=b2m(6.0),
+            egfr_ml_min_1_73m2=egfr,
+            egfr_equation="CKD-EPI 2021 creatinine",
+            creatinine=lab("creatinine", 1.2, "mg/dL"),
+        )
+        (f,) = flags_with(r, "reduced_kidney_function")
+        assert f.source is not None and f.source.doi == AVET_LOISEAU_2025_DOI
+        assert f.status == "S"
+        assert "egfr" not in f.evidence
+
+
+def test_ims_imwg_constants_are_the_rules_own() -> None:
+    """Oracle: sheet §11.2 / §12 row 42 (B2M ≥ 5.5 mg/L, creatinine < 1.2 mg/dL) and §1 (Greipp 2005,
+    DOI 10.1200/JCO.2005.04.242); review finding 4: one definition, imported from the rules."""
+    from b2m.interpret import b2m as interpret_module
+    from b2m.interpret import flags
+    from b2m.rules import ims_imwg_2025_high_risk as ims
+    from b2m.rules import iss
+
+    assert flags.IMS_IMWG_2025_CREATININE_BELOW_MG_DL is ims.CREATININE_NORMAL_BELOW_MG_DL == 1.2
+    assert flags.IMS_IMWG_2025_B2M_MIN_MG_L is ims.B2M_MG_L == 5.5
+    assert flags.AVET_LOISEAU_2025 is ims.SOURCE and ims.SOURCE.doi == AVET_LOISEAU_2025_DOI
+    assert interpret_module.GREIPP_2005 is iss.SOURCE and iss.SOURCE.doi == "10.1200/JCO.2005.04.242"
+    assert run(b2m=b2m(3.0)).to_dict()["iss_band_source"] == iss.SOURCE.to_dict()
 
 
 def test_kidney_function_unknown() -> None:
@@ -344,17 +395,22 @@ def test_egfr_equation_notes() -> None:
 @pytest.mark.parametrize(
     ("crp", "flagged"),
     [
-        (lab("crp", 10.0, "mg/L"), False),  # b2m default: > 10 mg/L (equal is not above)
-        (lab("crp", 10.1, "mg/L"), True),
-        (lab("crp", 1.0, "mg/dL"), False),  # 1.0 mg/dL = 10 mg/L
-        (lab("crp", 1.1, "mg/dL"), True),
+        (lab("crp", 5.0, "mg/L"), False),  # b2m default: > 5 mg/L (equal is not above)
+        (lab("crp", 5.1, "mg/L"), True),
+        (lab("crp", 8.0, "mg/L"), True),  # 5-10 mg/L is no longer read as normal without a lab limit
+        (lab("crp", 10.0, "mg/L"), True),
+        (lab("crp", 0.5, "mg/dL"), False),  # 0.5 mg/dL = 5 mg/L
+        (lab("crp", 0.51, "mg/dL"), True),
         (lab("crp", "<5", "mg/L"), False),
         (lab("crp", 6.0, "mg/L", upper_limit=5.0), True),  # the lab's own limit wins
         (lab("crp", 5.0, "mg/L", upper_limit=5.0), False),
+        (lab("crp", 8.0, "mg/L", upper_limit=10.0), False),  # ... also when it is the lenient 10 mg/L
     ],
 )
 def test_inflammation(crp: LabValue, flagged: bool) -> None:
-    """Oracle: brief (CRP above the lab's upper limit, else > 10 mg/L); sheet §0 (mg/dL x 10 = mg/L)."""
+    """Oracle: review finding 1 (CRP above the lab's upper limit, else > 5 mg/L, the stricter of the
+    common lab limits 5 and 10 mg/L); sheet §12 row 6 (equal to a limit is not above it); sheet §0
+    (mg/dL x 10 = mg/L)."""
     r = run(b2m=b2m(3.0), crp=crp)
     fs = flags_with(r, "inflammation")
     assert bool(fs) is flagged
@@ -364,6 +420,29 @@ def test_inflammation(crp: LabValue, flagged: bool) -> None:
         assert ev["upper_limit_origin"] == origin
         assert isinstance(ev["crp"], dict) and ev["crp"]["value"] == crp.received_value
     assert ("crp_default_upper_limit" in note_codes(r)) is (crp.upper_limit is None)
+
+
+def test_crp_default_limit_is_the_stricter_and_noted_on_every_result_that_used_it() -> None:
+    """Oracle: review finding 1 (many labs use 5 mg/L, some 10 mg/L; missing lab limits never default
+    to the lenient side; the default is a note on every result that used it)."""
+    for value in (1.0, 5.0, 7.5, 12.0, "<10"):
+        r = run(b2m=b2m(3.0), crp=lab("crp", value, "mg/L"))
+        (note,) = [n for n in r.notes if n.code == "crp_default_upper_limit"]
+        assert note.kind == "setting"
+        assert "> 5 mg/L" in note.text and "10 mg/L" in note.text
+    own = run(b2m=b2m(3.0), crp=lab("crp", 7.5, "mg/L", upper_limit=10.0))
+    assert "crp_default_upper_limit" not in note_codes(own)
+    (f,) = flags_with(run(b2m=b2m(3.0), crp=lab("crp", 7.5, "mg/L")), "inflammation")
+    assert f.evidence["crp_upper_limit_mg_l"] == 5.0
+    assert f.evidence["upper_limit_origin"] == "b2m default"
+    assert "5 mg/L" in f.clinician
+
+
+def test_crp_straddling_the_default_limit_is_undecided() -> None:
+    """Oracle: conventions 'unknown is never normal': '<10' mg/L may or may not be above 5 mg/L."""
+    r = run(b2m=b2m(3.0), crp=lab("crp", "<10", "mg/L"))
+    assert not flags_with(r, "inflammation")
+    assert "crp_undecided" in note_codes(r)
 
 
 def test_no_crp_no_inflammation_flag() -> None:
@@ -378,6 +457,7 @@ def test_no_crp_no_inflammation_flag() -> None:
 # ---------------------------------------------------------------------------------------------
 
 LPD = "other_lymphoproliferative_disease"
+CKD = "known_kidney_disease"
 CONDITION_CASES = [
     # (input, flag code, category) — names and WHO ICD-10 / SNOMED CT codes
     ("HIV", "infection", "hiv"),
@@ -429,6 +509,23 @@ CONDITION_CASES = [
     ("Renal transplant recipient", "transplant", "kidney_transplant"),
     ("Z94.0", "transplant", "kidney_transplant"),
     ("SNOMED:70536003", "transplant", "kidney_transplant"),
+    # chronic kidney disease: names from the review finding; WHO ICD-10 N18.1-N18.4 (CKD stages 1-4),
+    # N18.9 (CKD, unspecified), N19 (unspecified kidney failure); ICD-10-CM N18.30 (stage 3 unspecified);
+    # SNOMED CT 709044004 Chronic kidney disease (disorder)
+    ("Chronic kidney disease", CKD, CKD),
+    ("CKD", CKD, CKD),
+    ("CKD stage 3", CKD, CKD),
+    ("CKD G3a", CKD, CKD),
+    ("pre-dialysis CKD", CKD, CKD),  # pre-dialysis is not dialysis, but it is CKD
+    ("Renal insufficiency", CKD, CKD),
+    ("Chronic renal failure", CKD, CKD),
+    ("N18.1", CKD, CKD),
+    ("N18.3", CKD, CKD),
+    ("ICD10:N18.4", CKD, CKD),
+    ("N18.30", CKD, CKD),
+    ("N18.9", CKD, CKD),
+    ("N19", CKD, CKD),
+    ("SNOMED:709044004", CKD, CKD),
     ("Haemodialysis", "dialysis", "dialysis"),
     ("hemodialysis", "dialysis", "dialysis"),
     ("End-stage renal disease", "dialysis", "dialysis"),
@@ -464,9 +561,10 @@ def test_condition_flags(item: str, code: str, category: str) -> None:
         "allogeneic stem cell transplant",
         "awaiting kidney transplant",
         "kidney transplant donor",
-        "pre-dialysis CKD",
-        "CKD stage 3",
-        "N18.3",
+        "no CKD",
+        "CKD ruled out",
+        "kidney stones",
+        "N20.0",  # calculus of kidney
         "Multiple myeloma",
         "C90.00",
         "SNOMED:109989006",  # multiple myeloma
@@ -476,7 +574,7 @@ def test_condition_flags(item: str, code: str, category: str) -> None:
 )
 def test_condition_items_that_raise_nothing(item: str) -> None:
     """Oracle: brief (no false positives from substrings, negations or non-diagnoses); ICD-10 Z20.6, Z11.4,
-    N18.3 and C90 are not in the confounder chapters."""
+    N20.0 and C90 are not in the confounder chapters."""
     r = run(b2m=b2m(3.0), creatinine=lab("creatinine", 0.8, "mg/dL"), conditions=[item])
     assert [f.code for f in r.flags if f.code != "method_not_stated"] == []
 
@@ -506,8 +604,15 @@ def test_drug_effect(item: str, category: str) -> None:
 
 @pytest.mark.parametrize(
     "item",
-    ["lithium heparin tube", "stopped lithium", "lithium allergy", "cyclosporine eye drops", "tacrolimus",
-     "L04AD02", "biotinidase deficiency test"],
+    [
+        "lithium heparin tube",
+        "stopped lithium",
+        "lithium allergy",
+        "cyclosporine eye drops",
+        "tacrolimus",
+        "L04AD02",
+        "biotinidase deficiency test",
+    ],
 )
 def test_medications_that_raise_nothing(item: str) -> None:
     """Oracle: brief ('lithium heparin tube' is not lithium); ATC L04AD02 is tacrolimus, not ciclosporin."""
@@ -555,6 +660,42 @@ def test_hiv_and_ebv_cite_their_papers() -> None:
     assert ebv.source is not None and "6171995" in ebv.source.citation
 
 
+def test_known_kidney_disease_replaces_kidney_function_unknown() -> None:
+    """Oracle: review finding 2 (known CKD is a caution flag; no kidney_function_unknown when it matched,
+    and the result still says eGFR could not be computed); sheet §10.3 (reduced GFR / CKD raises B2M [C])."""
+    r = run(b2m=b2m(4.0), conditions=["CKD stage 3"])
+    (f,) = flags_with(r, "known_kidney_disease")
+    assert f.severity == "caution" and f.category == "known_kidney_disease"
+    assert f.source is not None and "Mayo" in f.source.citation and f.status == "C"
+    assert not flags_with(r, "kidney_function_unknown")
+    (note,) = [n for n in r.notes if n.code == "egfr_not_computed"]
+    assert note.kind == "missing" and "eGFR could not be computed" in note.text
+    # with a kidney test the note has nothing to say; the condition flag stays (it is evidence itself)
+    with_cr = run(b2m=b2m(4.0), creatinine=lab("creatinine", 1.0, "mg/dL"), conditions=["N18.3"])
+    assert "egfr_not_computed" not in note_codes(with_cr)
+    assert flags_with(with_cr, "known_kidney_disease")
+    # without a B2M result there is nothing to read against kidney function
+    assert "egfr_not_computed" not in note_codes(run(conditions=["CKD"]))
+
+
+def test_known_kidney_disease_patient_sentence_is_short_and_plain() -> None:
+    """Oracle: review finding 2 (patient-language sentence short and plain): one sentence, no jargon."""
+    (f,) = flags_with(run(b2m=b2m(4.0), conditions=["Chronic kidney disease"]), "known_kidney_disease")
+    assert len(_sentences(f.patient)) == 1 and len(f.patient.split()) <= 10
+    assert not any(w in f.patient.casefold() for w in ("renal", "glomerul", "gfr", "ckd", "chronic"))
+
+
+@pytest.mark.parametrize("item", ["CKD stage 5", "CKD G5", "CKD 5 on haemodialysis", "N18.5"])
+def test_stage_5_kidney_disease_is_dialysis_only(item: str) -> None:
+    """Oracle: KDIGO 2012 G5 is kidney failure (the dialysis entry, WHO ICD-10 N18.5); the milder CKD flag
+    is not raised beside it for the same item."""
+    r = run(b2m=b2m(30.0), conditions=[item])
+    assert flags_with(r, "dialysis")
+    assert not flags_with(r, "known_kidney_disease")
+    assert "context_item_not_used" not in note_codes(r)
+    assert not flags_with(r, "kidney_function_unknown")
+
+
 def test_dialysis_is_a_warning() -> None:
     """Oracle: sheet §10 (long-term dialysis -> very high B2M, Aβ2M amyloid [S])."""
     r = run(b2m=b2m(40.0), conditions=["Z99.2"])
@@ -578,6 +719,22 @@ def test_unit_converted_from_nmol_l() -> None:
     assert f.evidence["received_unit"] == "nmol/L"
     assert r.value_mg_l == pytest.approx(3.54)
     assert "b2m_molar_conversion" in note_codes(r)
+
+
+def test_molecular_weight_text_is_rendered_from_the_conversion_used() -> None:
+    """Oracle: sheet §10 (MW 11,800 Da [C]; 1 mg/L ≈ 84.7 nmol/L, by hand 1000 / 11.8 = 84.75) and unit
+    arithmetic (1 nmol/L x MW g/mol = MW x 1e-6 mg/L): the MW shown is the one behind the factor applied."""
+    from b2m.interpret.flags import molecular_weight_g_mol
+
+    assert molecular_weight_g_mol(0.0118) == 11800
+    r = run(b2m=b2m(300, "nmol/L"))
+    (f,) = flags_with(r, "unit_converted")
+    factor = f.evidence["factor"]
+    assert isinstance(factor, float)
+    assert f.evidence["molecular_weight_da"] == round(factor * 1e6) == 11800
+    assert "11,800 Da" in f.clinician
+    (note,) = [n for n in r.notes if n.code == "b2m_molar_conversion"]
+    assert "11,800 Da" in note.text and "84.7 nmol/L" in note.text
 
 
 def test_unit_converted_from_ug_l_has_no_molecular_weight() -> None:
@@ -717,15 +874,39 @@ def test_input_errors() -> None:
 # ---------------------------------------------------------------------------------------------
 
 TREATMENT_WORDS = (
-    "treat", "dose", "dosage", "stop taking", "start taking", "increase", "decrease", "chemotherapy",
-    "therapy", "prescri", "should take", "should stop", "regimen", "transfusion",
+    "treat",
+    "dose",
+    "dosage",
+    "stop taking",
+    "start taking",
+    "increase",
+    "decrease",
+    "chemotherapy",
+    "therapy",
+    "prescri",
+    "should take",
+    "should stop",
+    "regimen",
+    "transfusion",
 )
 CONDITION_POOL = [c for c, _, _ in CONDITION_CASES] + [
-    "archive", "HIV negative", "lupus anticoagulant", "autologous stem cell transplant", "Multiple myeloma",
-    "CKD stage 3", "hearing aids", "C90.00", "Z20.6",
+    "archive",
+    "HIV negative",
+    "lupus anticoagulant",
+    "autologous stem cell transplant",
+    "Multiple myeloma",
+    "CKD stage 3",
+    "hearing aids",
+    "C90.00",
+    "Z20.6",
 ]
 MEDICATION_POOL = [m for m, _ in MEDICATION_CASES] + [
-    "Biotin 10 mg", "A11HA05", "lithium heparin tube", "dexamethasone", "lenalidomide", "stopped lithium",
+    "Biotin 10 mg",
+    "A11HA05",
+    "lithium heparin tube",
+    "dexamethasone",
+    "lenalidomide",
+    "stopped lithium",
 ]
 
 
@@ -745,9 +926,7 @@ def b2m_values(draw: st.DrawFn) -> LabValue:
 
 
 optional_b2m = st.one_of(st.none(), b2m_values())
-optional_creatinine = st.one_of(
-    st.none(), st.floats(0.1, 30.0).map(lambda v: lab("creatinine", round(v, 2), "mg/dL"))
-)
+optional_creatinine = st.one_of(st.none(), st.floats(0.1, 30.0).map(lambda v: lab("creatinine", round(v, 2), "mg/dL")))
 optional_crp = st.one_of(st.none(), st.floats(0.0, 500.0).map(lambda v: lab("crp", round(v, 1), "mg/L")))
 optional_egfr = st.one_of(st.none(), st.floats(0.0, 200.0))
 conditions_st = st.lists(st.one_of(st.sampled_from(CONDITION_POOL), st.text(max_size=20)), max_size=6)
@@ -774,8 +953,15 @@ def test_flags_only_claim_evidence_from_the_input(
     medications: list[str],
 ) -> None:
     """Oracle: brief (a flag is raised only from evidence present, never from absence)."""
-    r = run(b2m=b, egfr_ml_min_1_73m2=egfr, egfr_equation=equation, creatinine=creatinine, crp=crp,
-            conditions=conditions, medications=medications)
+    r = run(
+        b2m=b,
+        egfr_ml_min_1_73m2=egfr,
+        egfr_equation=equation,
+        creatinine=creatinine,
+        crp=crp,
+        conditions=conditions,
+        medications=medications,
+    )
     for f in r.flags:
         ev = f.evidence
         if f.code == "reduced_kidney_function":
@@ -793,10 +979,19 @@ def test_flags_only_claim_evidence_from_the_input(
             assert isinstance(matched, list) and matched
             pool = medications if f.code in ("drug_effect", "biotin_interference") else conditions
             assert all(m["input"] in pool for m in matched)
+    if "known_kidney_disease" in r.codes:
+        assert "kidney_function_unknown" not in r.codes
     if b is None and egfr is None and creatinine is None and crp is None:
         assert {f.code for f in r.flags} <= {
-            "infection", "autoimmune_disease", "liver_disease", "other_lymphoproliferative_disease",
-            "solid_tumour", "transplant", "dialysis", "drug_effect",
+            "infection",
+            "autoimmune_disease",
+            "liver_disease",
+            "other_lymphoproliferative_disease",
+            "solid_tumour",
+            "transplant",
+            "known_kidney_disease",
+            "dialysis",
+            "drug_effect",
         }
     if not conditions and not medications and (b, egfr, creatinine, crp) == (None, None, None, None):
         assert r.flags == ()
@@ -825,8 +1020,15 @@ def test_patient_sentences_are_plain_and_give_no_treatment_advice(
 ) -> None:
     """Oracle: brief (patient text: plain words, no treatment advice). textstat is not installed, so
     reading level is approximated by short sentences (at most 25 words) of one line each."""
-    r = run(b2m=b, egfr_ml_min_1_73m2=egfr, egfr_equation="CKD-EPI 2021 creatinine", creatinine=creatinine,
-            crp=crp, conditions=conditions, medications=medications)
+    r = run(
+        b2m=b,
+        egfr_ml_min_1_73m2=egfr,
+        egfr_equation="CKD-EPI 2021 creatinine",
+        creatinine=creatinine,
+        crp=crp,
+        conditions=conditions,
+        medications=medications,
+    )
     texts = [f.patient for f in r.flags] + [r.summary_patient]
     for text in texts:
         low = text.casefold()

@@ -168,9 +168,7 @@ def test_ckd_epi_2021_cr_cys_matches_egfr_r_package(
     ``egfr_ckdepi_cr_cys_2021(creatinine = 1.0, cystatin = 1.0, age = 50, sex = "female")`` prints
     ``[1] 74.03625``.
     """
-    got = value_of(
-        ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex)
-    )
+    got = value_of(ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex))
     assert got == pytest.approx(expected, abs=5e-5)
 
 
@@ -184,17 +182,13 @@ def test_ckd_epi_2021_cr_cys_matches_egfr_r_package(
         (0.6, 0.8, "male", 118),  # cystatin exactly at the knot
     ],
 )
-def test_ckd_epi_2021_cr_cys_matches_tabletools_examples(
-    scr: float, scys: float, sex: Sex, expected: int
-) -> None:
+def test_ckd_epi_2021_cr_cys_matches_tabletools_examples(scr: float, scys: float, sex: Sex, expected: int) -> None:
     """Whole-number results documented in the R package JMLuther/tabletools.
 
     Oracle: JMLuther/tabletools, R/calculate_egfr_ckdepi_cysc.R @examples, age 50, e.g.
     ``calculate_egfr_ckdepi_cysc(age=50, sex = "Male", creatinine=0.6, cystatin=0.7) # 123``.
     """
-    got = value_of(
-        ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=50, sex=sex)
-    )
+    got = value_of(ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=50, sex=sex))
     assert abs(got - expected) <= 0.5
 
 
@@ -225,9 +219,7 @@ def test_ckd_epi_2021_cr_cys_at_both_knots(sex: Sex, kappa: float, female_factor
 
     def f(scr: float, scys: float) -> float:
         return value_of(
-            ckd_epi_2021_creatinine_cystatin(
-                creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex
-            )
+            ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex)
         )
 
     at = f(kappa, 0.8)
@@ -255,9 +247,7 @@ def test_ckd_epi_2021_cr_cys_at_both_knots(sex: Sex, kappa: float, female_factor
         (1.2, 30, "male", 133 * (1.2 / 0.8) ** -1.328 * 0.996**30),
     ],
 )
-def test_ckd_epi_2012_cys_matches_epocakir_expected_values(
-    scys: float, age: float, sex: Sex, expected: float
-) -> None:
+def test_ckd_epi_2012_cys_matches_epocakir_expected_values(scys: float, age: float, sex: Sex, expected: float) -> None:
     """CRAN R package epocakir, test file expected values for ``eGFR_adult_SCysC`` (KDIGO 2012 form).
 
     Oracle: alwinw/epocakir, tests/testthat/test-ckd.R, ``eGFR_adult_SCysC`` column of
@@ -371,6 +361,18 @@ def test_cockcroft_gault_notes_weight_indexing_and_imwg() -> None:
     assert "CKD-EPI" in by_code["cockcroft_gault.imwg_prefers_ckd_epi"].text
 
 
+@pytest.mark.parametrize("age", [10.0, 18.0, 66.0])
+def test_cockcroft_gault_says_what_was_checked_on_every_result(age: float) -> None:
+    """Reference sheet §9.4: the Cockcroft-Gault form is [S] and the paper's volume/pages/PMID are [U]; review
+    finding 10: every result (adult or child) says what was checked (a scanned copy of the 1976 paper) in
+    an ``unconfirmed`` note that renders the formula from the constants used."""
+    result = cockcroft_gault(creatinine_mg_dl=1.0, age_years=age, weight_kg=70, sex="female")
+    (note,) = [n for n in result.notes if n.code == "cockcroft_gault.source_check"]
+    assert note.kind == "unconfirmed"
+    assert "scanned copy" in note.text and "[S]" in note.text and "[U]" in note.text
+    assert "(140 - age) × weight / (72 × creatinine)" in note.text and "× 0.85 if female" in note.text
+
+
 @pytest.mark.parametrize("age", [140.0, 150.0])
 def test_cockcroft_gault_refuses_age_that_leaves_no_positive_term(age: float) -> None:
     """Cockcroft & Gault 1976: the (140 - age) term; an age of 140 or more gives no clearance > 0."""
@@ -387,18 +389,12 @@ def test_cockcroft_gault_refuses_age_that_leaves_no_positive_term(age: float) ->
 Call = Callable[[float], KidneyEstimate]
 
 CALLS_BY_AGE: dict[str, Call] = {
-    "ckd_epi_2021_creatinine": lambda age: ckd_epi_2021_creatinine(
-        creatinine_mg_dl=0.8, age_years=age, sex="male"
-    ),
+    "ckd_epi_2021_creatinine": lambda age: ckd_epi_2021_creatinine(creatinine_mg_dl=0.8, age_years=age, sex="male"),
     "ckd_epi_2021_creatinine_cystatin": lambda age: ckd_epi_2021_creatinine_cystatin(
         creatinine_mg_dl=0.8, cystatin_c_mg_l=0.9, age_years=age, sex="female"
     ),
-    "ckd_epi_2012_cystatin": lambda age: ckd_epi_2012_cystatin(
-        cystatin_c_mg_l=0.9, age_years=age, sex="male"
-    ),
-    "cockcroft_gault": lambda age: cockcroft_gault(
-        creatinine_mg_dl=0.8, age_years=age, weight_kg=60, sex="female"
-    ),
+    "ckd_epi_2012_cystatin": lambda age: ckd_epi_2012_cystatin(cystatin_c_mg_l=0.9, age_years=age, sex="male"),
+    "cockcroft_gault": lambda age: cockcroft_gault(creatinine_mg_dl=0.8, age_years=age, weight_kg=60, sex="female"),
 }
 
 
@@ -441,9 +437,7 @@ def test_results_carry_provenance_and_serialise(name: str, age: float) -> None:
 def test_units_and_dois() -> None:
     """Reference sheet §9: CKD-EPI is mL/min/1.73 m², Cockcroft-Gault is mL/min; DOIs as cited there."""
     cr = ckd_epi_2021_creatinine(creatinine_mg_dl=1.0, age_years=50, sex="male")
-    crcys = ckd_epi_2021_creatinine_cystatin(
-        creatinine_mg_dl=1.0, cystatin_c_mg_l=1.0, age_years=50, sex="male"
-    )
+    crcys = ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=1.0, cystatin_c_mg_l=1.0, age_years=50, sex="male")
     cys = ckd_epi_2012_cystatin(cystatin_c_mg_l=1.0, age_years=50, sex="male")
     cg = cockcroft_gault(creatinine_mg_dl=1.0, age_years=50, weight_kg=70, sex="male")
     assert cr.unit == crcys.unit == cys.unit == "mL/min/1.73 m²"
@@ -571,6 +565,7 @@ age_step = st.floats(min_value=0.01, max_value=30.0)
 
 @given(scr=creatinine, k=step, age=adult_age, sex=sexes)
 def test_prop_cr_falls_as_creatinine_rises(scr: float, k: float, age: float, sex: Sex) -> None:
+    """Oracle: Inker 2021 equation (sheet §9.1): both creatinine exponents are negative, so eGFR falls."""
     lo = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age, sex=sex))
     hi = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr * k, age_years=age, sex=sex))
     assert 0 < hi < lo and math.isfinite(lo)
@@ -578,6 +573,7 @@ def test_prop_cr_falls_as_creatinine_rises(scr: float, k: float, age: float, sex
 
 @given(scr=creatinine, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cr_falls_with_age(scr: float, age: float, d: float, sex: Sex) -> None:
+    """Oracle: Inker 2021 equation (sheet §9.1): the age term 0.9938^Age has a base below 1."""
     young = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age, sex=sex))
     old = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age + d, sex=sex))
     assert old < young
@@ -595,9 +591,9 @@ def test_prop_cr_female_below_male(scr: float, age: float) -> None:
 
 
 @given(scr=creatinine, k=step, scys=cystatin, age=adult_age, sex=sexes)
-def test_prop_cr_cys_falls_as_creatinine_rises(
-    scr: float, k: float, scys: float, age: float, sex: Sex
-) -> None:
+def test_prop_cr_cys_falls_as_creatinine_rises(scr: float, k: float, scys: float, age: float, sex: Sex) -> None:
+    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): creatinine exponents are negative."""
+
     def f(s: float) -> float:
         return value_of(
             ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=s, cystatin_c_mg_l=scys, age_years=age, sex=sex)
@@ -608,6 +604,8 @@ def test_prop_cr_cys_falls_as_creatinine_rises(
 
 @given(scr=creatinine, scys=cystatin, k=step, age=adult_age, sex=sexes)
 def test_prop_cr_cys_falls_as_cystatin_rises(scr: float, scys: float, k: float, age: float, sex: Sex) -> None:
+    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): exponents -0.323 / -0.778 on Scys/0.8."""
+
     def f(c: float) -> float:
         return value_of(
             ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=c, age_years=age, sex=sex)
@@ -618,6 +616,8 @@ def test_prop_cr_cys_falls_as_cystatin_rises(scr: float, scys: float, k: float, 
 
 @given(scr=creatinine, scys=cystatin, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cr_cys_falls_with_age(scr: float, scys: float, age: float, d: float, sex: Sex) -> None:
+    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): the age term 0.9961^Age."""
+
     def f(a: float) -> float:
         return value_of(
             ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=a, sex=sex)
@@ -633,9 +633,7 @@ def test_prop_cr_cys_sex_ratio_above_the_creatinine_knots(scr: float, scys: floa
 
     def f(sex: Sex) -> float:
         return value_of(
-            ckd_epi_2021_creatinine_cystatin(
-                creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex
-            )
+            ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=scr, cystatin_c_mg_l=scys, age_years=age, sex=sex)
         )
 
     assert f("female") / f("male") == pytest.approx(0.963 * (0.7 / 0.9) ** 0.544, rel=1e-9)
@@ -643,6 +641,7 @@ def test_prop_cr_cys_sex_ratio_above_the_creatinine_knots(scr: float, scys: floa
 
 @given(scys=cystatin, k=step, age=adult_age, sex=sexes)
 def test_prop_cys_falls_as_cystatin_rises(scys: float, k: float, age: float, sex: Sex) -> None:
+    """Oracle: CKD-EPI 2012 cystatin C equation (sheet §9.2): exponents -0.499 / -1.328 on Scys/0.8."""
     lo = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age, sex=sex))
     hi = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys * k, age_years=age, sex=sex))
     assert 0 < hi < lo
@@ -650,6 +649,7 @@ def test_prop_cys_falls_as_cystatin_rises(scys: float, k: float, age: float, sex
 
 @given(scys=cystatin, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cys_falls_with_age(scys: float, age: float, d: float, sex: Sex) -> None:
+    """Oracle: CKD-EPI 2012 cystatin C equation (sheet §9.2): the age term 0.996^Age has a base below 1."""
     young = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age, sex=sex))
     old = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age + d, sex=sex))
     assert old < young
@@ -665,15 +665,15 @@ def test_prop_cys_female_is_0_932_of_male(scys: float, age: float) -> None:
 
 @given(scr=creatinine, k=step, age=st.floats(min_value=18.0, max_value=110.0), w=weight, sex=sexes)
 def test_prop_cg_falls_as_creatinine_rises(scr: float, k: float, age: float, w: float, sex: Sex) -> None:
+    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): creatinine is in the denominator (72 × Scr)."""
     lo = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex=sex))
     hi = value_of(cockcroft_gault(creatinine_mg_dl=scr * k, age_years=age, weight_kg=w, sex=sex))
     assert 0 < hi < lo
 
 
 @given(scr=creatinine, age=st.floats(min_value=18.0, max_value=100.0), d=age_step, w=weight, sex=sexes)
-def test_prop_cg_falls_with_age_and_scales_with_weight(
-    scr: float, age: float, d: float, w: float, sex: Sex
-) -> None:
+def test_prop_cg_falls_with_age_and_scales_with_weight(scr: float, age: float, d: float, w: float, sex: Sex) -> None:
+    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): (140 - age) × weight, so linear in weight."""
     young = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex=sex))
     old = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age + d, weight_kg=w, sex=sex))
     heavier = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=2 * w, sex=sex))
@@ -683,7 +683,8 @@ def test_prop_cg_falls_with_age_and_scales_with_weight(
 
 @given(scr=creatinine, age=st.floats(min_value=18.0, max_value=110.0), w=weight)
 def test_prop_cg_female_is_85_percent_of_male(scr: float, age: float, w: float) -> None:
-    """Cockcroft & Gault 1976 abstract: "(15% less in females)"."""
+    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): × 0.85 if female ("15% less in females", Cockcroft &
+    Gault 1976 as read from a scanned copy; the R package egfr's tests expect the same 85 %)."""
     f = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex="female"))
     m = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex="male"))
     assert f / m == pytest.approx(0.85, rel=1e-12)
@@ -691,6 +692,7 @@ def test_prop_cg_female_is_85_percent_of_male(scr: float, age: float, w: float) 
 
 @given(egfr=st.floats(min_value=0.0, max_value=300.0), d=st.floats(min_value=0.0, max_value=300.0))
 def test_prop_egfr_stage_never_improves_as_egfr_falls(egfr: float, d: float) -> None:
+    """Oracle: KDIGO 2012 GFR categories (G1 ≥ 90 ... G5 < 15) are ordered by GFR."""
     order = ["G1", "G2", "G3a", "G3b", "G4", "G5"]
     lower = max(egfr - d, 0.0)
     assert order.index(egfr_stage(lower)) >= order.index(egfr_stage(egfr))

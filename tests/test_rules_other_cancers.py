@@ -29,16 +29,23 @@ from b2m.units import Censored
 
 # Baselines with every factor known and absent (total 0); tests override one factor at a time.
 CLL0: dict[str, Any] = dict(
-    del17p=False, tp53_mutated=False, ighv_unmutated=False, b2m_mg_l=2.0, binet_stage="A", rai_stage=None,
+    del17p=False,
+    tp53_mutated=False,
+    ighv_unmutated=False,
+    b2m_mg_l=2.0,
+    binet_stage="A",
+    rai_stage=None,
     age_years=50,
 )
-WM0: dict[str, Any] = dict(
-    age_years=50, hemoglobin_g_dl=13.0, platelets_10e9_l=250.0, b2m_mg_l=2.0, m_protein_g_dl=2.0
-)
+WM0: dict[str, Any] = dict(age_years=50, hemoglobin_g_dl=13.0, platelets_10e9_l=250.0, b2m_mg_l=2.0, m_protein_g_dl=2.0)
 RWM0: dict[str, Any] = dict(age_years=50, b2m_mg_l=2.0, ldh_u_l=180.0, albumin_g_dl=4.0)
 FL0: dict[str, Any] = dict(
-    b2m_mg_l=1.8, b2m_upper_limit_mg_l=2.4, largest_node_diameter_cm=3.0, bone_marrow_involved=False,
-    hemoglobin_g_dl=14.0, age_years=50,
+    b2m_mg_l=1.8,
+    b2m_upper_limit_mg_l=2.4,
+    largest_node_diameter_cm=3.0,
+    bone_marrow_involved=False,
+    hemoglobin_g_dl=14.0,
+    age_years=50,
 )
 
 
@@ -215,13 +222,21 @@ def test_cll_ipi_untested_tp53_is_not_normal() -> None:
     assert r.score_range == (0, 4)
     assert r.possible == ("low", "high")
     assert r.missing == ("tp53_mutated",)
-    assert {o.stage for o in r.outcomes} == {"low", "high"}
+    assert r.outcomes == ()  # outcome policy: figures only for a settled group
 
 
 @pytest.mark.parametrize(
     ("binet", "rai", "met"),
-    [("A", None, False), ("B", None, True), ("C", None, True), (None, 0, False), (None, 1, True),
-     (None, 4, True), ("B", 2, True), ("A", 0, False)],
+    [
+        ("A", None, False),
+        ("B", None, True),
+        ("C", None, True),
+        (None, 0, False),
+        (None, 1, True),
+        (None, 4, True),
+        ("B", 2, True),
+        ("A", 0, False),
+    ],
 )
 def test_cll_ipi_clinical_stage_from_either_system(binet: str | None, rai: int | None, met: bool) -> None:
     """§8.1: stage factor is Binet B-C or Rai I-IV (vs Binet A / Rai 0); either system suffices."""
@@ -248,8 +263,10 @@ def test_cll_ipi_conflicting_binet_and_rai_leave_the_factor_open() -> None:
     assert "cll_ipi_stage_systems_disagree" in note_codes(r)
 
 
-@pytest.mark.parametrize(("field", "value"), [("binet_stage", "D"), ("rai_stage", 5), ("rai_stage", True),
-                                              ("age_years", -1.0), ("age_years", math.nan)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("binet_stage", "D"), ("rai_stage", 5), ("rai_stage", True), ("age_years", -1.0), ("age_years", math.nan)],
+)
 def test_cll_ipi_refuses_impossible_inputs(field: str, value: object) -> None:
     """Binet has stages A-C, Rai 0-IV (§8.1); an age must be a finite number ≥ 0."""
     with pytest.raises(InputError) as e:
@@ -259,22 +276,45 @@ def test_cll_ipi_refuses_impossible_inputs(field: str, value: object) -> None:
 
 @pytest.mark.parametrize(
     ("b2m", "met"),
-    [(Censored("<", 0.5), False), (Censored("<=", 3.5), False), (Censored(">", 20.0), True),
-     (Censored(">=", 3.5), None), (Censored("<", 4.0), None), (None, None)],
+    [
+        (Censored("<", 0.5), False),
+        (Censored("<=", 3.5), False),
+        (Censored(">", 20.0), True),
+        (Censored(">=", 3.5), None),
+        (Censored("<", 4.0), None),
+        (None, None),
+    ],
 )
 def test_cll_ipi_censored_b2m(b2m: Num, met: bool | None) -> None:
     """B2M > 3.5 (§8.1): '<0.5' and '<=3.5' are never above 3.5; '>=3.5' and '<4' may or may not be."""
     assert crit(cll_ipi_2016(**{**CLL0, "b2m_mg_l": b2m}), "b2m") is met
 
 
+@pytest.mark.parametrize(
+    ("overrides", "group", "os5"),
+    [
+        ({}, "low", 93.2),  # total 0
+        ({"ighv_unmutated": True}, "intermediate", 79.3),  # 2
+        ({"del17p": True}, "high", 63.3),  # 4
+        ({"del17p": True, "ighv_unmutated": True, "b2m_mg_l": 4.0}, "very high", 23.3),  # 4 + 2 + 2 = 8
+    ],
+)
+def test_cll_ipi_outcomes_of_the_settled_group(overrides: dict[str, Any], group: str, os5: float) -> None:
+    """§8.1: 5-yr OS 93.2 / 79.3 / 63.3 / 23.3 % [C], attached for the settled group only."""
+    r = cll_ipi_2016(**{**CLL0, **overrides})
+    assert r.stage == group
+    assert [(o.stage, o.measure, o.value, o.status) for o in r.outcomes] == [
+        (group, "5-year overall survival", os5, "C")
+    ]
+
+
 def test_cll_ipi_outcomes_and_notes() -> None:
-    """§8.1: 5-yr OS 93.2 / 79.3 / 63.3 / 23.3 %; missing-data handling is [U] and must be noted."""
-    os5 = {
-        o.stage: o.value
-        for o in cll_ipi_2016(**{**CLL0, "del17p": None, "tp53_mutated": None, "ighv_unmutated": None,
-                                 "b2m_mg_l": None}).outcomes
-    }
-    assert os5 == {"low": 93.2, "intermediate": 79.3, "high": 63.3, "very high": 23.3}
+    """§8.1 and the outcome policy (figures only once the group is settled); missing-data handling is
+    [U] and must be noted."""
+    open_group = cll_ipi_2016(
+        **{**CLL0, "del17p": None, "tp53_mutated": None, "ighv_unmutated": None, "b2m_mg_l": None}
+    )
+    assert open_group.stage is None and open_group.outcomes == ()
     r = cll_ipi_2016(**CLL0)
     assert [o.value for o in r.outcomes] == [93.2]
     assert {n.kind for n in r.notes if n.code == "cll_ipi_missing_data"} == {"unconfirmed"}
@@ -344,14 +384,29 @@ def test_ipsswm_unknown_age(others: tuple[str, ...], possible: tuple[str, ...]) 
     assert r.missing == ("age_years",)
 
 
-def test_ipsswm_outcomes() -> None:
-    """§8.2: 5-yr survival 87 / 68 / 36 % [C]; median survival 142 / 99 / 43 months only [S]."""
+@pytest.mark.parametrize(
+    ("overrides", "group", "five_year", "median"),
+    [
+        ({}, "low", 87, 142),  # no adverse characteristic
+        ({"age_years": 70}, "intermediate", 68, 99),  # age > 65 alone
+        ({"hemoglobin_g_dl": 10.0, "platelets_10e9_l": 80.0, "b2m_mg_l": 4.0}, "high", 36, 43),  # 3 factors
+    ],
+)
+def test_ipsswm_outcomes(overrides: dict[str, Any], group: str, five_year: int, median: int) -> None:
+    """§8.2: 5-yr survival 87 / 68 / 36 % [C] attached for the settled group; median survival
+    142 / 99 / 43 months is [S], so it appears only in a note (outcome policy), never as an outcome."""
+    r = ipsswm_2009(**{**WM0, **overrides})
+    assert r.stage == group
+    assert [(o.measure, o.value, o.status) for o in r.outcomes] == [("5-year survival", five_year, "C")]
+    (note,) = [n for n in r.notes if n.code == "secondary_outcomes"]
+    assert note.kind == "unconfirmed" and f"median survival {median} months" in note.text
+
+
+def test_ipsswm_unsettled_group_has_no_outcomes() -> None:
+    """Outcome policy: with the group open (§8.2 factors unknown) no figure is attached or noted."""
     r = ipsswm_2009(**{**WM0, "age_years": None, "hemoglobin_g_dl": None, "b2m_mg_l": None})
-    five = {o.stage: (o.value, o.status) for o in r.outcomes if o.measure == "5-year survival"}
-    assert five == {"low": (87, "C"), "intermediate": (68, "C"), "high": (36, "C")}
-    medians = {o.stage: (o.value, o.unit, o.status) for o in r.outcomes if o.measure == "median survival"}
-    assert medians == {"low": (142, "months", "S"), "intermediate": (99, "months", "S"),
-                       "high": (43, "months", "S")}
+    assert r.stage is None and r.outcomes == ()
+    assert "secondary_outcomes" not in note_codes(r)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -387,13 +442,31 @@ def test_ripsswm_unknown_age_spans_three_groups() -> None:
     assert crit(r, "age_66_75") is None and crit(r, "age_76_plus") is None
 
 
+@pytest.mark.parametrize(
+    ("overrides", "group", "death", "survival"),
+    [
+        ({}, "very low", 0, 84),  # 0 points
+        ({"albumin_g_dl": 3.4}, "low", 10, 59),  # 1
+        ({"age_years": 80}, "intermediate", 14, 37),  # 2
+        ({"age_years": 70, "b2m_mg_l": 4.5, "ldh_u_l": 260.0}, "high", 38, 19),  # 3
+        ({"age_years": 80, "b2m_mg_l": 4.5, "ldh_u_l": 260.0}, "very high", 48, 9),  # 4
+    ],
+)
+def test_ripsswm_outcomes_of_the_settled_group(
+    overrides: dict[str, Any], group: str, death: int, survival: int
+) -> None:
+    """§8.3: 3-yr WM-related death 0/10/14/38/48 %, 10-yr survival 84/59/37/19/9 % [C], for the settled group."""
+    r = ripsswm_2019(**{**RWM0, **overrides})
+    assert r.stage == group
+    assert {o.measure: o.value for o in r.outcomes} == {"3-year WM-related death": death, "10-year survival": survival}
+    assert all(o.stage == group and o.status == "C" for o in r.outcomes)
+
+
 def test_ripsswm_outcomes_and_ldh_caveat() -> None:
-    """§8.3: 3-yr WM-related death 0/10/14/38/48 %, 10-yr survival 84/59/37/19/9 %; LDH lab ULN < 225."""
+    """§8.3 and the outcome policy: every factor unknown leaves the group open, so no figure is attached;
+    LDH lab ULN < 225 is noted."""
     r = ripsswm_2019(age_years=None, b2m_mg_l=None, ldh_u_l=None, albumin_g_dl=None)
-    death = [o.value for o in r.outcomes if o.measure == "3-year WM-related death"]
-    surv = [o.value for o in r.outcomes if o.measure == "10-year survival"]
-    assert death == [0, 10, 14, 38, 48]
-    assert surv == [84, 59, 37, 19, 9]
+    assert r.outcomes == ()
     assert "ripsswm_ldh_absolute" in note_codes(r)
     assert r.score_range == (0, 5)
 
@@ -412,8 +485,17 @@ def test_ripsswm_outcomes_and_ldh_caveat() -> None:
         ({"largest_node_diameter_cm": 6.1}, 1, "intermediate"),
         ({"bone_marrow_involved": True, "hemoglobin_g_dl": 11.9}, 2, "intermediate"),
         ({"bone_marrow_involved": True, "hemoglobin_g_dl": 11.9, "age_years": 61}, 3, "high"),
-        ({"b2m_mg_l": 3.0, "largest_node_diameter_cm": 7.0, "bone_marrow_involved": True,
-          "hemoglobin_g_dl": 10.0, "age_years": 72}, 5, "high"),
+        (
+            {
+                "b2m_mg_l": 3.0,
+                "largest_node_diameter_cm": 7.0,
+                "bone_marrow_involved": True,
+                "hemoglobin_g_dl": 10.0,
+                "age_years": 72,
+            },
+            5,
+            "high",
+        ),
     ],
 )
 def test_flipi2_totals_and_groups(overrides: dict[str, Any], total: int, group: str) -> None:
@@ -433,12 +515,30 @@ def test_flipi2_unknown_uln_is_never_defaulted() -> None:
         assert "flipi2_b2m_uln_missing" in note_codes(r)
 
 
-def test_flipi2_outcomes() -> None:
-    """§8.4: 3-yr PFS 91 / 69 / 51 %, 3-yr OS 99 / 96 / 84 %; 5-yr PFS is [U] and not attached."""
-    r = flipi2_2009(**{k: None for k in FL0})
-    assert [o.value for o in r.outcomes if o.measure == "3-year progression-free survival"] == [91, 69, 51]
-    assert [o.value for o in r.outcomes if o.measure == "3-year overall survival"] == [99, 96, 84]
+@pytest.mark.parametrize(
+    ("overrides", "group", "pfs", "os3"),
+    [
+        ({}, "low", 91, 99),  # 0 factors
+        ({"largest_node_diameter_cm": 6.1}, "intermediate", 69, 96),  # 1
+        ({"bone_marrow_involved": True, "hemoglobin_g_dl": 11.9, "age_years": 61}, "high", 51, 84),  # 3
+    ],
+)
+def test_flipi2_outcomes(overrides: dict[str, Any], group: str, pfs: int, os3: int) -> None:
+    """§8.4: 3-yr PFS 91 / 69 / 51 %, 3-yr OS 99 / 96 / 84 % [C] for the settled group; 5-yr PFS is [U]
+    and never attached."""
+    r = flipi2_2009(**{**FL0, **overrides})
+    assert r.stage == group
+    assert {o.measure: o.value for o in r.outcomes} == {
+        "3-year progression-free survival": pfs,
+        "3-year overall survival": os3,
+    }
     assert not [o for o in r.outcomes if "5-year" in o.measure]
+
+
+def test_flipi2_unsettled_group_has_no_outcomes() -> None:
+    """Outcome policy: every factor unknown (§8.4 totals 0-5) leaves the group open, so no figure."""
+    r = flipi2_2009(**{k: None for k in FL0})
+    assert r.outcomes == ()
     assert r.score_range == (0, 5)
 
 
@@ -468,13 +568,24 @@ def test_prima_pi_tree(b2m: Num, marrow: bool | None, possible: tuple[str, ...])
     assert r.score is None and r.score_range is None
 
 
-def test_prima_pi_outcomes() -> None:
-    """§8.5: 5-yr PFS 69 / 55 / 37 % (PRIMA, n = 1,135); validation 5-yr EFS 77 / 57 / 44 % (n = 479)."""
-    r = prima_pi_2018(b2m_mg_l=None, bone_marrow_involved=None)
-    pfs = {o.stage: o.value for o in r.outcomes if o.measure == "5-year progression-free survival"}
-    efs = {o.stage: o.value for o in r.outcomes if o.measure == "5-year event-free survival"}
-    assert pfs == {"low": 69, "intermediate": 55, "high": 37}
-    assert efs == {"low": 77, "intermediate": 57, "high": 44}
+@pytest.mark.parametrize(
+    ("b2m", "marrow", "group", "pfs", "efs"),
+    [(2.0, False, "low", 69, 77), (2.0, True, "intermediate", 55, 57), (5.0, None, "high", 37, 44)],
+)
+def test_prima_pi_outcomes(b2m: float, marrow: bool | None, group: str, pfs: int, efs: int) -> None:
+    """§8.5: 5-yr PFS 69 / 55 / 37 % (PRIMA, n = 1,135); validation 5-yr EFS 77 / 57 / 44 % (n = 479) [C],
+    for the settled group."""
+    r = prima_pi_2018(b2m_mg_l=b2m, bone_marrow_involved=marrow)
+    assert r.stage == group
+    assert {o.measure: o.value for o in r.outcomes} == {
+        "5-year progression-free survival": pfs,
+        "5-year event-free survival": efs,
+    }
+
+
+def test_prima_pi_unsettled_group_has_no_outcomes() -> None:
+    """Outcome policy: B2M and marrow unknown leave all three §8.5 groups open, so no figure."""
+    assert prima_pi_2018(b2m_mg_l=None, bone_marrow_involved=None).outcomes == ()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -550,19 +661,28 @@ FIELDS: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]] = {
 
 RULES: dict[str, tuple[Callable[..., RuleResult], tuple[str, ...]]] = {
     "cll_ipi": (cll_ipi_2016, ("del17p", "tp53_mutated", "ighv_unmutated", "b2m_mg_l", "age_years")),
-    "ipsswm": (ipsswm_2009, ("age_years", "hemoglobin_g_dl", "platelets_10e9_l", "b2m_mg_l",
-                             "m_protein_g_dl")),
+    "ipsswm": (ipsswm_2009, ("age_years", "hemoglobin_g_dl", "platelets_10e9_l", "b2m_mg_l", "m_protein_g_dl")),
     "ripsswm": (ripsswm_2019, ("age_years", "b2m_mg_l", "ldh_u_l", "albumin_g_dl")),
-    "flipi2": (flipi2_2009, ("b2m_mg_l", "b2m_upper_limit_mg_l", "largest_node_diameter_cm",
-                             "bone_marrow_involved", "hemoglobin_g_dl", "age_years")),
+    "flipi2": (
+        flipi2_2009,
+        (
+            "b2m_mg_l",
+            "b2m_upper_limit_mg_l",
+            "largest_node_diameter_cm",
+            "bone_marrow_involved",
+            "hemoglobin_g_dl",
+            "age_years",
+        ),
+    ),
     "prima_pi": (prima_pi_2018, ("b2m_mg_l", "bone_marrow_involved")),
 }
 
 BINET = st.sampled_from(["A", "B", "C"])
 RAI = st.sampled_from([0, 1, 2, 3, 4])
 # Staged by Binet, by Rai, by both, or not at all; (None, None) is the only unknown stage.
-STAGING = st.one_of(st.tuples(st.none(), st.none()), st.tuples(BINET, st.none()), st.tuples(st.none(), RAI),
-                    st.tuples(BINET, RAI))
+STAGING = st.one_of(
+    st.tuples(st.none(), st.none()), st.tuples(BINET, st.none()), st.tuples(st.none(), RAI), st.tuples(BINET, RAI)
+)
 ONE_SYSTEM = st.one_of(st.tuples(BINET, st.none()), st.tuples(st.none(), RAI))
 
 
@@ -622,9 +742,10 @@ def test_property_raising_b2m_never_lowers_the_score_or_group(
     fn, _ = RULES[rule]
     kwargs = _draw_partial(data, rule)
     a, b = fn(**{**kwargs, "b2m_mg_l": low}), fn(**{**kwargs, "b2m_mg_l": high})
-    order = {"cll_ipi": ("low", "intermediate", "high", "very high"),
-             "ripsswm": ("very low", "low", "intermediate", "high", "very high")}.get(
-        rule, ("low", "intermediate", "high"))
+    order = {
+        "cll_ipi": ("low", "intermediate", "high", "very high"),
+        "ripsswm": ("very low", "low", "intermediate", "high", "very high"),
+    }.get(rule, ("low", "intermediate", "high"))
     ra, rb = _rank(a, order), _rank(b, order)
     assert ra[0] <= rb[0] and ra[1] <= rb[1]
     if a.score_range is not None and b.score_range is not None:

@@ -89,7 +89,7 @@ def test_mayo_missing_factor() -> None:
     assert r.missing == ("flc_ratio_involved_uninvolved",)
     r = mayo(10.0, None, 5.0)
     assert r.possible == ("low", "intermediate")
-    assert {o.stage for o in r.outcomes} == {"low", "intermediate"}
+    assert r.outcomes == ()  # outcome policy: figures only once the group is settled
     assert mayo(None, None, None).possible == MAYO_GROUPS
 
 
@@ -158,13 +158,40 @@ def test_imwg_2020_totals_and_groups(
 
 
 def test_imwg_2020_outcomes_are_secondary_source() -> None:
-    """§7.2 [S]: 2-year progression 3.8 / 26 / 51 / 73% (QxMD, n = 689); attached with status S."""
-    expected = dict(zip(IMWG_GROUPS, (3.8, 26, 51, 73), strict=True))
-    for args in ((5.0, 1.0, 10.0), (15.0, 2.0, 5.0), (30.0, 3.5, 18.0), (50.0, 4.0, 50.0)):
+    """§7.2 [S]: 2-year progression 3.8 / 26 / 51 / 73% (QxMD, n = 689) and HR 7.56 / 17.3 / 31.9. Under
+    the outcome policy an [S] figure is never an outcome: the settled group's figures are in a note."""
+    expected = dict(zip(IMWG_GROUPS, ("3.8", "26", "51", "73"), strict=True))
+    hazard = dict(zip(IMWG_GROUPS, (None, "7.56", "17.3", "31.9"), strict=True))
+    for args, group in (
+        ((5.0, 1.0, 10.0), "low"),  # 0
+        ((15.0, 2.0, 5.0), "low_intermediate"),  # 2 + 3 = 5
+        ((30.0, 3.5, 18.0), "intermediate_high"),  # 3 + 4 + 2 = 9
+        ((50.0, 4.0, 50.0), "high"),  # 5 + 4 + 6 = 15
+    ):
         r = imwg(*args)
-        (o,) = [o for o in r.outcomes if o.measure == "2-year progression to multiple myeloma"]
-        assert (o.value, o.status) == (expected[o.stage], "S")
-        assert o.stage == r.stage
+        assert r.stage == group
+        assert r.outcomes == ()
+        (note,) = [n for n in r.notes if n.code == "secondary_outcomes"]
+        assert note.kind == "unconfirmed"
+        assert f"2-year progression to multiple myeloma {expected[group]} %" in note.text
+        if hazard[group] is not None:
+            assert f"hazard ratio for progression vs the low group {hazard[group]}" in note.text
+        else:
+            assert "hazard ratio" not in note.text
+    open_group = imwg(None, None, None, t4_14=None)
+    assert open_group.outcomes == () and "secondary_outcomes" not in {n.code for n in open_group.notes}
+
+
+def test_mayo_outcomes_only_for_the_settled_group() -> None:
+    """§7.2 [C] 2/20/20 validation figures (6 / 18 / 44% 2-year progression; 38 / 33 / 29% of patients)
+    are attached for the settled group only, and no [S] figure is attached."""
+    r = mayo(25.0, 2.5, None)  # high whatever the FLC ratio
+    assert r.stage == "high"
+    assert {(o.measure, o.value) for o in r.outcomes} == {
+        ("2-year progression to multiple myeloma", 44),
+        ("share of patients", 29),
+    }
+    assert all(o.stage == "high" and o.status == "C" for o in r.outcomes)
 
 
 def test_imwg_2020_missing_fish_reports_a_range() -> None:
@@ -173,6 +200,20 @@ def test_imwg_2020_missing_fish_reports_a_range() -> None:
     assert (r.score, r.score_range, r.stage) == (None, (2, 4), "low")
     assert set(r.missing) == {"t4_14", "t14_16", "gain1q", "del13q"}
     assert "smm_imwg_2020_complete_case" in {n.code for n in r.notes if n.kind == "missing"}
+
+
+def test_imwg_2020_known_negative_del13q_settles_the_fish_factor() -> None:
+    """§7.2 FISH list t(4;14), t(14;16), +1q, del13q (Mateos abstract [D]): all four known negative score 0
+    and settle the factor; del(13q) unknown alone leaves it open (0 or 2); del(13q) alone present scores 2."""
+    r = imwg(5.0, 1.0, 5.0)  # NO_FISH: every abnormality known negative, del13q=False included
+    assert crit(r, "fish") is False
+    assert (r.score, r.score_range, r.missing) == (0, (0, 0), ())
+    assert "smm_imwg_2020_complete_case" not in {n.code for n in r.notes}
+    open_ = imwg(5.0, 1.0, 5.0, del13q=None)
+    assert crit(open_, "fish") is None
+    assert (open_.score, open_.score_range, open_.missing) == (None, (0, 2), ("del13q",))
+    present = imwg(5.0, 1.0, 5.0, del13q=True)
+    assert crit(present, "fish") is True and present.score == 2
 
 
 def test_imwg_2020_one_positive_fish_settles_the_factor() -> None:

@@ -13,7 +13,6 @@ and §12 row 48 (IMS/IMWG 2025 B2M criterion and kidney function).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -33,19 +32,17 @@ from b2m.interpret.flags import (
     lab_text,
 )
 from b2m.interpret.reference_intervals import Position, ReferenceInterval
-from b2m.provenance import Source
 from b2m.rules.base import Note, input_repr
+from b2m.rules.checks import check_lab, check_number
 from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
+from b2m.rules.iss import SOURCE as ISS_SOURCE
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
 from b2m.units.registry import round_sig
 
-GREIPP_2005 = Source(
-    "Greipp PR, San Miguel J, Durie BGM, et al. International staging system for multiple myeloma. "
-    "J Clin Oncol. 2005;23(15):3412-3420.",
-    "10.1200/JCO.2005.04.242",
-)
-# The ISS cut-offs are the rule's own constants (Greipp 2005; < 3.5 exclusive, >= 5.5 inclusive).
+# The ISS cut-offs and source are the rule's own (b2m.rules.iss: Greipp 2005; < 3.5 exclusive, >= 5.5
+# inclusive), imported rather than restated; GREIPP_2005 is that same Source object, kept by name.
+GREIPP_2005 = ISS_SOURCE
 
 # The band labels are rendered from the cut-offs: "< 3.5 mg/L", "3.5 to < 5.5 mg/L", "≥ 5.5 mg/L".
 IssBand: TypeAlias = str
@@ -139,20 +136,6 @@ def iss_bands(b2m: LabValue | None) -> tuple[IssBand, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_number(name: str, x: float | None, hi: float) -> None:
-    if x is None:
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 <= x <= hi:
-        raise InputError(name, f"expected a finite number from 0 to {hi:g}, got {x!r}", f"0-{hi:g} or null")
-
-
-def _check_lab(name: str, lab: LabValue | None, key: str) -> None:
-    if lab is not None and (not isinstance(lab, LabValue) or lab.key != key):
-        raise InputError(
-            name, f"expected a parsed {key} LabValue, got {lab!r}", f"b2m.units.parse_lab({key!r}, ...)"
-        )
-
-
 def _check_items(name: str, items: Sequence[str]) -> tuple[str, ...]:
     if isinstance(items, str) or not all(isinstance(i, str) for i in items):
         raise InputError(name, "expected a list of strings", '["HIV", "ICD10:M05.9"]')
@@ -194,9 +177,7 @@ def _interval_notes(b2m: LabValue, interval: ReferenceInterval, age_years: float
                 )
             )
         if age_years is None:
-            notes.append(
-                Note("age_not_given", "missing", "Age was not given; the default interval applies to adults.")
-            )
+            notes.append(Note("age_not_given", "missing", "Age was not given; the default interval applies to adults."))
         elif age_years < AGE_ADULT_MIN_YEARS:
             notes.append(
                 Note(
@@ -264,19 +245,13 @@ def _clinician_summary(
     flags: Sequence[Flag],
 ) -> str:
     flag_txt = (
-        "flags: " + ", ".join(f"{f.code} ({f.severity})" for f in flags)
-        if flags
-        else "no flags from the inputs given"
+        "flags: " + ", ".join(f"{f.code} ({f.severity})" for f in flags) if flags else "no flags from the inputs given"
     )
     if b2m is None or interval is None:
         return f"No serum B2M result was given, so it has no position or ISS band; {flag_txt}."
     reported = "" if b2m.factor == 1.0 else f" (reported {lab_text(b2m)})"
     where = pos if pos != "unknown" else f"undetermined ({' or '.join(possible)}) against"
-    origin = (
-        "the reporting lab's"
-        if interval.origin == "reporting_lab"
-        else "the default (Mayo Clinic Laboratories)"
-    )
+    origin = "the reporting lab's" if interval.origin == "reporting_lab" else "the default (Mayo Clinic Laboratories)"
     method = f", {interval.method}" if interval.method else ", method not stated"
     times = f", {ratio:.2f}× the upper limit" if ratio is not None else ""
     band = bands[0] if len(bands) == 1 else f"undetermined ({' or '.join(bands)})"
@@ -349,14 +324,15 @@ def interpret_b2m(
 
     All inputs may be unknown (``None`` / empty); a missing input never silences a flag that other
     evidence raises, and never raises one by itself (``kidney_function_unknown`` says only that
-    kidney function was not given). Lab values come parsed by :func:`b2m.units.parse_lab`; eGFR is
-    computed by the caller and passed with the name of its equation.
+    kidney function was not given; with listed chronic kidney disease a note says it instead). Lab
+    values come parsed by :func:`b2m.units.parse_lab`; eGFR is computed by the caller and passed with
+    the name of its equation.
     """
-    _check_lab("b2m", b2m, "b2m")
-    _check_lab("creatinine", creatinine, "creatinine")
-    _check_lab("crp", crp, "crp")
-    _check_number("age_years", age_years, 130.0)
-    _check_number("egfr_ml_min_1_73m2", egfr_ml_min_1_73m2, 300.0)
+    check_lab("b2m", b2m, "b2m")
+    check_lab("creatinine", creatinine, "creatinine")
+    check_lab("crp", crp, "crp")
+    check_number("age_years", age_years, 130.0, censored=False)
+    check_number("egfr_ml_min_1_73m2", egfr_ml_min_1_73m2, 300.0, censored=False)
     if egfr_equation is not None and not isinstance(egfr_equation, str):
         raise InputError("egfr_equation", f"expected the equation's name, got {egfr_equation!r}", "a string")
     equation = egfr_equation.strip() or None if egfr_equation is not None else None
@@ -379,6 +355,7 @@ def interpret_b2m(
         equation=equation,
         creatinine=creatinine,
         on_dialysis=bool(cond.of("dialysis")),
+        known_kidney_disease=bool(cond.of("known_kidney_disease")),
     )
     check_inflammation(out, crp=crp)
     check_context(out, cond)

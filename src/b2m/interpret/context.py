@@ -31,6 +31,7 @@ Category = Literal[
     "other_lymphoproliferative_disease",
     "solid_tumour",
     "kidney_transplant",
+    "known_kidney_disease",
     "dialysis",
     "ciclosporin",
     "lithium",
@@ -46,6 +47,7 @@ class Entry:
     ``icd10`` holds 3-character ranges (``("B20", "B24")``) or single codes, which also match their
     subcodes (``("M35.0", "M35.0")`` matches M35.0 and M35.01). ``exclude`` holds phrases that void a
     name match for this category only (``"lupus anticoagulant"`` is a coagulation test, not SLE).
+    ``superseded_by`` names categories that, matched by the same item, make this one redundant.
     """
 
     category: Category
@@ -56,6 +58,10 @@ class Entry:
     snomed: tuple[str, ...] = ()
     atc: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # categories that say more about the same item: when one of them matched the item too, this
+    # entry's match is dropped as redundant ("CKD stage 5" is dialysis-range kidney failure, not
+    # also a second, milder kidney flag). Not a skip: the item was used, as the stronger category.
+    superseded_by: tuple[Category, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,8 +73,12 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "hiv",
         "HIV infection",
-        names=("hiv", "human immunodeficiency virus", "acquired immunodeficiency syndrome",
-               "acquired immune deficiency syndrome"),
+        names=(
+            "hiv",
+            "human immunodeficiency virus",
+            "acquired immunodeficiency syndrome",
+            "acquired immune deficiency syndrome",
+        ),
         case_sensitive_names=("AIDS",),
         icd10=(("B20", "B24"), ("Z21", "Z21")),  # B20-B24 HIV disease; Z21 asymptomatic HIV status
         snomed=("86406008",),  # Human immunodeficiency virus infection (disorder)
@@ -76,8 +86,14 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "ebv",
         "Epstein-Barr virus infection (infectious mononucleosis)",
-        names=("ebv", "epstein barr", "epstein barr virus", "infectious mononucleosis",
-               "glandular fever", "mononucleosis"),
+        names=(
+            "ebv",
+            "epstein barr",
+            "epstein barr virus",
+            "infectious mononucleosis",
+            "glandular fever",
+            "mononucleosis",
+        ),
         icd10=(("B27", "B27"),),  # infectious mononucleosis
     ),
     Entry(
@@ -89,20 +105,44 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "acute_viral_infection",
         "acute viral infection",
-        names=("viral infection", "acute viral infection", "virus infection", "influenza",
-               "covid", "covid 19", "sars cov 2", "measles", "mumps", "rubella", "chickenpox",
-               "varicella", "dengue"),
+        names=(
+            "viral infection",
+            "acute viral infection",
+            "virus infection",
+            "influenza",
+            "covid",
+            "covid 19",
+            "sars cov 2",
+            "measles",
+            "mumps",
+            "rubella",
+            "chickenpox",
+            "varicella",
+            "dengue",
+        ),
         # B34 viral infection of unspecified site; J09-J11 influenza; U07.1 COVID-19; B01 varicella;
         # B05 measles; B06 rubella; B26 mumps.
-        icd10=(("B34", "B34"), ("J09", "J11"), ("U07.1", "U07.1"), ("B01", "B01"), ("B05", "B06"),
-               ("B26", "B26")),
+        icd10=(("B34", "B34"), ("J09", "J11"), ("U07.1", "U07.1"), ("B01", "B01"), ("B05", "B06"), ("B26", "B26")),
     ),
     Entry(
         "autoimmune_disease",
         "autoimmune or chronic inflammatory disease",
-        names=("rheumatoid arthritis", "lupus", "sle", "systemic lupus erythematosus", "sjogren",
-               "sjogren syndrome", "sjogrens", "sicca syndrome", "crohn", "crohns", "crohn disease",
-               "ulcerative colitis", "inflammatory bowel disease", "ibd"),
+        names=(
+            "rheumatoid arthritis",
+            "lupus",
+            "sle",
+            "systemic lupus erythematosus",
+            "sjogren",
+            "sjogren syndrome",
+            "sjogrens",
+            "sicca syndrome",
+            "crohn",
+            "crohns",
+            "crohn disease",
+            "ulcerative colitis",
+            "inflammatory bowel disease",
+            "ibd",
+        ),
         # M05-M06 rheumatoid arthritis; M32 SLE; M35.0 sicca (Sjögren); K50 Crohn; K51 ulcerative colitis
         icd10=(("M05", "M06"), ("M32", "M32"), ("M35.0", "M35.0"), ("K50", "K51")),
         snomed=(
@@ -117,9 +157,20 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "liver_disease",
         "liver disease",
-        names=("cirrhosis", "liver cirrhosis", "hepatitis", "liver disease", "liver failure",
-               "hepatic failure", "hepatic impairment", "hepatic cirrhosis", "fatty liver", "nafld",
-               "nash", "masld"),
+        names=(
+            "cirrhosis",
+            "liver cirrhosis",
+            "hepatitis",
+            "liver disease",
+            "liver failure",
+            "hepatic failure",
+            "hepatic impairment",
+            "hepatic cirrhosis",
+            "fatty liver",
+            "nafld",
+            "nash",
+            "masld",
+        ),
         # K70-K77 diseases of liver; B15-B19 viral hepatitis
         icd10=(("K70", "K77"), ("B15", "B19")),
         snomed=(
@@ -131,10 +182,22 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "other_lymphoproliferative_disease",
         "another lymphoproliferative disease (CLL, lymphoma, Waldenström macroglobulinaemia)",
-        names=("cll", "chronic lymphocytic leukaemia", "chronic lymphocytic leukemia",
-               "chronic lymphoid leukaemia", "chronic lymphoid leukemia", "small lymphocytic lymphoma",
-               "sll", "lymphoma", "nhl", "waldenstrom", "waldenstroms", "macroglobulinaemia",
-               "macroglobulinemia", "lymphoplasmacytic lymphoma"),
+        names=(
+            "cll",
+            "chronic lymphocytic leukaemia",
+            "chronic lymphocytic leukemia",
+            "chronic lymphoid leukaemia",
+            "chronic lymphoid leukemia",
+            "small lymphocytic lymphoma",
+            "sll",
+            "lymphoma",
+            "nhl",
+            "waldenstrom",
+            "waldenstroms",
+            "macroglobulinaemia",
+            "macroglobulinemia",
+            "lymphoplasmacytic lymphoma",
+        ),
         # C81-C86 lymphomas (the brief's C82-C85 plus Hodgkin C81 and T/NK C86, which the name
         # "lymphoma" matches anyway); C88.0 Waldenström; C88.4 MALT lymphoma; C91.1 CLL.
         icd10=(("C81", "C86"), ("C88.0", "C88.0"), ("C88.4", "C88.4"), ("C91.1", "C91.1")),
@@ -146,34 +209,103 @@ CONDITIONS: tuple[Entry, ...] = (
     Entry(
         "solid_tumour",
         "a solid tumour of the kind reported to raise B2M (digestive tract, lung, breast, cervix)",
-        names=("solid tumour", "solid tumor", "lung cancer", "lung carcinoma", "non small cell lung",
-               "small cell lung", "breast cancer", "breast carcinoma", "cervical cancer",
-               "cervix cancer", "cervical carcinoma", "colorectal cancer", "colorectal carcinoma",
-               "colon cancer", "rectal cancer", "bowel cancer", "gastric cancer", "stomach cancer",
-               "oesophageal cancer", "esophageal cancer", "pancreatic cancer", "liver cancer",
-               "hepatocellular carcinoma"),
+        names=(
+            "solid tumour",
+            "solid tumor",
+            "lung cancer",
+            "lung carcinoma",
+            "non small cell lung",
+            "small cell lung",
+            "breast cancer",
+            "breast carcinoma",
+            "cervical cancer",
+            "cervix cancer",
+            "cervical carcinoma",
+            "colorectal cancer",
+            "colorectal carcinoma",
+            "colon cancer",
+            "rectal cancer",
+            "bowel cancer",
+            "gastric cancer",
+            "stomach cancer",
+            "oesophageal cancer",
+            "esophageal cancer",
+            "pancreatic cancer",
+            "liver cancer",
+            "hepatocellular carcinoma",
+        ),
         # C15-C26 digestive organs; C33-C34 trachea, bronchus, lung; C50 breast; C53 cervix uteri
         icd10=(("C15", "C26"), ("C33", "C34"), ("C50", "C50"), ("C53", "C53")),
     ),
     Entry(
         "kidney_transplant",
         "kidney transplant",
-        names=("kidney transplant", "renal transplant", "kidney transplantation",
-               "renal transplantation", "kidney allograft", "renal allograft", "transplanted kidney",
-               "kidney graft", "renal graft"),
+        names=(
+            "kidney transplant",
+            "renal transplant",
+            "kidney transplantation",
+            "renal transplantation",
+            "kidney allograft",
+            "renal allograft",
+            "transplanted kidney",
+            "kidney graft",
+            "renal graft",
+        ),
         # Z94.0 kidney transplant status; T86.1 kidney transplant failure and rejection
         icd10=(("Z94.0", "Z94.0"), ("T86.1", "T86.1")),
         snomed=("70536003",),  # Transplant of kidney (procedure)
-        exclude=("awaiting", "waiting list", "wait list", "waitlist", "candidate", "work up",
-                 "workup", "evaluation for", "donor"),
+        exclude=(
+            "awaiting",
+            "waiting list",
+            "wait list",
+            "waitlist",
+            "candidate",
+            "work up",
+            "workup",
+            "evaluation for",
+            "donor",
+        ),
+    ),
+    Entry(
+        "known_kidney_disease",
+        "chronic kidney disease or renal insufficiency",
+        names=(
+            "chronic kidney disease",
+            "ckd",
+            "chronic renal disease",
+            "chronic renal failure",
+            "chronic renal insufficiency",
+            "chronic kidney insufficiency",
+            "renal insufficiency",
+            "kidney insufficiency",
+        ),
+        # N18.1-N18.4 CKD stages 1-4 (ICD-10-CM N18.30-N18.32 included); N18.9 CKD, unspecified;
+        # N19 unspecified kidney failure. N18.5-N18.6 (stage 5, end-stage) are the dialysis entry.
+        icd10=(("N18.1", "N18.4"), ("N18.9", "N18.9"), ("N19", "N19")),
+        snomed=("709044004",),  # Chronic kidney disease (disorder)
+        superseded_by=("dialysis",),
     ),
     Entry(
         "dialysis",
         "dialysis or kidney failure",
-        names=("dialysis", "haemodialysis", "hemodialysis", "peritoneal dialysis",
-               "haemodiafiltration", "hemodiafiltration", "end stage renal disease",
-               "end stage kidney disease", "end stage renal failure", "esrd", "eskd", "ckd stage 5",
-               "ckd 5", "ckd g5", "ckd5", "ckd stage g5"),
+        names=(
+            "dialysis",
+            "haemodialysis",
+            "hemodialysis",
+            "peritoneal dialysis",
+            "haemodiafiltration",
+            "hemodiafiltration",
+            "end stage renal disease",
+            "end stage kidney disease",
+            "end stage renal failure",
+            "esrd",
+            "eskd",
+            "ckd stage 5",
+            "ckd 5",
+            "ckd g5",
+            "ckd5",
+            "ckd stage g5",
+        ),
         # N18.5 CKD stage 5; N18.6 end-stage renal disease; Z99.2 dependence on renal dialysis;
         # Z49 care involving dialysis
         icd10=(("N18.5", "N18.6"), ("Z99.2", "Z99.2"), ("Z49", "Z49")),
@@ -190,16 +322,24 @@ MEDICATIONS: tuple[Entry, ...] = (
     Entry(
         "ciclosporin",
         "ciclosporin (cyclosporine)",
-        names=("ciclosporin", "ciclosporine", "cyclosporin", "cyclosporine", "cyclosporin a",
-               "sandimmun", "sandimmune", "neoral", "gengraf"),
+        names=(
+            "ciclosporin",
+            "ciclosporine",
+            "cyclosporin",
+            "cyclosporine",
+            "cyclosporin a",
+            "sandimmun",
+            "sandimmune",
+            "neoral",
+            "gengraf",
+        ),
         atc=("L04AD01",),
         exclude=("eye drops", "eye drop", "ophthalmic", "ophthalmic emulsion"),
     ),
     Entry(
         "lithium",
         "lithium",
-        names=("lithium", "lithium carbonate", "lithium citrate", "priadel", "camcolit", "lithobid",
-               "liskonum"),
+        names=("lithium", "lithium carbonate", "lithium citrate", "priadel", "camcolit", "lithobid", "liskonum"),
         atc=("N05AN01",),
         exclude=("lithium heparin",),
     ),
@@ -213,14 +353,46 @@ MEDICATIONS: tuple[Entry, ...] = (
 
 # Words that make a free-text item not an assertion of the condition or of current use.
 CONDITION_NEGATIONS: tuple[str, ...] = (
-    "no", "not", "negative", "neg", "without", "denies", "denied", "excluded", "ruled out",
-    "rule out", "absent", "unlikely", "family history", "vaccine", "vaccination", "vaccinated",
-    "immunisation", "immunization", "screening", "exposure", "exposed", "contact", "prophylaxis",
-    "prep", "suspected", "possible", "query",
+    "no",
+    "not",
+    "negative",
+    "neg",
+    "without",
+    "denies",
+    "denied",
+    "excluded",
+    "ruled out",
+    "rule out",
+    "absent",
+    "unlikely",
+    "family history",
+    "vaccine",
+    "vaccination",
+    "vaccinated",
+    "immunisation",
+    "immunization",
+    "screening",
+    "exposure",
+    "exposed",
+    "contact",
+    "prophylaxis",
+    "prep",
+    "suspected",
+    "possible",
+    "query",
 )
 MEDICATION_NEGATIONS: tuple[str, ...] = (
-    "no", "not", "stopped", "discontinued", "ceased", "allergy", "allergic", "intolerance",
-    "intolerant", "contraindicated", "declined",
+    "no",
+    "not",
+    "stopped",
+    "discontinued",
+    "ceased",
+    "allergy",
+    "allergic",
+    "intolerance",
+    "intolerant",
+    "contraindicated",
+    "declined",
 )
 
 
@@ -407,7 +579,16 @@ def _match(items: Sequence[str], table: Sequence[Entry], negations: Sequence[str
                     matches.append(Match(item, entry.category, "name", term))
         if not hit:
             unmatched.append(item)
-    return ContextMatches(tuple(matches), tuple(skipped), tuple(unmatched))
+    return ContextMatches(tuple(_drop_superseded(matches, table)), tuple(skipped), tuple(unmatched))
+
+
+def _drop_superseded(matches: Sequence[Match], table: Sequence[Entry]) -> list[Match]:
+    """Matches without those an entry's ``superseded_by`` category makes redundant for the same item."""
+    by_item: dict[str, set[Category]] = {}
+    for m in matches:
+        by_item.setdefault(m.input, set()).add(m.category)
+    stronger = {e.category: set(e.superseded_by) for e in table}
+    return [m for m in matches if not stronger[m.category] & by_item[m.input]]
 
 
 def match_conditions(conditions: Sequence[str]) -> ContextMatches:

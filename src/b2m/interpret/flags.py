@@ -19,6 +19,9 @@ from b2m.interpret import reference_intervals as ri
 from b2m.interpret.context import Category, ContextMatches, Match
 from b2m.provenance import Source
 from b2m.rules.base import Note, Status
+from b2m.rules.ims_imwg_2025_high_risk import B2M_MG_L as IMS_IMWG_2025_B2M_MIN_MG_L
+from b2m.rules.ims_imwg_2025_high_risk import CREATININE_NORMAL_BELOW_MG_DL as IMS_IMWG_2025_CREATININE_BELOW_MG_DL
+from b2m.rules.ims_imwg_2025_high_risk import SOURCE as AVET_LOISEAU_2025
 from b2m.rules.kleene import Tri
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue, unit_factor
@@ -30,12 +33,7 @@ SEVERITY_RANK: Mapping[Severity, int] = {"info": 0, "caution": 1, "warning": 2}
 # Sources
 # ---------------------------------------------------------------------------------------------
 
-AVET_LOISEAU_2025 = Source(
-    "Avet-Loiseau H, Davies FE, Samur MK, et al. International Myeloma Society/International Myeloma "
-    "Working Group Consensus Recommendations on the Definition of High-Risk Multiple Myeloma. "
-    "J Clin Oncol. 2025;43(24):2739-2751.",
-    "10.1200/JCO-24-01893",
-)
+# Avet-Loiseau 2025 (IMS/IMWG) is imported with its thresholds from b2m.rules.ims_imwg_2025_high_risk.
 KDIGO_2012 = Source(
     "Kidney Disease: Improving Global Outcomes (KDIGO) CKD Work Group. KDIGO 2012 Clinical Practice "
     "Guideline for the Evaluation and Management of Chronic Kidney Disease. Kidney Int Suppl. "
@@ -53,9 +51,7 @@ BC_CANCER_QUEST = Source(
     "(secondary sources; reference sheet §10.3).",
     "",
 )
-QUEST_B2M = Source(
-    "Quest Diagnostics test information, beta-2-microglobulin (secondary source; sheet §10.3).", ""
-)
+QUEST_B2M = Source("Quest Diagnostics test information, beta-2-microglobulin (secondary source; sheet §10.3).", "")
 MEDSCAPE_B2M = Source("Medscape reference, beta-2-microglobulin (secondary source; reference sheet §10).", "")
 TIETZ_SECONDARY = Source(
     "Tietz clinical guide to laboratory tests, as quoted by secondary sources (reference sheet §10.2).", ""
@@ -76,20 +72,26 @@ EGFR_REDUCED_BELOW_ML_MIN_1_73M2 = 60.0
 EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2 = 30.0
 # Avet-Loiseau 2025 (IMS/IMWG): the B2M >= 5.5 mg/L high-risk criterion counts only with creatinine
 # < 1.2 mg/dL (exclusive: 1.2 is not "< 1.2", sheet §12 row 42) [S]. Creatinine >= 1.2 is flagged.
-IMS_IMWG_2025_CREATININE_BELOW_MG_DL = 1.2
-IMS_IMWG_2025_B2M_MIN_MG_L = 5.5  # the criterion's B2M arm (>=, sheet §11.2)
-# b2m choice: CRP above 10 mg/L counts as inflammation when the lab gives no upper limit (exclusive;
-# equal to the limit is not above it, as for LDH in sheet §12 row 6).
-CRP_DEFAULT_UPPER_LIMIT_MG_L = 10.0
+# Both thresholds are the rule's own constants (IMS_IMWG_2025_CREATININE_BELOW_MG_DL,
+# IMS_IMWG_2025_B2M_MIN_MG_L, imported above), so the flag and the rule cannot drift apart.
+# b2m choice: CRP above 5 mg/L counts as inflammation when the lab gives no upper limit (exclusive;
+# equal to the limit is not above it, as for LDH in sheet §12 row 6). Many labs use 5 mg/L, some
+# 10 mg/L; the stricter is taken so that a missing lab limit never defaults to the lenient side.
+CRP_DEFAULT_UPPER_LIMIT_MG_L = 5.0
+CRP_LENIENT_UPPER_LIMIT_MG_L = 10.0  # the other common lab limit, named in the default's note only
 # b2m choice: about 7x the Mayo upper limit (2.70 mg/L); above it (exclusive) the dilution protocol
 # and measuring range deserve a check (sheet §10.2).
 B2M_VERY_HIGH_ABOVE_MG_L = 20.0
-# Sheet §10: B2M molecular weight 11,800 Da [C]; 1 mg/L ~ 84.7 nmol/L (one reference rounds to x85 [S]).
-B2M_MOLECULAR_WEIGHT_DA = 11800
 
 # Method words that mark an immunometric / chemiluminescent assay (biotin-sensitive design).
 IMMUNOMETRIC_METHOD_WORDS: tuple[str, ...] = (
-    "chemilumin", "immunometric", "immulite", "clia", "cmia", "eclia", "electrochemilumin",
+    "chemilumin",
+    "immunometric",
+    "immulite",
+    "clia",
+    "cmia",
+    "eclia",
+    "electrochemilumin",
 )
 
 
@@ -178,12 +180,20 @@ def check_kidney(
     equation: str | None,
     creatinine: LabValue | None,
     on_dialysis: bool,
+    known_kidney_disease: bool = False,
 ) -> None:
-    """``reduced_kidney_function`` from eGFR and/or creatinine; ``kidney_function_unknown`` if neither."""
+    """``reduced_kidney_function`` from eGFR and/or creatinine; ``kidney_function_unknown`` if neither.
+
+    The flag cites what raised it: the KDIGO 2012 GFR categories when an eGFR cut-off (60, 30) was
+    crossed, Avet-Loiseau 2025 when only creatinine ≥ 1.2 mg/dL was. With listed chronic kidney
+    disease (``known_kidney_disease``) and no eGFR or creatinine, a note says eGFR could not be
+    computed instead of ``kidney_function_unknown``: the condition itself is flagged elsewhere.
+    """
     evidence: dict[str, object] = {}
     parts: list[str] = []
     tail = ""
     severity: Severity | None = None
+    by_egfr = False
     if egfr is not None:
         out.notes.append(
             Note(
@@ -212,6 +222,7 @@ def check_kidney(
         if egfr < EGFR_REDUCED_BELOW_ML_MIN_1_73M2:
             severe = egfr < EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2
             severity = "warning" if severe else "caution"
+            by_egfr = True
             cut = EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2 if severe else EGFR_REDUCED_BELOW_ML_MIN_1_73M2
             evidence |= {"egfr": egfr, "equation": equation, "egfr_below": cut}
             by = f" ({equation})" if equation else " (equation not named)"
@@ -225,10 +236,7 @@ def check_kidney(
                 "creatinine": lab_evidence(creatinine),
                 "creatinine_at_least_mg_dl": IMS_IMWG_2025_CREATININE_BELOW_MG_DL,
             }
-            unit_part = (
-                "" if creatinine.factor == 1.0
-                else f" (= {IMS_IMWG_2025_CREATININE_BELOW_MG_DL:g} mg/dL)"
-            )
+            unit_part = "" if creatinine.factor == 1.0 else f" (= {IMS_IMWG_2025_CREATININE_BELOW_MG_DL:g} mg/dL)"
             limit_txt += f" {creatinine.received_unit}{unit_part}"
             parts.append(f"creatinine {lab_text(creatinine)} is at least {limit_txt}")
             tail = (
@@ -246,6 +254,11 @@ def check_kidney(
                 )
             )
     if severity is not None:
+        # The cited source is the one whose cut-off raised the flag: KDIGO 2012 for an eGFR category
+        # (G3a < 60, G4 < 30; a primary guideline, chosen by b2m, see the kidney_thresholds note), else
+        # the IMS/IMWG 2025 creatinine limit, which the reference sheet has from secondary summaries [S].
+        source = KDIGO_2012 if by_egfr else AVET_LOISEAU_2025
+        status: Status = "C" if by_egfr else "S"
         out.flags.append(
             Flag(
                 "reduced_kidney_function",
@@ -261,11 +274,20 @@ def check_kidney(
                     else "Your kidney tests show your kidneys clean the blood less than usual, and that "
                     "alone can make B2M higher."
                 ),
-                ri.MAYO_CLINIC_LABORATORIES_B2M,
-                "C",
+                source,
+                status,
             )
         )
-    if b2m is not None and egfr is None and creatinine is None and not on_dialysis:
+    if b2m is not None and egfr is None and creatinine is None and not on_dialysis and known_kidney_disease:
+        out.notes.append(
+            Note(
+                "egfr_not_computed",
+                "missing",
+                "Chronic kidney disease is listed, but neither creatinine nor eGFR was given, so eGFR could "
+                "not be computed and how much of this B2M reflects kidney function cannot be judged.",
+            )
+        )
+    elif b2m is not None and egfr is None and creatinine is None and not on_dialysis:
         out.flags.append(
             Flag(
                 "kidney_function_unknown",
@@ -308,8 +330,10 @@ def check_inflammation(out: Findings, *, crp: LabValue | None) -> None:
                 "crp_default_upper_limit",
                 "setting",
                 "The CRP came without an upper limit; b2m counts CRP > "
-                f"{CRP_DEFAULT_UPPER_LIMIT_MG_L:g} mg/L as inflammation. This default is a b2m choice, "
-                "not a published B2M rule.",
+                f"{CRP_DEFAULT_UPPER_LIMIT_MG_L:g} mg/L as inflammation. Many labs use "
+                f"{CRP_DEFAULT_UPPER_LIMIT_MG_L:g} mg/L as the upper limit and some "
+                f"{CRP_LENIENT_UPPER_LIMIT_MG_L:g} mg/L; b2m takes the stricter so that a missing lab limit "
+                "never reads a raised CRP as normal. This default is a b2m choice, not a published B2M rule.",
             )
         )
     above: Tri = ri.gt(crp, upper)
@@ -356,91 +380,124 @@ class ConfounderSpec:
 
 CONFOUNDERS: Mapping[Category, ConfounderSpec] = {
     "hiv": ConfounderSpec(
-        "infection", "caution",
+        "infection",
+        "caution",
         "HIV infection raises serum B2M (raised in 64% of infected vs 6.7% of uninfected people, and "
         "> 3.0 mg/L was associated with progression to AIDS; Lacey 1987), so B2M may not reflect "
         "myeloma alone",
         "HIV can make B2M higher, so part of this result may come from HIV.",
-        LACEY_1987, "C",
+        LACEY_1987,
+        "C",
     ),
     "ebv": ConfounderSpec(
-        "infection", "caution",
+        "infection",
+        "caution",
         "Epstein-Barr virus infectious mononucleosis raises serum B2M early, with return to normal over "
         "3 weeks to 3 months (PMID 6171995, in children), so a result taken in that window may "
         "overstate myeloma-related B2M",
         "The virus that causes mono (glandular fever) can make B2M higher for weeks or months.",
-        EBV_1981, "C",
+        EBV_1981,
+        "C",
     ),
     "cmv": ConfounderSpec(
-        "infection", "caution",
+        "infection",
+        "caution",
         "Cytomegalovirus infection is said to raise serum B2M, but only low-authority secondary sources "
         "report it (reference sheet §10.3 [S]); regard it as a possible confounder",
         "CMV, a common virus, may make B2M higher.",
-        None, "S",
+        None,
+        "S",
     ),
     "acute_viral_infection": ConfounderSpec(
-        "infection", "caution",
+        "infection",
+        "caution",
         "Acute viral infection raises serum B2M (Mayo Clinic Laboratories), so a result taken during "
         "one may overstate myeloma-related B2M",
         "An infection with a virus can make B2M higher for a while.",
-        ri.MAYO_CLINIC_LABORATORIES_B2M, "C",
+        ri.MAYO_CLINIC_LABORATORIES_B2M,
+        "C",
     ),
     "autoimmune_disease": ConfounderSpec(
-        "autoimmune_disease", "caution",
+        "autoimmune_disease",
+        "caution",
         "Chronic inflammation raises serum B2M (Mayo Clinic Laboratories [C]) and autoimmune disease "
         "such as rheumatoid arthritis, SLE, Sjögren syndrome or Crohn disease is listed as a cause "
         "(BC Cancer, Quest [S]), so B2M may not reflect myeloma alone",
         "Illnesses where the body's defense system attacks the body, like lupus, can make B2M higher.",
-        BC_CANCER_QUEST, "S",
+        BC_CANCER_QUEST,
+        "S",
     ),
     "liver_disease": ConfounderSpec(
-        "liver_disease", "caution",
+        "liver_disease",
+        "caution",
         "Liver disease raises serum B2M (Mayo Clinic Laboratories), so B2M may not reflect myeloma alone",
         "Liver disease can make B2M higher.",
-        ri.MAYO_CLINIC_LABORATORIES_B2M, "C",
+        ri.MAYO_CLINIC_LABORATORIES_B2M,
+        "C",
     ),
     "other_lymphoproliferative_disease": ConfounderSpec(
-        "other_lymphoproliferative_disease", "caution",
+        "other_lymphoproliferative_disease",
+        "caution",
         "B-lineage malignancies such as CLL, B-cell lymphoma and Waldenström macroglobulinaemia raise "
         "serum B2M themselves (Mayo Clinic Laboratories; BC Cancer), so B2M cannot be attributed to "
         "myeloma alone",
         "Other blood cancers, like lymphoma, can also make B2M higher.",
-        ri.MAYO_CLINIC_LABORATORIES_B2M, "C",
+        ri.MAYO_CLINIC_LABORATORIES_B2M,
+        "C",
     ),
     "solid_tumour": ConfounderSpec(
-        "solid_tumour", "caution",
+        "solid_tumour",
+        "caution",
         "Some solid tumours (digestive tract, cervix, lung, breast) are reported to raise serum B2M "
         "(BC Cancer, secondary source [S]), so B2M may not reflect myeloma alone",
         "Some other kinds of cancer can also make B2M higher.",
-        BC_CANCER_QUEST, "S",
+        BC_CANCER_QUEST,
+        "S",
     ),
     "kidney_transplant": ConfounderSpec(
-        "transplant", "caution",
+        "transplant",
+        "caution",
         "After kidney transplantation serum B2M follows graft function, and a rising level is described "
         "as an early sign of rejection (Quest, secondary source [S])",
         "After a kidney transplant, a rise in B2M can be an early sign of trouble with the new kidney.",
-        QUEST_B2M, "S",
+        QUEST_B2M,
+        "S",
+    ),
+    "known_kidney_disease": ConfounderSpec(
+        "known_kidney_disease",
+        "caution",
+        "Chronic kidney disease (or renal insufficiency) is listed: serum B2M rises as GFR falls, since "
+        "about 95% of free B2M is cleared by glomerular filtration (Mayo Clinic Laboratories), so part of "
+        "this B2M may reflect kidney function rather than myeloma",
+        "Kidney disease can make B2M higher.",
+        ri.MAYO_CLINIC_LABORATORIES_B2M,
+        "C",
     ),
     "dialysis": ConfounderSpec(
-        "dialysis", "warning",
+        "dialysis",
+        "warning",
         "Kidney failure and long-term dialysis give very high serum B2M (up to more than 60 times "
         "normal) and dialysis-related Aβ2M amyloidosis (Medscape, secondary source [S]), so B2M cannot "
         "be read as a myeloma marker here",
-        "When the kidneys have stopped working, B2M builds up in the blood and can be very high for "
-        "that reason alone.",
-        MEDSCAPE_B2M, "S",
+        "When the kidneys have stopped working, B2M builds up in the blood and can be very high for that reason alone.",
+        MEDSCAPE_B2M,
+        "S",
     ),
     "ciclosporin": ConfounderSpec(
-        "drug_effect", "caution",
+        "drug_effect",
+        "caution",
         "Ciclosporin (cyclosporine) is reported to raise serum B2M (Tietz, via secondary sources [S])",
         "Cyclosporine, a medicine on your list, can make B2M higher.",
-        TIETZ_SECONDARY, "S",
+        TIETZ_SECONDARY,
+        "S",
     ),
     "lithium": ConfounderSpec(
-        "drug_effect", "caution",
+        "drug_effect",
+        "caution",
         "Lithium is reported to raise serum B2M (Tietz, via secondary sources [S])",
         "Lithium, a medicine on your list, can make B2M higher.",
-        TIETZ_SECONDARY, "S",
+        TIETZ_SECONDARY,
+        "S",
     ),
 }
 
@@ -478,6 +535,14 @@ def check_context(out: Findings, matches: ContextMatches) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def molecular_weight_g_mol(mg_l_per_nmol_l: float) -> int:
+    """The molecular weight (g/mol = Da) behind a nmol/L -> mg/L factor: 1 nmol/L x MW g/mol = MW x 1e-6 mg/L.
+
+    Rendered from the factor the unit registry actually applied, so the text cannot drift from it.
+    """
+    return round(mg_l_per_nmol_l * 1e6)
+
+
 def is_immunometric(method: str) -> bool:
     m = method.casefold()
     return any(w in m for w in IMMUNOMETRIC_METHOD_WORDS)
@@ -493,7 +558,8 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
     if b2m is None:
         return
     if b2m.factor != 1.0:
-        molar = b2m.factor == unit_factor("b2m", "nmol/L", "b2m.unit")
+        nmol_l_factor = unit_factor("b2m", "nmol/L", "b2m.unit")  # mg/L per nmol/L, from the unit registry
+        molar = b2m.factor == nmol_l_factor
         evidence: dict[str, object] = {
             "received_value": b2m.received_value,
             "received_unit": b2m.received_unit,
@@ -502,14 +568,15 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
         }
         how = f"x{b2m.factor:g}"
         if molar:
-            evidence["molecular_weight_da"] = B2M_MOLECULAR_WEIGHT_DA
-            how += f", from a molecular weight of {B2M_MOLECULAR_WEIGHT_DA:,} Da"
+            molecular_weight_da = molecular_weight_g_mol(nmol_l_factor)
+            evidence["molecular_weight_da"] = molecular_weight_da
+            how += f", from a molecular weight of {molecular_weight_da:,} Da"
             out.notes.append(
                 Note(
                     "b2m_molar_conversion",
                     "caveat",
-                    f"nmol/L were converted with MW {B2M_MOLECULAR_WEIGHT_DA:,} Da (1 mg/L ≈ "
-                    f"{1000 / B2M_MOLECULAR_WEIGHT_DA * 1000:.1f} nmol/L); one CLL reference rounds this to "
+                    f"nmol/L were converted with MW {molecular_weight_da:,} Da (1 mg/L ≈ "
+                    f"{1 / nmol_l_factor:.1f} nmol/L); one CLL reference rounds this to "
                     "x85 [S]. Thresholds were converted into the reported unit for comparison "
                     "(reference sheet §12 row 45).",
                 )

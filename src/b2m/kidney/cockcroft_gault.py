@@ -8,9 +8,16 @@ Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum creatinine
     C_{cr} = \frac{(140 - \mathrm{Age}) \times \mathrm{weight}}{72 \times S_{cr}}
         \times 0.85\ [\text{if female}]
 
-with age in years, weight in kg and :math:`S_{cr}` in mg/dL (the paper writes mg/100 ml); the
-paper's abstract gives the female adjustment as "15% less in females". The result is a creatinine
-clearance in mL/min: it is **not** indexed to 1.73 m² body surface area and is not an eGFR.
+with age in years, weight in kg and :math:`S_{cr}` in mg/dL (mg/100 ml in the paper's wording), and
+the female adjustment "15% less in females". The result is a creatinine clearance in mL/min: it is
+**not** indexed to 1.73 m² body surface area and is not an eGFR.
+
+What was checked, and against what: the reference sheet §9.4 has the formula only from a concordant
+review table [S] and the paper's volume, pages and PMID as unconfirmed [U]. An earlier helper read
+the formula, the female factor and the citation above (volume 16, issue 1, pages 31-41) from a
+scanned copy of the 1976 paper; that reading was not repeated against the publisher's record here,
+so every result carries the ``cockcroft_gault.source_check`` note saying so. The three independent
+calculators in the tests (R packages transplantr, clinPK and egfr) agree with the formula.
 
 Which weight to use (actual, ideal or adjusted body weight) is not fixed by the original paper [U]
 (reference sheet §9.4): this module uses the weight it is given, as given, and says so in a note on
@@ -47,14 +54,27 @@ RULE = RuleRef(
     ),
 )
 
-# Constants from the paper's abstract (Nephron 1976;16:31-41); reference sheet §9.4.
+# Constants as read from a scanned copy of Cockcroft & Gault 1976 (earlier helper; see the module
+# docstring); the reference sheet §9.4 has the same formula from a review table [S].
 AGE_CONSTANT_YEARS = 140.0  # (140 - age); an age >= 140 would give a clearance <= 0 and is refused
 DENOMINATOR_FACTOR = 72.0  # 72 × Scr (mg/dL)
 FEMALE_FACTOR = 0.85  # "15% less in females"
 
+SOURCE_CHECK_NOTE = Note(
+    code="cockcroft_gault.source_check",
+    kind="unconfirmed",
+    text=(
+        f"The formula (({AGE_CONSTANT_YEARS:g} - age) × weight / ({DENOMINATOR_FACTOR:g} × creatinine), "
+        f"× {FEMALE_FACTOR:g} if female) and the citation's volume and pages were read from a scanned "
+        "copy of the 1976 paper, not checked against the publisher's record; the reference sheet "
+        "has the formula from secondary sources only [S] and the volume, pages and PMID as unconfirmed [U]."
+    ),
+)
+
 
 def _notes(weight_kg: float) -> tuple[Note, ...]:
     return (
+        SOURCE_CHECK_NOTE,
         Note(
             code="cockcroft_gault.weight",
             kind="unconfirmed",
@@ -94,7 +114,7 @@ def estimate(*, creatinine_mg_dl: float, age_years: float, weight_kg: float, sex
 
     Raises :class:`~b2m.errors.InputError` for a creatinine, weight or age that is not a finite
     number > 0, an age of 140 years or more, or an unknown sex. Under 18 years the value is ``None``
-    with a caveat note. Every result carries the weight, indexing and IMWG notes.
+    with a caveat note. Every result carries the source-check, weight, indexing and IMWG notes.
     """
     inputs: dict[str, object] = {
         "creatinine_mg_dl": creatinine_mg_dl,
@@ -117,9 +137,6 @@ def estimate(*, creatinine_mg_dl: float, age_years: float, weight_kg: float, sex
         return KidneyEstimate(RULE, None, UNIT_ML_MIN, inputs, (adults_only_note(RULE.title, age), *notes))
 
     value = (
-        (AGE_CONSTANT_YEARS - age)
-        * weight
-        / (DENOMINATOR_FACTOR * scr)
-        * (FEMALE_FACTOR if sex == "female" else 1.0)
+        (AGE_CONSTANT_YEARS - age) * weight / (DENOMINATOR_FACTOR * scr) * (FEMALE_FACTOR if sex == "female" else 1.0)
     )
     return KidneyEstimate(RULE, value, UNIT_ML_MIN, inputs, notes)

@@ -37,15 +37,13 @@ Design of the inputs and the result
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Literal
 
-from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
+from b2m.rules.checks import check_choice, check_number
 from b2m.rules.kleene import Num, Tri, and_, ge, gt, le, lt
-from b2m.units.censored import Censored
 
 SOURCE = Source(
     citation=(
@@ -57,8 +55,13 @@ SOURCE = Source(
 )
 REF = RuleRef("durie_salmon", "1975", "Durie–Salmon clinical staging of multiple myeloma", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "hemoglobin_g_dl", "calcium_mg_dl", "bone_lesions", "isotype", "m_protein_g_dl",
-    "urine_light_chain_mg_24h", "creatinine_mg_dl",
+    "hemoglobin_g_dl",
+    "calcium_mg_dl",
+    "bone_lesions",
+    "isotype",
+    "m_protein_g_dl",
+    "urine_light_chain_mg_24h",
+    "creatinine_mg_dl",
 )
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
@@ -145,18 +148,6 @@ def _isotype_note(isotype: str) -> Note:
     )
 
 
-def _check_num(name: str, x: Num) -> None:
-    if x is None or isinstance(x, Censored):
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
-        raise InputError(name, f"expected a finite number ≥ 0 or null (unknown), got {x!r}", "a number ≥ 0")
-
-
-def _check_choice(name: str, x: object, options: tuple[str, ...]) -> None:
-    if x is not None and x not in options:
-        raise InputError(name, f"unknown value {x!r}", ", ".join(options) + ", or null (unknown)")
-
-
 def _zones(i: Tri, ii: Tri, iii: Tri) -> Zones:
     """Zones whose condition is not ruled out by the known part of the value."""
     return frozenset(z for z, t in zip(_ZONES, (i, ii, iii), strict=True) if t is not False)
@@ -229,9 +220,9 @@ def durie_salmon_1975(
         ("urine_light_chain_mg_24h", urine_light_chain_mg_24h),
         ("creatinine_mg_dl", creatinine_mg_dl),
     ):
-        _check_num(name, x)
-    _check_choice("bone_lesions", bone_lesions, BONE_LESIONS)
-    _check_choice("isotype", isotype, ISOTYPES)
+        check_number(name, x)
+    check_choice("bone_lesions", bone_lesions, BONE_LESIONS)
+    check_choice("isotype", isotype, ISOTYPES)
 
     hb = _zones(
         gt(hemoglobin_g_dl, HB_STAGE_I_G_DL),
@@ -258,8 +249,10 @@ def durie_salmon_1975(
 
     serum_used = isotype in (None, "IgG", "IgA")
     urine_used = isotype != "non_secretory"
-    m_inputs = ("isotype",) + (("m_protein_g_dl",) if serum_used else ()) + (
-        ("urine_light_chain_mg_24h",) if urine_used else ()
+    m_inputs = (
+        ("isotype",)
+        + (("m_protein_g_dl",) if serum_used else ())
+        + (("urine_light_chain_mg_24h",) if urine_used else ())
     )
     bands = (
         f"IgG < {IGG_STAGE_I_G_DL:g} g/dL, IgA < {IGA_STAGE_I_G_DL:g} g/dL, urine light chain "
@@ -284,18 +277,14 @@ def durie_salmon_1975(
             ("bone_lesions",),
         ),
         Criterion("I.m_component", f"low M-component production ({bands})", _met(mc, "I"), m_inputs),
-        Criterion(
-            "III.hemoglobin", f"Hb < {HB_STAGE_III_G_DL:g} g/dL", _met(hb, "III"), ("hemoglobin_g_dl",)
-        ),
+        Criterion("III.hemoglobin", f"Hb < {HB_STAGE_III_G_DL:g} g/dL", _met(hb, "III"), ("hemoglobin_g_dl",)),
         Criterion(
             "III.calcium",
             f"serum calcium > {CALCIUM_STAGE_III_MG_DL:g} mg/dL",
             _met(ca, "III"),
             ("calcium_mg_dl",),
         ),
-        Criterion(
-            "III.bones", "advanced lytic bone lesions (scale 3)", _met(bones, "III"), ("bone_lesions",)
-        ),
+        Criterion("III.bones", "advanced lytic bone lesions (scale 3)", _met(bones, "III"), ("bone_lesions",)),
         Criterion("III.m_component", f"high M-component production ({bands_iii})", _met(mc, "III"), m_inputs),
         Criterion(
             "subclass_B",

@@ -21,14 +21,12 @@ are enumerated, so ``possible`` is exact.
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Literal
 
-from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
+from b2m.rules.checks import check_bool, check_choice, check_number
 from b2m.rules.kleene import Num, Tri, and_, ge, gt, lt, or_
-from b2m.units.censored import Censored
 
 SOURCE = Source(
     "Avet-Loiseau H, Davies FE, Samur MK, et al. International Myeloma Society/International Myeloma "
@@ -41,12 +39,18 @@ ERRATUM = Source(
     "Recommendations on the Definition of High-Risk Multiple Myeloma. J Clin Oncol. 2025;43(22):2553.",
     "10.1200/JCO-25-01367",
 )
-REF = RuleRef(
-    "ims_imwg_2025_high_risk", "2025", "IMS/IMWG 2025 definition of high-risk multiple myeloma", SOURCE
-)
+REF = RuleRef("ims_imwg_2025_high_risk", "2025", "IMS/IMWG 2025 definition of high-risk multiple myeloma", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "del17p", "del17p_clonal_fraction_percent", "tp53_mutation", "t4_14", "t14_16", "t14_20", "gain1q", "del1p32",
-    "b2m_mg_l", "creatinine_mg_dl",
+    "del17p",
+    "del17p_clonal_fraction_percent",
+    "tp53_mutation",
+    "t4_14",
+    "t14_16",
+    "t14_20",
+    "gain1q",
+    "del1p32",
+    "b2m_mg_l",
+    "creatinine_mg_dl",
 )
 
 Del1p32 = Literal["absent", "monoallelic", "biallelic", "present"]
@@ -79,8 +83,7 @@ NOTES: tuple[Note, ...] = (
     Note(
         "ims_imwg_2025_secondary_source",
         "caveat",
-        "The four criteria were taken from concordant secondary summaries of the paper [S], not its full "
-        "text.",
+        "The four criteria were taken from concordant secondary summaries of the paper [S], not its full text.",
     ),
     Note(
         "ims_imwg_2025_setting",
@@ -90,19 +93,6 @@ NOTES: tuple[Note, ...] = (
         "unknown rather than absent.",
     ),
 )
-
-
-def _check_num(name: str, x: Num, hi: float = math.inf) -> None:
-    if x is None or isinstance(x, Censored):
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 <= x <= hi:
-        accepted = f"a number from 0 to {hi:g}" if math.isfinite(hi) else "a number ≥ 0"
-        raise InputError(name, f"expected {accepted} or null (unknown), got {x!r}", accepted)
-
-
-def _check_bool(name: str, x: bool | None) -> None:
-    if x is not None and not isinstance(x, bool):
-        raise InputError(name, f"expected true, false or null (unknown), got {x!r}", "true, false, null")
 
 
 def _values(t: Tri) -> tuple[bool, ...]:
@@ -149,15 +139,18 @@ def ims_imwg_2025_high_risk(
     ``"monoallelic"``, ``"biallelic"`` or ``"present"`` (allelic status not determined).
     """
     for name, flag in (
-        ("del17p", del17p), ("tp53_mutation", tp53_mutation), ("t4_14", t4_14), ("t14_16", t14_16),
-        ("t14_20", t14_20), ("gain1q", gain1q),
+        ("del17p", del17p),
+        ("tp53_mutation", tp53_mutation),
+        ("t4_14", t4_14),
+        ("t14_16", t14_16),
+        ("t14_20", t14_20),
+        ("gain1q", gain1q),
     ):
-        _check_bool(name, flag)
-    _check_num("del17p_clonal_fraction_percent", del17p_clonal_fraction_percent, 100.0)
-    _check_num("b2m_mg_l", b2m_mg_l)
-    _check_num("creatinine_mg_dl", creatinine_mg_dl)
-    if del1p32 is not None and del1p32 not in DEL1P32_VALUES:
-        raise InputError("del1p32", f"unknown value {del1p32!r}", ", ".join(DEL1P32_VALUES) + ", or null")
+        check_bool(name, flag)
+    check_number("del17p_clonal_fraction_percent", del17p_clonal_fraction_percent, 100.0)
+    check_number("b2m_mg_l", b2m_mg_l)
+    check_number("creatinine_mg_dl", creatinine_mg_dl)
+    check_choice("del1p32", del1p32, DEL1P32_VALUES)
 
     ccf = gt(del17p_clonal_fraction_percent, DEL17P_CCF_PERCENT)
     del17p_arm = and_(del17p, ccf)
@@ -199,8 +192,7 @@ def ims_imwg_2025_high_risk(
         ),
         Criterion(
             "b2m_normal_creatinine",
-            f"serum B2M ≥ {B2M_MG_L:g} mg/L with normal creatinine (< {CREATININE_NORMAL_BELOW_MG_DL:g} "
-            "mg/dL)",
+            f"serum B2M ≥ {B2M_MG_L:g} mg/L with normal creatinine (< {CREATININE_NORMAL_BELOW_MG_DL:g} mg/dL)",
             crit4,
             ("b2m_mg_l", "creatinine_mg_dl"),
         ),

@@ -60,6 +60,7 @@ from typing import Literal
 from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
+from b2m.rules.checks import check_bool, check_choice, check_count, check_lab, check_number
 from b2m.rules.kleene import Num, Tri, and_, bounds, ge, gt, gt_num, lt, not_, or_
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
@@ -74,10 +75,24 @@ SOURCE = Source(
 )
 REF = RuleRef("imwg_2014", "2014", "IMWG updated criteria for the diagnosis of multiple myeloma", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "bmpc_percent", "plasmacytoma", "isotype", "m_protein_g_dl", "urine_m_protein_mg_24h", "calcium",
-    "creatinine", "crcl_ml_min", "crcl_estimator", "hemoglobin", "osteolytic_lesions",
-    "mri_focal_lesions_ge_5mm", "flc_kappa", "flc_lambda", "crab_attributable", "amyloidosis",
-    "igm_related_features", "bm_lymphoplasmacytic_percent",
+    "bmpc_percent",
+    "plasmacytoma",
+    "isotype",
+    "m_protein_g_dl",
+    "urine_m_protein_mg_24h",
+    "calcium",
+    "creatinine",
+    "crcl_ml_min",
+    "crcl_estimator",
+    "hemoglobin",
+    "osteolytic_lesions",
+    "mri_focal_lesions_ge_5mm",
+    "flc_kappa",
+    "flc_lambda",
+    "crab_attributable",
+    "amyloidosis",
+    "igm_related_features",
+    "bm_lymphoplasmacytic_percent",
 )
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
@@ -220,39 +235,6 @@ def _ratio_lt(num: Num, den: Num, t: float) -> Tri:
     return not_(_ratio_ge(num, den, t))
 
 
-# --- input checks ---------------------------------------------------------------------------------
-
-
-def _check_num(name: str, x: Num, hi: float = math.inf) -> None:
-    if x is None or isinstance(x, Censored):
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 <= x <= hi:
-        accepted = f"a number from 0 to {hi:g}" if math.isfinite(hi) else "a number ≥ 0"
-        raise InputError(name, f"expected {accepted} or null (unknown), got {x!r}", accepted)
-
-
-def _check_count(name: str, x: int | None) -> None:
-    if x is None:
-        return
-    if isinstance(x, bool) or not isinstance(x, int) or x < 0:
-        raise InputError(name, f"expected a whole number ≥ 0 or null (unknown), got {x!r}", "an integer ≥ 0")
-
-
-def _check_bool(name: str, x: bool | None) -> None:
-    if x is not None and not isinstance(x, bool):
-        raise InputError(name, f"expected true, false or null (unknown), got {x!r}", "true, false, null")
-
-
-def _check_choice(name: str, x: object, options: tuple[str, ...]) -> None:
-    if x is not None and x not in options:
-        raise InputError(name, f"unknown value {x!r}", ", ".join(options) + ", or null (unknown)")
-
-
-def _check_lab(name: str, x: LabValue | None, key: str) -> None:
-    if x is not None and (not isinstance(x, LabValue) or x.key != key):
-        raise InputError(name, f"expected a parsed {key} lab value or null, got {x!r}", f"LabValue('{key}')")
-
-
 # --- CRAB and SLiM items, each evaluated in the unit the lab reported -----------------------------
 
 
@@ -282,9 +264,7 @@ def _calcium(lab: LabValue | None) -> tuple[Tri, str, tuple[str, ...]]:
     return met, text, missing
 
 
-def _creatinine(
-    lab: LabValue | None, crcl_ml_min: Num, estimator: str | None
-) -> tuple[Tri, str, tuple[str, ...]]:
+def _creatinine(lab: LabValue | None, crcl_ml_min: Num, estimator: str | None) -> tuple[Tri, str, tuple[str, ...]]:
     if lab is None:
         arm: Tri = None
         text = f"serum creatinine > {CREATININE_MG_DL:g} mg/dL (> {CREATININE_UMOL_L:g} µmol/L)"
@@ -302,9 +282,7 @@ def _creatinine(
     text += f", or creatinine clearance < {CRCL_ML_MIN:g} mL/min (value {crcl}, {est})"
     missing: tuple[str, ...] = ()
     if met is None:
-        missing = (() if lab is not None else ("creatinine",)) + (
-            ("crcl_ml_min",) if crcl_ml_min is None else ()
-        )
+        missing = (() if lab is not None else ("creatinine",)) + (("crcl_ml_min",) if crcl_ml_min is None else ())
     return met, text, missing
 
 
@@ -411,17 +389,13 @@ def _classes(env: Env) -> dict[str, Tri]:
         _is(env, "urine", frozenset({"ge500"})),
         _is(env, "bmpc", frozenset({"10to60"})),
     )
-    sp_common = and_(
-        plasmacytoma, _is(env, "lesions", frozenset({"0"})), _is(env, "mri", frozenset({"0"})), not_(crab)
-    )
+    sp_common = and_(plasmacytoma, _is(env, "lesions", frozenset({"0"})), _is(env, "mri", frozenset({"0"})), not_(crab))
     return {
         "multiple_myeloma": and_(or_(ge10, plasmacytoma), mde),
         "smouldering_myeloma": and_(smm_burden, not_(mde), not_(yes("amyloidosis"))),
         "solitary_plasmacytoma": and_(sp_common, _is(env, "bmpc", frozenset({"0"}))),
         "solitary_plasmacytoma_minimal_marrow": and_(sp_common, _is(env, "bmpc", frozenset({"lt10"}))),
-        "mgus_non_igm": and_(
-            _is(env, "isotype", _NON_IGM_HEAVY), m_lt3, lt10, not_(crab), not_(yes("amyloidosis"))
-        ),
+        "mgus_non_igm": and_(_is(env, "isotype", _NON_IGM_HEAVY), m_lt3, lt10, not_(crab), not_(yes("amyloidosis"))),
         "mgus_igm": and_(
             _is(env, "isotype", frozenset({"IgM"})),
             m_lt3,
@@ -441,8 +415,22 @@ def _classes(env: Env) -> dict[str, Tri]:
 
 
 _BRANCH_ORDER = (
-    "bmpc", "isotype", "plasmacytoma", "attributable", "C", "R", "A", "lesions", "mri", "Li", "m_protein",
-    "urine", "amyloidosis", "LC", "igm_features", "lpl",
+    "bmpc",
+    "isotype",
+    "plasmacytoma",
+    "attributable",
+    "C",
+    "R",
+    "A",
+    "lesions",
+    "mri",
+    "Li",
+    "m_protein",
+    "urine",
+    "amyloidosis",
+    "LC",
+    "igm_features",
+    "lpl",
 )
 
 
@@ -508,21 +496,21 @@ def imwg_2014(
       lymphadenopathy or hepatosplenomegaly attributable to the clone.
     - ``bm_lymphoplasmacytic_percent`` (IgM MGUS only): marrow lymphoplasmacytic infiltration (%).
     """
-    _check_num("bmpc_percent", bmpc_percent, 100.0)
-    _check_num("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, 100.0)
-    _check_num("m_protein_g_dl", m_protein_g_dl)
-    _check_num("urine_m_protein_mg_24h", urine_m_protein_mg_24h)
-    _check_num("crcl_ml_min", crcl_ml_min)
-    _check_count("osteolytic_lesions", osteolytic_lesions)
-    _check_count("mri_focal_lesions_ge_5mm", mri_focal_lesions_ge_5mm)
-    _check_choice("plasmacytoma", plasmacytoma, PLASMACYTOMAS)
-    _check_choice("isotype", isotype, ISOTYPES)
+    check_number("bmpc_percent", bmpc_percent, 100.0)
+    check_number("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, 100.0)
+    check_number("m_protein_g_dl", m_protein_g_dl)
+    check_number("urine_m_protein_mg_24h", urine_m_protein_mg_24h)
+    check_number("crcl_ml_min", crcl_ml_min)
+    check_count("osteolytic_lesions", osteolytic_lesions)
+    check_count("mri_focal_lesions_ge_5mm", mri_focal_lesions_ge_5mm)
+    check_choice("plasmacytoma", plasmacytoma, PLASMACYTOMAS)
+    check_choice("isotype", isotype, ISOTYPES)
     for name, flag in (
         ("crab_attributable", crab_attributable),
         ("amyloidosis", amyloidosis),
         ("igm_related_features", igm_related_features),
     ):
-        _check_bool(name, flag)
+        check_bool(name, flag)
     for name, lab, key in (
         ("calcium", calcium, "calcium"),
         ("creatinine", creatinine, "creatinine"),
@@ -530,7 +518,7 @@ def imwg_2014(
         ("flc_kappa", flc_kappa, "flc_kappa"),
         ("flc_lambda", flc_lambda, "flc_lambda"),
     ):
-        _check_lab(name, lab, key)
+        check_lab(name, lab, key)
     if crcl_estimator is not None and not isinstance(crcl_estimator, str):
         raise InputError("crcl_estimator", f"expected text, got {crcl_estimator!r}", "e.g. 'CKD-EPI 2021'")
 
@@ -588,9 +576,7 @@ def imwg_2014(
             ("bmpc_percent", "plasmacytoma"),
         ),
         Criterion("C", f"hypercalcaemia: {c_text}", c_met, ("calcium",)),
-        Criterion(
-            "R", f"renal insufficiency: {r_text}", r_met, ("creatinine", "crcl_ml_min", "crcl_estimator")
-        ),
+        Criterion("R", f"renal insufficiency: {r_text}", r_met, ("creatinine", "crcl_ml_min", "crcl_estimator")),
         Criterion("A", f"anaemia: {a_text}", a_met, ("hemoglobin",)),
         Criterion(
             "B",
@@ -630,9 +616,7 @@ def imwg_2014(
             flc_inputs,
         ),
     ]
-    criteria += [
-        Criterion(f"class.{c}", f"criteria for {c.replace('_', ' ')} met", root[c], ()) for c in root
-    ]
+    criteria += [Criterion(f"class.{c}", f"criteria for {c.replace('_', ' ')} met", root[c], ()) for c in root]
 
     # Inputs that are unknown and that left a criterion undecided.
     iso_states = env["isotype"]

@@ -8,8 +8,6 @@ module is :mod:`b2m.rules.expr`; both follow SQL's three-valued AND/OR/NOT.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from typing import TypeAlias
 
 from b2m.units.censored import Censored
@@ -71,10 +69,6 @@ def gt_num(x: Num, y: Num) -> Tri:
     return None
 
 
-def lt_num(x: Num, y: Num) -> Tri:
-    return gt_num(y, x)
-
-
 def not_(a: Tri) -> Tri:
     return None if a is None else not a
 
@@ -93,19 +87,3 @@ def or_(*xs: Tri) -> Tri:
     if all(x is False for x in xs):
         return False
     return None
-
-
-def count_range(xs: Iterable[Tri]) -> tuple[int, int]:
-    """Fewest and most ``True`` values consistent with the unknowns."""
-    lo = hi = 0
-    for x in xs:
-        if x is True:
-            lo += 1
-            hi += 1
-        elif x is None:
-            hi += 1
-    return lo, hi
-
-
-def is_finite_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

@@ -21,15 +21,13 @@ unknown variables b2m reports the range of totals and every group some completio
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, Options, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
+from b2m.rules.checks import check_bool, check_number
 from b2m.rules.kleene import Num, Tri, gt, le, lt, or_
-from b2m.units.censored import Censored
 
 SOURCE = Source(
     "Mateos MV, Kumar S, Dimopoulos MA, et al. International Myeloma Working Group risk stratification "
@@ -38,7 +36,13 @@ SOURCE = Source(
 )
 REF = RuleRef("smm_imwg_2020", "2020", "IMWG 2020 smouldering myeloma risk-scoring tool", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "flc_ratio_involved_uninvolved", "m_protein_g_dl", "bmpc_percent", "t4_14", "t14_16", "gain1q", "del13q",
+    "flc_ratio_involved_uninvolved",
+    "m_protein_g_dl",
+    "bmpc_percent",
+    "t4_14",
+    "t14_16",
+    "gain1q",
+    "del13q",
 )
 
 Bins = tuple[tuple[float | None, int], ...]
@@ -112,8 +116,9 @@ NOTES: tuple[Note, ...] = (
     Note(
         "smm_imwg_2020_risk_figures",
         "discrepancy",
-        "2-year progression 3.8 / 26 / 51 / 73% (QxMD summary of the paper, shown); the 2022 review "
-        "rounds them to 5 / 25 / 50 / 75%. Figures are secondary-source [S].",
+        "2-year progression 3.8 / 26 / 51 / 73% (QxMD summary of the paper); the 2022 review "
+        "rounds them to 5 / 25 / 50 / 75%. Figures are secondary-source [S], so the settled group's "
+        "figure is given in a note, not as an outcome.",
     ),
     Note(
         "smm_imwg_2020_setting",
@@ -121,19 +126,6 @@ NOTES: tuple[Note, ...] = (
         "For smouldering myeloma as defined by IMWG 2014 (no myeloma-defining event).",
     ),
 )
-
-
-def _check(name: str, x: Num, hi: float = math.inf) -> None:
-    if x is None or isinstance(x, Censored):
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 <= x <= hi:
-        accepted = f"a number from 0 to {hi:g}" if math.isfinite(hi) else "a number ≥ 0"
-        raise InputError(name, f"expected {accepted} or null (unknown), got {x!r}", accepted)
-
-
-def _check_bool(name: str, x: bool | None) -> None:
-    if x is not None and not isinstance(x, bool):
-        raise InputError(name, f"expected true, false or null (unknown), got {x!r}", "true, false, null")
 
 
 def bin_options(x: Num, bins: Bins) -> Options:
@@ -166,11 +158,11 @@ def smm_imwg_2020(
     del13q: bool | None,
 ) -> RuleResult:
     """IMWG 2020 SMM score and group. ``gain1q`` is 1q gain or amplification (+1q)."""
-    _check("flc_ratio_involved_uninvolved", flc_ratio_involved_uninvolved)
-    _check("m_protein_g_dl", m_protein_g_dl)
-    _check("bmpc_percent", bmpc_percent, 100.0)
+    check_number("flc_ratio_involved_uninvolved", flc_ratio_involved_uninvolved)
+    check_number("m_protein_g_dl", m_protein_g_dl)
+    check_number("bmpc_percent", bmpc_percent, 100.0)
     for name, flag in (("t4_14", t4_14), ("t14_16", t14_16), ("gain1q", gain1q), ("del13q", del13q)):
-        _check_bool(name, flag)
+        check_bool(name, flag)
 
     fish = or_(t4_14, t14_16, gain1q, del13q)
     options = [
@@ -181,15 +173,24 @@ def smm_imwg_2020(
     ]
     criteria = (
         _criterion(
-            "flc_ratio", "involved/uninvolved FLC ratio scores points", options[0],
-            ("flc_ratio_involved_uninvolved",), _bins_text(FLC_RATIO_BINS, ""),
+            "flc_ratio",
+            "involved/uninvolved FLC ratio scores points",
+            options[0],
+            ("flc_ratio_involved_uninvolved",),
+            _bins_text(FLC_RATIO_BINS, ""),
         ),
         _criterion(
-            "m_protein", "serum M-protein scores points", options[1], ("m_protein_g_dl",),
+            "m_protein",
+            "serum M-protein scores points",
+            options[1],
+            ("m_protein_g_dl",),
             _bins_text(M_PROTEIN_BINS_G_DL, " g/dL"),
         ),
         _criterion(
-            "bmpc", "clonal BMPC scores points", options[2], ("bmpc_percent",),
+            "bmpc",
+            "clonal BMPC scores points",
+            options[2],
+            ("bmpc_percent",),
             _bins_text(BMPC_BINS_PERCENT, "%"),
         ),
         Criterion(

@@ -18,14 +18,11 @@ range reaches (the three factors are independent, so every count in the range is
 
 from __future__ import annotations
 
-import math
-
-from b2m.errors import InputError
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
+from b2m.rules.checks import check_number
 from b2m.rules.kleene import Num, gt, lt
-from b2m.units.censored import Censored
 
 SOURCE = Source(
     "Lakshman A, Rajkumar SV, Buadi FK, et al. Risk stratification of smoldering multiple myeloma "
@@ -65,8 +62,7 @@ NOTES: tuple[Note, ...] = (
     Note(
         "smm_mayo_2018_setting",
         "setting",
-        "For smouldering myeloma as defined by IMWG 2014 (no myeloma-defining event); not for MGUS or "
-        "active myeloma.",
+        "For smouldering myeloma as defined by IMWG 2014 (no myeloma-defining event); not for MGUS or active myeloma.",
     ),
     Note(
         "smm_mayo_2018_derivation_figures",
@@ -77,22 +73,11 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def _check(name: str, x: Num) -> None:
-    if x is None or isinstance(x, Censored):
-        return
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
-        raise InputError(name, f"expected a finite number ≥ 0 or null (unknown), got {x!r}", "a number ≥ 0")
-    if name == "bmpc_percent" and x > 100:
-        raise InputError(name, f"a percentage cannot exceed 100, got {x!r}", "a number from 0 to 100")
-
-
-def smm_mayo_2018(
-    *, bmpc_percent: Num, m_protein_g_dl: Num, flc_ratio_involved_uninvolved: Num
-) -> RuleResult:
+def smm_mayo_2018(*, bmpc_percent: Num, m_protein_g_dl: Num, flc_ratio_involved_uninvolved: Num) -> RuleResult:
     """Mayo 2018 20/2/20 group. ``flc_ratio_involved_uninvolved`` is involved/uninvolved (λ/κ for λ)."""
-    _check("bmpc_percent", bmpc_percent)
-    _check("m_protein_g_dl", m_protein_g_dl)
-    _check("flc_ratio_involved_uninvolved", flc_ratio_involved_uninvolved)
+    check_number("bmpc_percent", bmpc_percent, 100.0)
+    check_number("m_protein_g_dl", m_protein_g_dl)
+    check_number("flc_ratio_involved_uninvolved", flc_ratio_involved_uninvolved)
     bmpc = gt(bmpc_percent, BMPC_PERCENT)
     mprot = gt(m_protein_g_dl, M_PROTEIN_G_DL)
     flc = gt(flc_ratio_involved_uninvolved, FLC_RATIO)
