@@ -1,8 +1,11 @@
-"""Where a result comes from: the rule, its version and its publication."""
+"""Where a result comes from (the rule, its version, its publication) and the caveats attached to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+NoteKind = Literal["discrepancy", "unconfirmed", "setting", "missing", "caveat"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +36,15 @@ class RuleRef:
             "citation": self.source.citation,
             "doi": self.source.doi,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A caveat. ``discrepancy``/``unconfirmed`` notes surface every [D]/[U] choice of a rule."""
+
+    code: str
+    kind: NoteKind
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "kind": self.kind, "text": self.text}

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from b2m.errors import InputError
-from b2m.provenance import RuleRef
-from b2m.rules.base import Note
+from b2m.provenance import Note, RuleRef
 
 Sex = Literal["female", "male"]
 SEXES: tuple[Sex, ...] = ("female", "male")

@@ -29,8 +29,7 @@ from b2m.kidney.base import (
     require_positive,
     require_sex,
 )
-from b2m.provenance import RuleRef, Source
-from b2m.rules.base import Note
+from b2m.provenance import Note, RuleRef, Source
 
 RULE = RuleRef(
     id="ckd_epi_2012_cystatin",

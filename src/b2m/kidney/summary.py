@@ -14,7 +14,7 @@ from b2m.kidney import (
     egfr_stage,
 )
 from b2m.kidney.base import ADULT_MIN_AGE_YEARS
-from b2m.rules.base import Note
+from b2m.provenance import Note
 from b2m.units import Censored, LabValue
 
 EQUATIONS: tuple[str, ...] = (

@@ -6,11 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from b2m.provenance import RuleRef, Source
+from b2m.provenance import Note, RuleRef, Source
 from b2m.rules.kleene import Num, Tri
 from b2m.units.censored import Censored
 
-NoteKind = Literal["discrepancy", "unconfirmed", "setting", "missing", "caveat"]
 Status = Literal["C", "S", "U", "D"]  # reference sheet §0: confirmed, secondary, unconfirmed, disputed
 
 
@@ -30,18 +29,6 @@ class Criterion:
             "met": self.met,
             "inputs": list(self.inputs),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A caveat. ``discrepancy``/``unconfirmed`` notes surface every [D]/[U] choice of a rule."""
-
-    code: str
-    kind: NoteKind
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "kind": self.kind, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +133,8 @@ def missing_names(values: Mapping[str, object]) -> tuple[str, ...]:
 
 def ordered(candidates: Sequence[str], keep: Mapping[str, bool]) -> tuple[str, ...]:
     return tuple(c for c in candidates if keep[c])
+
+
+# Note lives in b2m.provenance (kidney and units sit below rules); rules, interpret and reports keep
+# importing it from here.
+__all__ = ["Criterion", "Note", "Outcome", "RuleResult", "Status", "input_repr", "missing_names", "ordered"]
