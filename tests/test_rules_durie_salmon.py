@@ -321,9 +321,7 @@ ADVERSE = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(concrete, ADVERSE, st.floats(0.0, 5.0))
-def test_adverse_change_never_lowers_stage_or_subclass(
-    values: dict[str, Any], field: str, delta: float
-) -> None:
+def test_adverse_change_never_lowers_stage_or_subclass(values: dict[str, Any], field: str, delta: float) -> None:
     """Invariant: lower Hb, higher Ca / M-component / creatinine, or worse bones never lowers either part."""
     worse = dict(values)
     if field == "hemoglobin_g_dl":

@@ -121,9 +121,7 @@ def test_tp53_mutation_alone_is_high_risk() -> None:
         ({"del1p32": "biallelic"}, HR),  # criterion 3
     ],
 )
-def test_igh_translocation_and_chromosome_1_criteria(
-    override: dict[str, Any], expected: tuple[str, ...]
-) -> None:
+def test_igh_translocation_and_chromosome_1_criteria(override: dict[str, Any], expected: tuple[str, ...]) -> None:
     """§11.2 criteria 2-3: t(4;14)/t(14;16)/t(14;20) with 1q+ and/or del(1p32); monoallelic del(1p32)
     with 1q+, or biallelic del(1p32)."""
     assert hr(**override).possible == expected
@@ -191,9 +189,7 @@ VALUES = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(VALUES, st.sets(st.sampled_from(sorted(STANDARD))), st.booleans())
-def test_unknown_inputs_keep_every_completion_possible(
-    v: dict[str, Any], blank: set[str], present: bool
-) -> None:
+def test_unknown_inputs_keep_every_completion_possible(v: dict[str, Any], blank: set[str], present: bool) -> None:
     """Invariant: blanking inputs (or reporting del(1p32) only as 'present') keeps the answer possible."""
     full = ims_imwg_2025_high_risk(**v)
     assert full.stage is not None

@@ -195,10 +195,126 @@ def stage(
 @app.command()
 def demo(
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for the cohort report on the bundled GSE24080 cohort.")
+    ] = Path("b2m-demo-report"),
+    ldh_uln: Annotated[
+        float | None, typer.Option("--ldh-uln", help="LDH upper limit (U/L) to assume for GSE24080 (it has none).")
+    ] = None,
 ) -> None:
-    """Assess the bundled example patients and print their reports."""
+    """Assess the bundled example patients and print their reports; write the GSE24080 cohort report."""
     raw = json.loads(resources.files("b2m").joinpath("data/example_patients.json").read_text(encoding="utf-8"))
     _assess_document(raw, format)
+    from b2m.cohort.report import terminal_progress, write_example_report
+
+    with terminal_progress() as hook:
+        files = write_example_report(out, ldh_uln_u_l=ldh_uln, progress=hook)
+    sys.stderr.write(f"b2m: GSE24080 cohort report -> {files.html}\n")
+
+
+@app.command()
+def monitor(
+    file: Annotated[
+        str, typer.Argument(help="Patient series: JSON (one object or an array), CSV/Parquet long format, or - (JSON).")
+    ],
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text table or the JSON contract")
+    ] = OutputFormat.text,
+) -> None:
+    """IMWG 2016 response and progression over time, B2M kinetics with kidney function, and alerts."""
+    from b2m.monitor.monitor import monitor_patient
+    from b2m.monitor.series import parse_series_document, read_long_format
+    from b2m.monitor.text import render_monitor_text
+
+    is_table = file != "-" and Path(file).suffix.lower() in (".csv", ".parquet")
+    raw = None if is_table else _read_json(file)
+    patients = read_long_format(Path(file)) if is_table else parse_series_document(raw)
+    results = [monitor_patient(p) for p in patients]
+    if format is OutputFormat.json:
+        docs = [r.to_dict() for r in results]
+        _emit(docs if is_table or isinstance(raw, list) else docs[0], format)
+    else:
+        console = Console(file=sys.stdout, width=int(os.environ.get("COLUMNS", "110")), soft_wrap=False)
+        for r in results:
+            render_monitor_text(r, console)
+
+
+class ReportAudience(StrEnum):
+    patient = "patient"
+    clinician = "clinician"
+
+
+@app.command()
+def report(
+    file: Annotated[str, typer.Argument(help="One patient's series (JSON, see docs/monitor-contract.md), or -.")],
+    audience: Annotated[
+        ReportAudience, typer.Option("--audience", "-a", help="patient: plain language; clinician: full detail.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.pdf or OUT.html (written atomically).")],
+    patient: Annotated[
+        str | None, typer.Option("--patient", "-p", help="The patient's id, when FILE holds several.")
+    ] = None,
+) -> None:
+    """Monitoring report of one patient with trend charts, as PDF or self-contained HTML."""
+    from b2m.report.pdf import write_report
+
+    written = write_report(
+        _read_json(file), "patient" if audience is ReportAudience.patient else "clinician", output, patient_id=patient
+    )
+    sys.stderr.write(f"b2m: {audience.value} report -> {written}\n")
+
+
+cohort_app = typer.Typer(
+    help="Cohort analytics: survival by staging system and the cohort report.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(cohort_app, name="cohort")
+
+
+class CohortKind(StrEnum):
+    wide = "wide"
+    long = "long"
+    omop = "omop"
+
+
+@cohort_app.command("report")
+def cohort_report(
+    input: Annotated[str, typer.Argument(help="Cohort file or folder, or 'gse24080' for the bundled example.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (HTML, JSON, CSV).")],
+    kind: Annotated[CohortKind, typer.Option("--kind", help="Input layout.")] = CohortKind.wide,
+    patients: Annotated[
+        str | None, typer.Option("--patients", help="Patient table (index date, age, sex, outcomes) for --kind long.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
+    ldh_uln: Annotated[
+        float | None,
+        typer.Option("--ldh-uln", help="LDH upper limit of normal (U/L) to assume where the data give none."),
+    ] = None,
+    min_cell_count: Annotated[
+        int | None, typer.Option("--min-cell-count", min=2, help="Show counts below N as '<N' (registry output).")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates for C-index CIs.")] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 20240601,
+) -> None:
+    """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
+    from b2m.cohort.report import cohort_report as run
+    from b2m.cohort.report import terminal_progress
+
+    with terminal_progress() as hook:
+        files = run(
+            input,
+            out,
+            kind=kind.value,
+            patients=patients,
+            engine=engine,
+            ldh_uln_u_l=ldh_uln,
+            min_cell_count=min_cell_count,
+            bootstrap=bootstrap,
+            seed=seed,
+            progress=hook,
+        )
+    sys.stderr.write(f"b2m: cohort report -> {files.html}\n")
 
 
 def main() -> None:

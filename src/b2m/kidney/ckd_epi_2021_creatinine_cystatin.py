@@ -55,9 +55,7 @@ AGE_BASE_PER_YEAR = 0.9961  # 0.9961^Age
 FEMALE_FACTOR = 0.963  # × 0.963 if female
 
 
-def estimate(
-    *, creatinine_mg_dl: float, cystatin_c_mg_l: float, age_years: float, sex: Sex
-) -> KidneyEstimate:
+def estimate(*, creatinine_mg_dl: float, cystatin_c_mg_l: float, age_years: float, sex: Sex) -> KidneyEstimate:
     r"""eGFR by the CKD-EPI 2021 creatinine-cystatin C equation.
 
     .. math::

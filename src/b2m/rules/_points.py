@@ -85,11 +85,15 @@ def completed_years(age_years: float | None, field: str = "age_years") -> int | 
     if age_years is None:
         return None
     if isinstance(age_years, bool) or not isinstance(age_years, int | float) or not math.isfinite(age_years):
-        raise InputError(field, f"age must be a finite number of years, got {age_years!r}",
-                         accepted="a number of years >= 0, or null when unknown")
+        raise InputError(
+            field,
+            f"age must be a finite number of years, got {age_years!r}",
+            accepted="a number of years >= 0, or null when unknown",
+        )
     if age_years < 0:
-        raise InputError(field, f"age cannot be negative, got {age_years!r}",
-                         accepted="a number of years >= 0, or null when unknown")
+        raise InputError(
+            field, f"age cannot be negative, got {age_years!r}", accepted="a number of years >= 0, or null when unknown"
+        )
     return math.floor(age_years)
 
 

@@ -46,7 +46,13 @@ SOURCE = Source(
 )
 REF = RuleRef("cll_ipi", "2016", "CLL International Prognostic Index (CLL-IPI)", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "del17p", "tp53_mutated", "ighv_unmutated", "b2m_mg_l", "binet_stage", "rai_stage", "age_years",
+    "del17p",
+    "tp53_mutated",
+    "ighv_unmutated",
+    "b2m_mg_l",
+    "binet_stage",
+    "rai_stage",
+    "age_years",
 )
 
 TP53_POINTS = 4  # CLL-IPI 2016: del(17p) by FISH and/or TP53 mutation
@@ -87,9 +93,7 @@ NOTES: tuple[Note, ...] = (
 )
 
 
-def _stage_advanced(
-    binet_stage: BinetStage | None, rai_stage: RaiStage | None
-) -> tuple[Tri, tuple[Note, ...]]:
+def _stage_advanced(binet_stage: BinetStage | None, rai_stage: RaiStage | None) -> tuple[Tri, tuple[Note, ...]]:
     """Clinical-stage factor from whichever staging system was given.
 
     The paper pools trials staged by Binet or by Rai; a patient staged by one system only is scored
@@ -97,11 +101,14 @@ def _stage_advanced(
     ("Binet A or Rai 0" and "Binet B–C or Rai I–IV") describe the patient, so the factor is unknown.
     """
     if binet_stage is not None and binet_stage not in get_args(BinetStage):
-        raise InputError("binet_stage", f"unknown Binet stage {binet_stage!r}",
-                         accepted="'A', 'B', 'C' or null")
+        raise InputError("binet_stage", f"unknown Binet stage {binet_stage!r}", accepted="'A', 'B', 'C' or null")
     if rai_stage is not None and (isinstance(rai_stage, bool) or rai_stage not in get_args(RaiStage)):
-        raise InputError("rai_stage", f"unknown Rai stage {rai_stage!r}", accepted="0, 1, 2, 3, 4 or null",
-                         hint="give Rai stage as an integer (I = 1, ..., IV = 4)")
+        raise InputError(
+            "rai_stage",
+            f"unknown Rai stage {rai_stage!r}",
+            accepted="0, 1, 2, 3, 4 or null",
+            hint="give Rai stage as an integer (I = 1, ..., IV = 4)",
+        )
     binet: Tri = None if binet_stage is None else binet_stage in BINET_ADVANCED
     rai: Tri = None if rai_stage is None else rai_stage >= RAI_ADVANCED_MIN
     if binet is None:
@@ -143,20 +150,20 @@ def cll_ipi_2016(
     old = None if age is None else age > AGE_ADVERSE_YEARS
 
     criteria = (
-        Criterion("tp53", f"del(17p) by FISH and/or TP53 mutation ({TP53_POINTS} points)", tp53,
-                  ("del17p", "tp53_mutated")),
-        Criterion("ighv_unmutated", f"IGHV unmutated ({IGHV_UNMUTATED_POINTS} points)", ighv_unmutated,
-                  ("ighv_unmutated",)),
+        Criterion(
+            "tp53", f"del(17p) by FISH and/or TP53 mutation ({TP53_POINTS} points)", tp53, ("del17p", "tp53_mutated")
+        ),
+        Criterion(
+            "ighv_unmutated", f"IGHV unmutated ({IGHV_UNMUTATED_POINTS} points)", ighv_unmutated, ("ighv_unmutated",)
+        ),
         Criterion("b2m", f"serum B2M > {B2M_ADVERSE_MG_L:g} mg/L ({B2M_POINTS} points)", b2m, ("b2m_mg_l",)),
         Criterion(
             "clinical_stage",
-            f"Binet {'–'.join(sorted(BINET_ADVANCED))} or Rai stage ≥ {RAI_ADVANCED_MIN} "
-            f"({STAGE_POINTS} point)",
+            f"Binet {'–'.join(sorted(BINET_ADVANCED))} or Rai stage ≥ {RAI_ADVANCED_MIN} ({STAGE_POINTS} point)",
             stage,
             ("binet_stage", "rai_stage"),
         ),
-        Criterion("age", f"age > {AGE_ADVERSE_YEARS} years, completed years ({AGE_POINTS} point)", old,
-                  ("age_years",)),
+        Criterion("age", f"age > {AGE_ADVERSE_YEARS} years, completed years ({AGE_POINTS} point)", old, ("age_years",)),
     )
     options = [
         yes_no(tp53, TP53_POINTS),
@@ -176,9 +183,7 @@ def cll_ipi_2016(
         "age_years": age_years,
     }
     unstaged = binet_stage is None and rai_stage is None
-    missing = tuple(
-        k for k, v in inputs.items() if v is None and (unstaged or k not in ("binet_stage", "rai_stage"))
-    )
+    missing = tuple(k for k, v in inputs.items() if v is None and (unstaged or k not in ("binet_stage", "rai_stage")))
     return RuleResult(
         rule=REF,
         possible=possible,

@@ -37,8 +37,12 @@ SOURCE = Source(
 )
 REF = RuleRef("flipi2", "2009", "Follicular Lymphoma International Prognostic Index 2 (FLIPI-2)", SOURCE)
 INPUTS: tuple[str, ...] = (
-    "b2m_mg_l", "b2m_upper_limit_mg_l", "largest_node_diameter_cm", "bone_marrow_involved",
-    "hemoglobin_g_dl", "age_years",
+    "b2m_mg_l",
+    "b2m_upper_limit_mg_l",
+    "largest_node_diameter_cm",
+    "bone_marrow_involved",
+    "hemoglobin_g_dl",
+    "age_years",
 )
 
 # Federico 2009: B2M above the reporting lab's upper limit of normal (exclusive; B2M = ULN is not
@@ -114,10 +118,18 @@ def flipi2_2009(
     old = None if age is None else age > AGE_ADVERSE_YEARS
 
     criteria = (
-        Criterion("b2m", "serum B2M above the reporting lab's upper limit of normal", b2m,
-                  ("b2m_mg_l", "b2m_upper_limit_mg_l")),
-        Criterion("largest_node", f"longest diameter of the largest involved node > {NODE_ADVERSE_CM:g} cm",
-                  node, ("largest_node_diameter_cm",)),
+        Criterion(
+            "b2m",
+            "serum B2M above the reporting lab's upper limit of normal",
+            b2m,
+            ("b2m_mg_l", "b2m_upper_limit_mg_l"),
+        ),
+        Criterion(
+            "largest_node",
+            f"longest diameter of the largest involved node > {NODE_ADVERSE_CM:g} cm",
+            node,
+            ("largest_node_diameter_cm",),
+        ),
         Criterion("bone_marrow", "bone-marrow involvement", bone_marrow_involved, ("bone_marrow_involved",)),
         Criterion("hemoglobin", f"haemoglobin < {HEMOGLOBIN_ADVERSE_G_DL:g} g/dL", hb, ("hemoglobin_g_dl",)),
         Criterion("age", f"age > {AGE_ADVERSE_YEARS} years, completed years", old, ("age_years",)),

@@ -29,8 +29,9 @@ SOURCE = Source(
     "macroglobulinemia. Blood. 2009;113(18):4163-4170.",
     "10.1182/blood-2008-08-174961",
 )
-REF = RuleRef("ipsswm", "2009", "International Prognostic Scoring System for Waldenström macroglobulinemia "
-              "(IPSSWM)", SOURCE)
+REF = RuleRef(
+    "ipsswm", "2009", "International Prognostic Scoring System for Waldenström macroglobulinemia (IPSSWM)", SOURCE
+)
 INPUTS: tuple[str, ...] = ("age_years", "hemoglobin_g_dl", "platelets_10e9_l", "b2m_mg_l", "m_protein_g_dl")
 
 AGE_ADVERSE_YEARS = 65  # Morel 2009: adverse is > 65 years (exclusive; 65 is not adverse, sheet §12 #15)
@@ -103,11 +104,11 @@ def ipsswm_2009(
     criteria = (
         Criterion("age", f"age > {AGE_ADVERSE_YEARS} years, completed years", old, ("age_years",)),
         Criterion("hemoglobin", f"haemoglobin ≤ {HEMOGLOBIN_ADVERSE_G_DL:g} g/dL", hb, ("hemoglobin_g_dl",)),
-        Criterion("platelets", f"platelets ≤ {PLATELETS_ADVERSE_10E9_L:g} × 10⁹/L", plt,
-                  ("platelets_10e9_l",)),
+        Criterion("platelets", f"platelets ≤ {PLATELETS_ADVERSE_10E9_L:g} × 10⁹/L", plt, ("platelets_10e9_l",)),
         Criterion("b2m", f"serum B2M > {B2M_ADVERSE_MG_L:g} mg/L", b2m, ("b2m_mg_l",)),
-        Criterion("m_protein", f"serum monoclonal protein > {M_PROTEIN_ADVERSE_G_DL:.1f} g/dL", mp,
-                  ("m_protein_g_dl",)),
+        Criterion(
+            "m_protein", f"serum monoclonal protein > {M_PROTEIN_ADVERSE_G_DL:.1f} g/dL", mp, ("m_protein_g_dl",)
+        ),
     )
     options = [yes_no(c.met, FACTOR_POINTS) for c in criteria]  # age first, as classify() expects
     possible = possible_groups(options, classify, STAGES)

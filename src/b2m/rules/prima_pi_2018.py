@@ -57,8 +57,7 @@ NOTES: tuple[Note, ...] = (
     Note(
         "prima_pi_absolute_b2m",
         "caveat",
-        f"The B2M cut-off is an absolute {B2M_HIGH_MG_L:g} mg/L, not the reporting lab's upper limit as in "
-        "FLIPI-2.",
+        f"The B2M cut-off is an absolute {B2M_HIGH_MG_L:g} mg/L, not the reporting lab's upper limit as in FLIPI-2.",
     ),
 )
 
@@ -76,8 +75,12 @@ def prima_pi_2018(*, b2m_mg_l: Num, bone_marrow_involved: bool | None) -> RuleRe
     b2m = gt(b2m_mg_l, B2M_HIGH_MG_L)
     criteria = (
         Criterion("b2m", f"serum B2M > {B2M_HIGH_MG_L:g} mg/L (high risk)", b2m, ("b2m_mg_l",)),
-        Criterion("bone_marrow", "bone-marrow involvement (intermediate risk when B2M is not high)",
-                  bone_marrow_involved, ("bone_marrow_involved",)),
+        Criterion(
+            "bone_marrow",
+            "bone-marrow involvement (intermediate risk when B2M is not high)",
+            bone_marrow_involved,
+            ("bone_marrow_involved",),
+        ),
     )
     possible = possible_groups([yes_no(b2m, 1), yes_no(bone_marrow_involved, 1)], classify, STAGES)
     inputs: dict[str, object] = {"b2m_mg_l": b2m_mg_l, "bone_marrow_involved": bone_marrow_involved}

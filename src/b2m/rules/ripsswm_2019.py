@@ -36,8 +36,12 @@ SOURCE = Source(
     "macroglobulinemia. Leukemia. 2019.",
     "10.1038/s41375-019-0431-y",
 )
-REF = RuleRef("ripsswm", "2019", "Revised International Prognostic Scoring System for Waldenström "
-              "macroglobulinemia (rIPSSWM)", SOURCE)
+REF = RuleRef(
+    "ripsswm",
+    "2019",
+    "Revised International Prognostic Scoring System for Waldenström macroglobulinemia (rIPSSWM)",
+    SOURCE,
+)
 INPUTS: tuple[str, ...] = ("age_years", "b2m_mg_l", "ldh_u_l", "albumin_g_dl")
 
 AGE_ONE_POINT_MIN_YEARS = 66  # Kastritis 2019: 66–75 scores 1 (inclusive, completed years, sheet §12 #17)
@@ -52,7 +56,11 @@ LAB_POINTS = 1  # Kastritis 2019: B2M, LDH and albumin score 1 point each
 VERY_LOW, LOW, INTERMEDIATE, HIGH, VERY_HIGH = "very low", "low", "intermediate", "high", "very high"
 # Kastritis 2019 groups as given by secondary sources (sheet §8.3 [S]); totals inclusive at both ends.
 BANDS = (
-    Band(VERY_LOW, 0, 0), Band(LOW, 1, 1), Band(INTERMEDIATE, 2, 2), Band(HIGH, 3, 3), Band(VERY_HIGH, 4, 5),
+    Band(VERY_LOW, 0, 0),
+    Band(LOW, 1, 1),
+    Band(INTERMEDIATE, 2, 2),
+    Band(HIGH, 3, 3),
+    Band(VERY_HIGH, 4, 5),
 )
 STAGES: tuple[str, ...] = tuple(b.group for b in BANDS)
 
@@ -143,8 +151,9 @@ def ripsswm_2019(
         ),
         Criterion("b2m", f"serum B2M ≥ {B2M_ADVERSE_MG_L:g} mg/L ({LAB_POINTS} point)", b2m, ("b2m_mg_l",)),
         Criterion("ldh", f"serum LDH ≥ {LDH_ADVERSE_U_L:g} IU/L ({LAB_POINTS} point)", ldh, ("ldh_u_l",)),
-        Criterion("albumin", f"serum albumin < {ALBUMIN_ADVERSE_G_DL:g} g/dL ({LAB_POINTS} point)", alb,
-                  ("albumin_g_dl",)),
+        Criterion(
+            "albumin", f"serum albumin < {ALBUMIN_ADVERSE_G_DL:g} g/dL ({LAB_POINTS} point)", alb, ("albumin_g_dl",)
+        ),
     )
     options = [age_opts, yes_no(b2m, LAB_POINTS), yes_no(ldh, LAB_POINTS), yes_no(alb, LAB_POINTS)]
     possible = possible_bands(options, BANDS)

@@ -1,0 +1,462 @@
+"""Lab values at diagnosis: one measurement per patient and analyte, chosen around the index date.
+
+For each patient and analyte the measurements are read in their reported units, converted once per
+distinct unit through :func:`b2m.units.unit_factor` (the one unit layer; never per row), checked
+against the analyte's plausibility bounds, and then one is chosen relative to the index date
+(diagnosis). Every measurement gets a ``reason``: ``"used"``, or why it was not (:data:`REASONS`).
+
+Window and policies (``d`` = measurement date − index date, in days; ``lo``..``hi`` the window,
+inclusive at both ends, default −60..+30):
+
+- ``nearest``: smallest ``|d|`` within the window. **Ties**: equal ``|d|`` on both sides of the index
+  date -> the earlier date wins (the value before treatment can start); reason of the other
+  ``"tie_later"``.
+- ``last_before``: the latest measurement on or before the index date (``lo <= d <= 0``).
+- ``first_after``: the earliest measurement on or after the index date (``0 <= d <= hi``).
+
+Several measurements of one analyte on the chosen date: the lowest source id wins (OMOP
+``measurement_id``, a lab feed's ``source_id``, or the row number when a feed has none); the others
+get ``"same_day_duplicate"``. Nothing is averaged.
+
+This is written once as narwhals expressions (a join, a filter-free window ``min`` and a pivot by
+``max`` over at most one row), so the same code runs on Polars, DuckDB and Spark; the rank is an
+integer key: ``2|d| + (d > 0)`` for ``nearest`` (so the earlier of two equally distant dates has the
+smaller key), ``-d`` for ``last_before``, ``d`` for ``first_after``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import narwhals as nw
+import polars as pl
+
+from b2m.cohort.engines import Engine
+from b2m.errors import InputError
+from b2m.units.analytes import ANALYTES
+from b2m.units.labvalue import unit_factor
+
+Policy = Literal["nearest", "last_before", "first_after"]
+POLICIES: tuple[Policy, ...] = ("nearest", "last_before", "first_after")
+
+# Lab analytes carried in the cohort table: analyte key -> output column (canonical unit in the name).
+LAB_COLUMNS: dict[str, str] = {
+    "b2m": "b2m_mg_l",
+    "albumin": "albumin_g_dl",
+    "ldh": "ldh_u_l",
+    "creatinine": "creatinine_mg_dl",
+}
+# FISH results, when they come as events (OMOP observations): 1 = abnormality present, 0 = absent.
+FISH_KEYS: tuple[str, ...] = ("del17p", "t4_14", "t14_16", "gain1q")
+
+REASONS: dict[str, str] = {
+    "used": "the measurement chosen for this patient and analyte",
+    "unit_refused": "the unit is missing, unknown, of the wrong dimension or refused for this analyte",
+    "value_missing": "no usable number (empty, text, or a censored result such as '<0.5', which the "
+    "cohort table cannot carry)",
+    "implausible": "outside the analyte's plausibility bounds after conversion (likely a unit error)",
+    "not_in_cohort": "the patient is not in the cohort's patient table",
+    "no_index_date": "the patient has no index date, so no window can be placed",
+    "date_missing": "the measurement has no date",
+    "outside_window": "the measurement date is outside the window around the index date",
+    "wrong_side": "on the other side of the index date than the policy allows",
+    "farther": "another measurement is nearer the index date by the policy",
+    "tie_later": "as far from the index date as the one used, but later (ties go to the earlier date)",
+    "same_day_duplicate": "taken on the same date as the one used; the lowest source id wins",
+}
+
+# Reasons travel as small integer codes while computing (cheaper than text on every row).
+REASON_CODES: dict[str, int] = {name: i for i, name in enumerate(REASONS)}
+
+
+REASON_NAMES: dict[int, str] = {i: name for name, i in REASON_CODES.items()}
+
+
+def _code(name: str) -> nw.Expr:
+    return nw.lit(REASON_CODES[name], dtype=nw.Int8())
+
+
+_LOINC = re.compile(r"^(\d{1,7})-(\d)$")
+
+
+def loinc_check_digit(body: str) -> int:
+    """The LOINC mod-10 check digit of the code's digits before the hyphen.
+
+    LOINC Users' Guide, "Calculating Mod 10 check digits": double the digits in odd positions
+    counting from the right, add all resulting digits, and take what brings the sum to a multiple of
+    10 (this is the Luhn scheme). The Guide's example: 12345 -> 5.
+    """
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n // 10 + n % 10
+    return (10 - total % 10) % 10
+
+
+def loinc_valid(code: str) -> bool:
+    """A syntactically valid LOINC code whose check digit is right (rejects 33944-8 for 33944-0)."""
+    m = _LOINC.match(code.strip())
+    return bool(m) and loinc_check_digit(m.group(1)) == int(m.group(2))  # type: ignore[union-attr]
+
+
+def _analyte_codes() -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for key in LAB_COLUMNS:
+        for code in ANALYTES[key].loinc:
+            if not loinc_valid(code):  # reference sheet §10.4: validate every code against its check digit
+                raise AssertionError(f"invalid LOINC code {code!r} for {key} in b2m.units.analytes")
+            codes[code] = key
+    return codes
+
+
+LOINC_TO_ANALYTE: dict[str, str] = _analyte_codes()
+
+
+def analyte_names() -> dict[str, str]:
+    """Lower-case name or code -> analyte key: the key (``"b2m"``), the label, and every LOINC code."""
+    names: dict[str, str] = {k: k for k in (*LAB_COLUMNS, *FISH_KEYS)}
+    names.update({ANALYTES[k].label.lower(): k for k in LAB_COLUMNS})
+    names.update(LOINC_TO_ANALYTE)
+    return names
+
+
+def unrecognised_problem(text: str | None) -> str:
+    if text is None:
+        return "no analyte name or code"
+    if _LOINC.match(text.strip()) and not loinc_valid(text):
+        return f"{text!r} is not a valid LOINC code (check digit)"
+    return f"analyte {text!r} is not one the cohort table uses"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Where a measurement may lie relative to the index date, in days (both ends inclusive)."""
+
+    lo_days: int = -60
+    hi_days: int = 30
+    policy: Policy = "nearest"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lo_days, int) and isinstance(self.hi_days, int)) or self.lo_days > self.hi_days:
+            raise InputError("window_days", f"not a window: ({self.lo_days}, {self.hi_days})", "(lo, hi) with lo <= hi")
+        if self.policy not in POLICIES:
+            raise InputError("policy", f"unknown policy {self.policy!r}", ", ".join(POLICIES))
+        if self.policy == "last_before" and self.lo_days > 0:
+            raise InputError("window_days", "last_before needs a window reaching the index date", "lo <= 0")
+        if self.policy == "first_after" and self.hi_days < 0:
+            raise InputError("window_days", "first_after needs a window reaching the index date", "hi >= 0")
+
+    def describe(self) -> str:
+        return f"{self.policy} within {self.lo_days:+d}..{self.hi_days:+d} days of the index date"
+
+
+# -- names and units, once per distinct (name, unit) pair ---------------------------------------------
+LOOKUP_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "pair_id": pl.Int32,  # carried through the engine instead of the texts below
+    "analyte": pl.String,  # as received (a name or a LOINC code)
+    "unit_key": pl.String,  # unit as received, "" when missing
+    "analyte_key": pl.String,  # b2m.units key, null when not recognised
+    "analyte_code": pl.Int8,
+    "factor": pl.Float64,
+    "unit_refused": pl.Boolean,
+    "unit_problem": pl.String,
+    "plausible_lo": pl.Float64,
+    "plausible_hi": pl.Float64,
+    "unit_canonical": pl.String,
+}
+ANALYTE_CODES: dict[str, int] = {k: i for i, k in enumerate((*LAB_COLUMNS, *FISH_KEYS))}
+
+
+def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
+    """Rows per distinct (analyte as received, unit as received): one small aggregation pass."""
+    keyed = events.with_columns(nw.col("unit").fill_null("").alias("unit_key"))
+    return engine.collect(keyed.group_by("analyte", "unit_key").agg(nw.len().alias("rows")))
+
+
+def unit_lookup(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Analyte key, factor to the canonical unit, refusal reason and plausibility bounds per pair.
+
+    ``pairs`` holds the distinct ``analyte`` / ``unit_key`` pairs of the data. Each unit goes through
+    :func:`b2m.units.unit_factor` once per analyte, never once per row.
+    """
+    names = analyte_names()
+    rows: list[dict[str, object]] = []
+    distinct = pairs.select("analyte", "unit_key").unique().sort("analyte", "unit_key", nulls_last=True)
+    for i, (raw, unit) in enumerate(distinct.iter_rows()):
+        key = names.get(str(raw).strip().lower()) if raw is not None else None
+        row: dict[str, object] = {"pair_id": i, "analyte": raw, "unit_key": unit, "analyte_key": key}
+        row["analyte_code"], row["unit_refused"] = (ANALYTE_CODES[key] if key else None), False
+        if key in FISH_KEYS:
+            row.update(factor=1.0, plausible_lo=0.0, plausible_hi=1.0)
+        elif key is not None:
+            a = ANALYTES[key]
+            row["unit_canonical"] = a.display
+            try:
+                row["factor"] = unit_factor(key, unit or None, f"{key}.unit")
+                row["plausible_lo"], row["plausible_hi"] = a.plausible
+            except InputError as e:
+                row["unit_problem"], row["unit_refused"] = e.problem, True
+        rows.append(row)
+    return pl.DataFrame(rows, schema=LOOKUP_SCHEMA)
+
+
+def unrecognised(pairs: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
+    """Unit-report rows for analyte names or codes that are not recognised (never dropped silently)."""
+    unknown = lookup.filter(pl.col("analyte_key").is_null()).select("analyte", "unit_key")
+    counts = pairs.join(unknown, on=["analyte", "unit_key"], nulls_equal=True, how="inner")
+    per_name = counts.group_by("analyte").agg(pl.col("rows").sum()).sort("analyte", nulls_last=True)
+    return pl.DataFrame(
+        [
+            {"rows": int(r["rows"]), "problem": unrecognised_problem(r["analyte"])}
+            for r in per_name.iter_rows(named=True)
+        ],
+        schema={"rows": pl.Int64, "problem": pl.String},
+    )
+
+
+# -- the pick ------------------------------------------------------------------------------------------
+EVENT_COLUMNS: tuple[str, ...] = ("patient_id", "analyte", "value", "unit", "lower", "upper", "date", "source_id")
+_QUALITY = ("unit_refused", "value_missing", "implausible")
+_ENGINE_LOOKUP = (
+    "pair_id",
+    "analyte",
+    "unit_key",
+    "analyte_code",
+    "factor",
+    "unit_refused",
+    "plausible_lo",
+    "plausible_hi",
+)
+
+
+def engine_lookup(lookup: pl.DataFrame) -> pl.DataFrame:
+    """The part of the lookup the engine joins: recognised pairs, numbers and codes only."""
+    return lookup.filter(pl.col("analyte_key").is_not_null()).select(_ENGINE_LOOKUP)
+
+
+def prepared(
+    events: nw.LazyFrame[Any],
+    patients: nw.LazyFrame[Any],
+    lookup: nw.LazyFrame[Any],
+    window: Window,
+    engine: Engine,
+) -> nw.LazyFrame[Any]:
+    """Every recognised event with its canonical value, days from the index date, ``_excluded``
+    (why it cannot be used, as a reason code, or null) and ``_key`` (the policy's rank, null when
+    excluded). Texts stay out of the engine: the analyte and unit travel as ``pair_id`` /
+    ``analyte_code`` (``lookup`` is :func:`engine_lookup`).
+
+    ``events`` has :data:`EVENT_COLUMNS` (``analyte`` as received); ``patients`` has ``patient_id``
+    and ``index_date`` (one row per patient).
+    """
+    c = nw.col
+    index = patients.select("patient_id", "index_date").with_columns(nw.lit(value=True).alias("_in_cohort"))
+    ev = events.with_columns(c("unit").fill_null("").alias("unit_key"))
+    ev = ev.join(lookup, on=["analyte", "unit_key"], how="inner").drop("analyte", "unit_key", "unit")
+    ev = ev.join(index, on="patient_id", how="left")
+    ev = ev.with_columns(
+        (c("value") * c("factor")).round(9).alias("value_canonical"),
+        (c("upper") * c("factor")).round(9).alias("upper_canonical"),
+        (engine.day_number(c("date")) - engine.day_number(c("index_date"))).alias("days_from_index"),
+    )
+    d = c("days_from_index")
+    if window.policy == "nearest":
+        side_ok: nw.Expr = nw.lit(value=True)
+        key = d.abs() * 2 + nw.when(d > 0).then(nw.lit(1)).otherwise(nw.lit(0))
+    elif window.policy == "last_before":
+        side_ok, key = d <= 0, -d
+    else:
+        side_ok, key = d >= 0, d
+    vc = c("value_canonical")
+    # Data-quality reasons first (so the unit report counts them whatever the window says).
+    reason = (
+        nw.when(c("unit_refused"))
+        .then(_code("unit_refused"))
+        .when(c("value").is_null() | c("value").is_nan())
+        .then(_code("value_missing"))
+        .when((vc < c("plausible_lo")) | (vc > c("plausible_hi")))
+        .then(_code("implausible"))
+        .when(c("_in_cohort").is_null())
+        .then(_code("not_in_cohort"))
+        .when(c("index_date").is_null())
+        .then(_code("no_index_date"))
+        .when(c("date").is_null())
+        .then(_code("date_missing"))
+        .when((d < window.lo_days) | (d > window.hi_days))
+        .then(_code("outside_window"))
+        .when(~side_ok)
+        .then(_code("wrong_side"))
+    )
+    ev = ev.with_columns(reason.alias("_excluded"))
+    return ev.with_columns(nw.when(c("_excluded").is_null()).then(key.cast(nw.Int64())).alias("_key"))
+
+
+_GROUP = ("patient_id", "analyte_code")
+
+
+def ranked(base: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
+    """The eligible events of :func:`prepared` with ``used`` and ``reason`` (window functions run on
+    the eligible rows only: the smallest key wins, then the lowest source id)."""
+    c = nw.col
+    ev = base.filter(c("_excluded").is_null())
+    ev = ev.with_columns(c("_key").min().over(*_GROUP).alias("_best"))
+    ev = ev.with_columns((c("_key") == c("_best")).alias("_at_best"))
+    ev = ev.with_columns(nw.when(c("_at_best")).then(c("source_id")).min().over(*_GROUP).alias("_src"))
+    used = c("_at_best") & (c("source_id") == c("_src"))
+    best_before = (c("_best") % 2) == 0  # nearest: the used one lies on or before the index date
+    tie_later = nw.lit(window.policy == "nearest") & best_before & (c("_key") == c("_best") + 1)
+    reason = (
+        nw.when(used)
+        .then(_code("used"))
+        .when(c("_at_best"))
+        .then(_code("same_day_duplicate"))
+        .when(tie_later)
+        .then(_code("tie_later"))
+        .otherwise(_code("farther"))
+    )
+    return ev.with_columns(reason.alias("reason"), used.alias("used"))
+
+
+def chosen(base: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Only the used events (the same rule as :func:`ranked`; the second window runs on the rows at
+    the best rank only, which is all the table needs)."""
+    c = nw.col
+    ev = base.filter(c("_excluded").is_null())
+    ev = ev.filter(c("_key") == c("_key").min().over(*_GROUP))
+    return ev.filter(c("source_id") == c("source_id").min().over(*_GROUP))
+
+
+PROVENANCE_SOURCE: tuple[str, ...] = (
+    "patient_id",
+    "pair_id",
+    "used",
+    "reason",
+    "date",
+    "days_from_index",
+    "value",
+    "value_canonical",
+    "upper_canonical",
+    "source_id",
+)
+
+
+def audited(base: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
+    """Every event of :func:`prepared` with ``used`` and ``reason`` (eligible and excluded)."""
+    c = nw.col
+    cols = list(PROVENANCE_SOURCE)
+    excluded = base.filter(~c("_excluded").is_null()).with_columns(
+        c("_excluded").alias("reason"), nw.lit(value=False).alias("used")
+    )
+    return nw.concat([ranked(base, window).select(*cols), excluded.select(*cols)], how="vertical")
+
+
+def provenance(cand: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """The audit trail as the engine returns it (codes); :func:`finish_provenance` adds the texts."""
+    return cand.select(*PROVENANCE_SOURCE)
+
+
+def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
+    """Analyte, unit, canonical unit, refusal text and reason name from the codes (in Polars, after
+    collecting, so identical whichever engine ran)."""
+    texts = lookup.select(
+        "pair_id",
+        pl.col("analyte_key").alias("analyte"),
+        pl.when(pl.col("unit_key") != "").then(pl.col("unit_key")).alias("unit"),
+        "unit_canonical",
+        pl.col("unit_problem").alias("detail"),
+        "unit_refused",
+    )
+    out = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(texts, on="pair_id", how="left")
+    return out.select(
+        "patient_id",
+        "analyte",
+        "used",
+        pl.col("reason").cast(pl.Int64).replace_strict(REASON_NAMES, return_dtype=pl.String).alias("reason"),
+        "date",
+        pl.col("days_from_index").cast(pl.Int32),
+        "value",
+        "unit",
+        pl.when(~pl.col("unit_refused")).then(pl.col("value_canonical")).alias("value_canonical"),
+        "unit_canonical",
+        pl.when(~pl.col("unit_refused")).then(pl.col("upper_canonical")).alias("upper_limit_canonical"),
+        pl.col("source_id").cast(pl.String),
+        "detail",
+    )
+
+
+def picked_values(used: nw.LazyFrame[Any], analytes: Mapping[str, str]) -> nw.LazyFrame[Any]:
+    """One row per patient with a used measurement: ``analytes`` maps analyte key -> output column.
+
+    Adds ``_ldh_uln_reported`` (the upper reference limit the LDH measurement came with, canonical).
+    """
+    c = nw.col
+    code = c("analyte_code")
+    cols = [nw.when(code == ANALYTE_CODES[k]).then(c("value_canonical")).alias(col) for k, col in analytes.items()]
+    cols.append(nw.when(code == ANALYTE_CODES["ldh"]).then(c("upper_canonical")).alias("_ldh_uln_reported"))
+    wide = used.select("patient_id", *cols)
+    names = [*analytes.values(), "_ldh_uln_reported"]
+    return wide.group_by("patient_id").agg(*(c(n).max() for n in names))
+
+
+UNIT_REPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "analyte": pl.String,
+    "unit": pl.String,
+    "unit_canonical": pl.String,
+    "factor": pl.Float64,
+    "rows": pl.Int64,
+    "accepted": pl.Int64,
+    "converted": pl.Int64,
+    "refused_unit": pl.Int64,
+    "implausible": pl.Int64,
+    "value_missing": pl.Int64,
+    "problem": pl.String,
+}
+
+
+def unit_report_plan(base: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """Counts per (analyte, unit) pair: rows, accepted, refused for each reason."""
+    c = nw.col
+
+    def count(cond: nw.Expr) -> nw.Expr:
+        return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0)).sum()
+
+    accepted = c("_excluded").is_null() | ~c("_excluded").is_in([REASON_CODES[q] for q in _QUALITY])
+    return base.group_by("pair_id").agg(
+        nw.len().alias("rows"),
+        count(accepted).alias("accepted"),
+        count(c("_excluded") == REASON_CODES["unit_refused"]).alias("refused_unit"),
+        count(c("_excluded") == REASON_CODES["implausible"]).alias("implausible"),
+        count(c("_excluded") == REASON_CODES["value_missing"]).alias("value_missing"),
+    )
+
+
+def finish_unit_report(
+    grouped: pl.DataFrame, lookup: pl.DataFrame, unknown: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per analyte and unit as received: rows, accepted, converted (factor != 1), refused with why."""
+    texts = lookup.select(
+        "pair_id",
+        pl.col("analyte_key").alias("analyte"),
+        pl.when(pl.col("unit_key") != "").then(pl.col("unit_key")).alias("unit"),
+        "unit_canonical",
+        "factor",
+        pl.col("unit_problem").alias("problem"),
+    )
+    out = grouped.with_columns(pl.col("pair_id").cast(pl.Int32)).join(texts, on="pair_id", how="left")
+    out = out.with_columns(pl.when(pl.col("factor") != 1.0).then(pl.col("accepted")).otherwise(0).alias("converted"))
+    # Spellings of one unit ("µg/L", "ug/L") are distinct pairs; the report keeps them apart.
+    out = out.group_by("analyte", "unit").agg(
+        pl.col("unit_canonical").first(),
+        pl.col("factor").first(),
+        *(pl.col(n).sum() for n in ("rows", "accepted", "converted", "refused_unit", "implausible", "value_missing")),
+        pl.col("problem").first(),
+    )
+    out = out.select([pl.col(k).cast(v) for k, v in UNIT_REPORT_SCHEMA.items()]).sort(
+        "analyte", "unit", nulls_last=True
+    )
+    if unknown is not None and unknown.height:
+        out = pl.concat([out, unknown], how="diagonal_relaxed").select(list(UNIT_REPORT_SCHEMA))
+    return out

@@ -1,0 +1,322 @@
+"""``load_cohort`` on long lab feeds and wide tables: window, policies, ties, units, boundaries.
+
+Oracles: the reference sheet's edge-case table (§12 rows cited per test), the ISS / R-ISS / R2-ISS
+rules (§1-§3), the window policy as documented in :mod:`b2m.cohort.at_diagnosis` (re-implemented
+here by brute force from its definition), and the GSE24080 facts in ``../shared/data/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from b2m.cohort import load_cohort
+from b2m.cohort.at_diagnosis import REASONS
+from b2m.errors import InputError
+
+D = dt.date
+INDEX = D(2020, 3, 1)  # 2020 is a leap year: INDEX - 60 days = 2020-01-01, INDEX + 30 days = 2020-03-31
+NEG = {"del17p": False, "t4_14": False, "t14_16": False, "gain1q": False}
+
+
+def _cohort(rows: list[tuple[str, str, float, str | None, D | None]], patients: list[str], **kw: object):  # type: ignore[no-untyped-def]
+    """rows: (patient, analyte, value, unit, date); every patient indexed on INDEX, FISH negative."""
+    labs = pl.DataFrame(rows, schema=["patient_id", "analyte", "value", "unit", "date"], orient="row").with_columns(
+        pl.col("value").cast(pl.Float64)
+    )
+    upper = kw.pop("upper", None)
+    if upper is not None:
+        labs = labs.with_columns(pl.Series("upper_limit", upper, dtype=pl.Float64))
+    pts = pl.DataFrame({"patient_id": patients, "index_date": [INDEX] * len(patients)}).with_columns(
+        *(pl.lit(v).alias(k) for k, v in NEG.items())
+    )
+    return load_cohort(labs, kind="long", patients=pts, **kw)  # type: ignore[arg-type]
+
+
+def _days(n: int) -> D:
+    return INDEX + dt.timedelta(days=n)
+
+
+def test_window_edges_are_inclusive() -> None:
+    """-60 and +30 are inside the default window, -61 and +31 outside (documented: both ends
+    inclusive). Nearest: |+30| < |-60| so the +30 value is used."""
+    r = _cohort(
+        [
+            ("P1", "b2m", 2.0, "mg/L", _days(-61)),
+            ("P1", "b2m", 2.5, "mg/L", _days(31)),
+            ("P2", "b2m", 3.0, "mg/L", _days(-60)),
+            ("P2", "b2m", 6.0, "mg/L", _days(30)),
+        ],
+        ["P1", "P2"],
+    )
+    assert r.table["b2m_mg_l"].to_list() == [None, 6.0]
+    reasons = dict(zip(r.provenance["days_from_index"], r.provenance["reason"], strict=True))
+    assert reasons == {-61: "outside_window", 31: "outside_window", -60: "farther", 30: "used"}
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("nearest", 6.0), ("last_before", 3.0), ("first_after", 6.0)])
+def test_policies(policy: str, expected: float) -> None:
+    r = _cohort([("P2", "b2m", 3.0, "mg/L", _days(-60)), ("P2", "b2m", 6.0, "mg/L", _days(30))], ["P2"], policy=policy)
+    assert r.table["b2m_mg_l"].to_list() == [expected]
+
+
+def test_index_day_counts_for_both_one_sided_policies() -> None:
+    """'last before' is on or before the index date; 'first after' on or after it."""
+    rows = [
+        ("P", "b2m", 4.0, "mg/L", _days(0)),
+        ("P", "b2m", 1.0, "mg/L", _days(-1)),
+        ("P", "b2m", 9.0, "mg/L", _days(1)),
+    ]
+    for policy in ("last_before", "first_after", "nearest"):
+        assert _cohort(rows, ["P"], policy=policy).table["b2m_mg_l"].to_list() == [4.0]
+
+
+def test_tie_goes_to_the_earlier_date() -> None:
+    r = _cohort([("P", "b2m", 4.2, "mg/L", _days(10)), ("P", "b2m", 5.6, "mg/L", _days(-10))], ["P"])
+    assert r.table["b2m_mg_l"].to_list() == [5.6]
+    assert sorted(r.provenance["reason"].to_list()) == ["tie_later", "used"]
+
+
+def test_same_day_duplicates_lowest_source_id_wins() -> None:
+    labs = pl.DataFrame(
+        {
+            "patient_id": ["P", "P"],
+            "analyte": ["b2m", "b2m"],
+            "value": [7.0, 2.0],
+            "unit": ["mg/L", "mg/L"],
+            "date": [_days(-5), _days(-5)],
+            "source_id": [7, 3],
+        }
+    )
+    pts = pl.DataFrame({"patient_id": ["P"], "index_date": [INDEX]})
+    r = load_cohort(labs, kind="long", patients=pts)
+    assert r.table["b2m_mg_l"].to_list() == [2.0]
+    assert dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True)) == {
+        "3": "used",
+        "7": "same_day_duplicate",
+    }
+
+
+def test_unit_boundaries_after_conversion() -> None:
+    """§12 #1: B2M exactly 3.5 mg/L (3500 µg/L) is not < 3.5 -> ISS II. §12 #3/#4: albumin 35 g/L
+    = 3.5 g/dL satisfies >= 3.5, so B2M 3.499 mg/L (3499 µg/L) -> ISS I. §12 #2: B2M 5500 ng/mL =
+    5.5 mg/L -> ISS III."""
+    r = _cohort(
+        [
+            ("A", "b2m", 3500.0, "µg/L", _days(0)),
+            ("A", "albumin", 35.0, "g/L", _days(0)),
+            ("B", "b2m", 3499.0, "ug/L", _days(0)),
+            ("B", "albumin", 35.0, "g/L", _days(0)),
+            ("C", "1952-1", 5500.0, "ng/mL", _days(0)),
+        ],
+        ["A", "B", "C"],
+    )
+    assert r.table["iss"].to_list() == ["II", "I", "III"]
+    assert r.table["b2m_mg_l"].to_list() == [3.5, 3.499, 5.5]
+
+
+def test_ldh_against_the_reported_upper_limit() -> None:
+    """§12 #6: LDH equal to the ULN is normal -> with ISS I and negative FISH, R-ISS I and R2-ISS I
+    (score 0). LDH 4.2 µkat/L = 252 U/L above 4.1 µkat/L = 246 U/L is high: R-ISS II (ISS I but
+    not all of I's conditions; not ISS III), R2-ISS 0 + 1 = 1 -> II."""
+    r = _cohort(
+        [
+            ("E", "b2m", 2.0, "mg/L", _days(0)),
+            ("E", "albumin", 4.0, "g/dL", _days(0)),
+            ("E", "ldh", 250.0, "U/L", _days(0)),
+            ("H", "b2m", 2.0, "mg/L", _days(0)),
+            ("H", "albumin", 4.0, "g/dL", _days(0)),
+            ("H", "ldh", 4.2, "µkat/L", _days(0)),
+        ],
+        ["E", "H"],
+        upper=[None, None, 250.0, None, None, 4.1],
+    )
+    t = r.table
+    assert t["ldh_u_l"].to_list() == [250.0, 252.0] and t["ldh_uln_u_l"].to_list() == [250.0, 246.0]
+    assert t["r_iss"].to_list() == ["I", "II"] and t["r2_iss"].to_list() == ["I", "II"]
+    assert t["r2_iss_score"].to_list() == [0.0, 1.0]
+
+
+def test_unknown_uln_is_never_assumed_unless_stated() -> None:
+    """§12 #7: LDH ULN unknown -> R-ISS not decidable (I|II for ISS I with negative FISH). Stated as
+    300 U/L: 252 <= 300 is normal -> R-ISS I, and the assumption is flagged and noted."""
+    rows = [
+        ("U", "b2m", 2.0, "mg/L", _days(0)),
+        ("U", "albumin", 4.0, "g/dL", _days(0)),
+        ("U", "ldh", 252.0, "U/L", _days(0)),
+    ]
+    unknown = _cohort(rows, ["U"])
+    assert unknown.table["r_iss_possible"].to_list() == ["I|II"] and unknown.notes == ()
+    stated = _cohort(rows, ["U"], ldh_uln_u_l=300.0)
+    assert stated.table["r_iss"].to_list() == ["I"] and stated.table["ldh_uln_assumed"].to_list() == [True]
+    assert any("assumed to be 300 U/L for 1 of 1" in n for n in stated.notes)
+
+
+def test_refusals_are_reported_not_dropped() -> None:
+    """Unknown or refused units, implausible values, unrecognised names and invalid LOINC codes all
+    appear in the unit report; none is used."""
+    r = _cohort(
+        [
+            ("P", "b2m", 4200.0, "mg/L", _days(0)),  # implausible: looks like µg/L
+            ("P", "b2m", 3.0, "mg/dL", _days(0)),  # refused: §12 #46
+            ("P", "b2m", 2.0, None, _days(0)),  # no unit: never assumed
+            ("P", "albumin", 3.0, "mmol/L", _days(0)),  # wrong dimension for albumin
+            ("P", "crp", 5.0, "mg/L", _days(0)),  # not a cohort analyte
+            ("P", "33944-8", 5.0, "mg/L", _days(0)),  # check digit wrong (33944-0)
+        ],
+        ["P"],
+    )
+    assert r.table["b2m_mg_l"].to_list() == [None] and r.table["albumin_g_dl"].to_list() == [None]
+    rep = r.unit_report
+    b2m = {row["unit"]: row for row in rep.filter(pl.col("analyte") == "b2m").iter_rows(named=True)}
+    assert b2m["mg/L"]["implausible"] == 1 and b2m["mg/dL"]["refused_unit"] == 1
+    assert b2m[None]["refused_unit"] == 1 and "missing" in b2m[None]["problem"]
+    assert rep.filter(pl.col("analyte") == "albumin")["refused_unit"].to_list() == [1]
+    problems = rep.filter(pl.col("analyte").is_null())["problem"].to_list()
+    assert any("'crp'" in p for p in problems) and any("33944-8" in p and "check digit" in p for p in problems)
+    assert set(r.provenance["reason"]) <= set(REASONS)
+
+
+def test_events_of_patients_outside_the_cohort_are_reported() -> None:
+    labs = pl.DataFrame(
+        {"patient_id": ["P", "X"], "analyte": ["b2m", "b2m"], "value": [2.0, 2.0], "unit": ["mg/L"] * 2}
+    ).with_columns(pl.lit(_days(0)).alias("date"))
+    pts = pl.DataFrame({"patient_id": ["P"], "index_date": [INDEX]})
+    r = load_cohort(labs, kind="long", patients=pts)
+    assert r.table["patient_id"].to_list() == ["P"]
+    assert dict(zip(r.provenance["patient_id"], r.provenance["reason"], strict=True)) == {
+        "P": "used",
+        "X": "not_in_cohort",
+    }
+
+
+def test_csv_files_as_text(tmp_path: Path) -> None:
+    """A lab feed read as text: numbers parsed, a censored '<0.5' is not used (the cohort table has no
+    censored values) and says why; the row number is the source id."""
+    (tmp_path / "labs.csv").write_text(
+        "patient_id,analyte,value,unit,date\nP,b2m,<0.5,mg/L,2020-03-01\nP,b2m,2.5,mg/L,2020-02-20\n"
+    )
+    (tmp_path / "pts.csv").write_text(
+        "patient_id,index_date,age,sex,os_months,os_event\nP,2020-03-01,61.5,F,12.5,yes\n"
+    )
+    r = load_cohort(tmp_path / "labs.csv", kind="long", patients=tmp_path / "pts.csv")
+    row = r.table.row(0, named=True)
+    assert (row["b2m_mg_l"], row["age"], row["sex"], row["os_months"], row["os_event"]) == (
+        2.5,
+        61.5,
+        "female",
+        12.5,
+        True,
+    )
+    assert dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True)) == {
+        "1": "value_missing",
+        "2": "used",
+    }
+
+
+def test_refused_inputs() -> None:
+    pts = pl.DataFrame({"patient_id": ["P", "P"], "index_date": [INDEX, INDEX]})
+    labs = pl.DataFrame({"patient_id": ["P"], "analyte": ["b2m"], "value": [1.0], "unit": ["mg/L"], "date": [INDEX]})
+    with pytest.raises(InputError, match="more than once"):
+        load_cohort(labs, kind="long", patients=pts)
+    with pytest.raises(InputError, match="window"):
+        load_cohort(labs, kind="long", patients=pts[:1], window_days=(10, -10))
+    with pytest.raises(InputError, match="policy"):
+        load_cohort(labs, kind="long", patients=pts[:1], policy="closest")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="kind"):
+        load_cohort(labs, kind="fhir")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="ldh_uln_u_l"):
+        load_cohort(labs, kind="long", patients=pts[:1], ldh_uln_u_l=-5)
+    with pytest.raises(InputError, match="patient table"):
+        load_cohort(labs, kind="long")
+
+
+def _oracle(events: list[tuple[int, float, int]], lo: int, hi: int, policy: str) -> float | None:
+    """The documented pick, by brute force: (days, value, source id) -> the value used."""
+    ok = [e for e in events if lo <= e[0] <= hi]
+    if policy == "last_before":
+        ok = [e for e in ok if e[0] <= 0]
+        rank = [(-d, s) for d, _, s in ok]
+    elif policy == "first_after":
+        ok = [e for e in ok if e[0] >= 0]
+        rank = [(d, s) for d, _, s in ok]
+    else:
+        rank = [(abs(d), d, s) for d, _, s in ok]  # |d|, then the earlier date, then the source id
+    if not ok:
+        return None
+    return ok[min(range(len(ok)), key=lambda i: rank[i])][1]
+
+
+event = st.tuples(st.integers(-90, 60), st.sampled_from([1.0, 2.0, 3.0, 4.0, 6.0]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.lists(event, max_size=6), min_size=1, max_size=12),
+    st.sampled_from(["nearest", "last_before", "first_after"]),
+    st.tuples(st.integers(-60, 0), st.integers(0, 30)),
+)
+def test_pick_equals_brute_force(cohort: list[list[tuple[int, float]]], policy: str, window: tuple[int, int]) -> None:
+    """Any cohort, any policy, any window: the value used is the one the documented rule picks."""
+    rows, sid = [], 0
+    for p, evs in enumerate(cohort):
+        for d, v in evs:
+            sid += 1
+            rows.append(
+                {"patient_id": p, "analyte": "b2m", "value": v, "unit": "mg/L", "date": _days(d), "source_id": sid}
+            )
+    labs = pl.DataFrame(
+        rows,
+        schema={
+            "patient_id": pl.Int64,
+            "analyte": pl.String,
+            "value": pl.Float64,
+            "unit": pl.String,
+            "date": pl.Date,
+            "source_id": pl.Int64,
+        },
+    )
+    pts = pl.DataFrame({"patient_id": list(range(len(cohort))), "index_date": [INDEX] * len(cohort)})
+    r = load_cohort(labs, kind="long", patients=pts, policy=policy, window_days=window)  # type: ignore[arg-type]
+    sids = iter(range(1, sid + 1))
+    expected = [_oracle([(d, v, next(sids)) for d, v in evs], *window, policy) for evs in cohort]
+    assert r.table["b2m_mg_l"].to_list() == expected
+    assert r.provenance.filter(pl.col("used")).height == sum(e is not None for e in expected)
+
+
+GSE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gse24080_uams_maqc2_clinical.csv"
+GSE_COLUMNS = {
+    "original_order": "patient_id",
+    "alb_g_dl": "albumin_g_dl",
+    "creat_mg_dl": "creatinine_mg_dl",
+    "os_time_months": "os_months",
+    "efs_time_months": "efs_months",
+}
+
+
+@pytest.mark.skipif(not GSE.is_file(), reason=f"shared dataset not found at {GSE}")
+def test_gse24080_wide() -> None:
+    """README facts: 565 patients; one albumin of 0.3 g/dL (implausible: refused and reported, never
+    used); B2M exactly 3.5 in 9 patients (ISS II, §12 #1) and 5.5 in 5 (ISS III, §12 #2); no LDH ULN,
+    so a stated one is flagged as assumed for every patient with an LDH."""
+    r = load_cohort(GSE, kind="wide", columns=GSE_COLUMNS, ldh_uln_u_l=250.0)
+    t = r.table
+    assert t.height == 565 and t["patient_id"].is_sorted()
+    assert set(t.filter(pl.col("b2m_mg_l") == 3.5)["iss"]) == {"II"} and t.filter(pl.col("b2m_mg_l") == 3.5).height == 9
+    assert (
+        set(t.filter(pl.col("b2m_mg_l") == 5.5)["iss"]) == {"III"} and t.filter(pl.col("b2m_mg_l") == 5.5).height == 5
+    )
+    alb = r.unit_report.filter(pl.col("analyte") == "albumin").row(0, named=True)
+    assert alb["implausible"] == 1 and alb["unit"] == "g/dL"
+    bad = r.provenance.filter(pl.col("reason") == "implausible")
+    assert bad["analyte"].to_list() == ["albumin"] and bad["value"].to_list() == [0.3]
+    assert t.filter(pl.col("patient_id") == bad["patient_id"][0])["albumin_g_dl"].to_list() == [None]
+    with_ldh = t.filter(pl.col("ldh_u_l").is_not_null())
+    assert with_ldh["ldh_uln_assumed"].all() and any("250 U/L" in n for n in r.notes)
+    assert any("del17p" in n for n in r.notes)  # no per-abnormality FISH in this dataset: said so
+    assert t["os_event"].dtype == pl.Boolean and "efs_months" in t.columns

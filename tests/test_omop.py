@@ -1,0 +1,292 @@
+"""The OMOP CDM v5.4 path on the Synthea27Nj export (28 synthetic persons, OHDSI EunomiaDatasets).
+
+The export has no myeloma, no B2M and no LDH, so each test run unzips it to a temporary folder and
+injects rows (below). Its own albumin (LOINC 1751-7) and creatinine (38483-4) measurements are
+used as they are. Expected stages are worked out by hand from the published rules (reference sheet
+§1-§3): ISS (Greipp 2005): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL, III = B2M >= 5.5 mg/L, else II;
+R-ISS (Palumbo 2015): I = ISS I, no high-risk CA, LDH <= ULN; III = ISS III and (high-risk CA or
+LDH > ULN); else II; R2-ISS (D'Agostino 2022): ISS II 1, ISS III 1.5, del(17p) 1, LDH > ULN 1,
+t(4;14) 1, 1q+ 0.5; groups 0 / 0.5-1 / 1.5-2.5 / 3-5. FISH is unknown in OMOP here, so each unknown
+abnormality widens the score range by its points.
+
+Injected persons (dates relative to the index date d = 0):
+
+- person 7 (male, born 1938-02-22, died 2019-05-28): myeloma by SNOMED 109989006 in
+  ``condition_source_value`` on 2018-04-20 (and again on 2019-01-01: the earliest wins). B2M 6.0
+  µg/mL at d = -2 (= 6.0 mg/L), B2M 2.0 mg/L at d = -109 (outside -60..+30), LDH 5.0 µkat/L with
+  upper limit 4.0 µkat/L at d = +1 (= 300 U/L against 240 U/L). Synthea's albumin 4.3 g/dL and
+  creatinine 3.5 mg/dL are from 2018-04-13 (d = -7).
+- person 8 (female, born 1967-01-17, alive, observed until 2022-01-17): myeloma by ICD-10-CM C90.00
+  on 2020-10-01. B2M 250 nmol/L at d = -3 (x 0.0118 = 2.95 mg/L), B2M 2.0 "foo" (unknown unit) at
+  d = -1, B2M 3.0 "mg/dL" (refused: §12 #46) at d = 0, albumin 3.6 g/dL at d = 0 coded only by
+  ``measurement_concept_id`` 3024561 and ``unit_concept_id`` 8713 (the export's concept table maps
+  them to LOINC 1751-7 and UCUM g/dL), LDH 180 U/L with upper limit 250 at d = +1 coded by
+  ``unit_concept_id`` 8645 (UCUM [U]/L). Synthea's creatinine 0.8 mg/dL on 2020-10-06 (d = +5).
+- person 10 (male, born 1971-08-22, alive, observed until 2022-10-10): myeloma by a concept injected
+  into ``concept`` (SNOMED 109989006, id 2000000001) on 2022-01-10; its source value "MM-local" is
+  not a myeloma code. B2M 5.6 mg/L at d = -10 and 4.2 mg/L at d = +10 (a tie: the earlier wins),
+  4200 mg/L at d = -1 (implausible, > 250 mg/L), albumin 41 g/L at d = +30 (window edge, inclusive)
+  and 2.0 g/dL at d = +31 (outside), no LDH. Synthea's creatinine 2.0 mg/dL on 2022-01-10 (d = 0).
+- person 1 (no myeloma) gets a B2M that must not appear anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from b2m.cohort import load_cohort
+from b2m.cohort.at_diagnosis import LOINC_TO_ANALYTE, loinc_check_digit, loinc_valid
+from b2m.cohort.engines import spark_session
+from b2m.cohort.omop import MYELOMA_ICD10, MYELOMA_ICD10CM, MYELOMA_SNOMED
+
+ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "Synthea27Nj_5.4.zip"
+pytestmark = pytest.mark.skipif(not ZIP.is_file(), reason=f"shared OMOP export not found at {ZIP}")
+D = dt.date
+
+CONDITIONS = [  # person, date, concept id, source value
+    (7, "2018-04-20", 0, "109989006"),
+    (7, "2019-01-01", 0, "109989006"),
+    (8, "2020-10-01", 0, "C90.00"),
+    (10, "2022-01-10", 2000000001, "MM-local"),
+]
+MEASUREMENTS = [  # person, date, source value (LOINC), concept id, value, unit, unit concept, range_high
+    (7, "2018-04-18", "1952-1", 0, 6.0, "µg/mL", 0, None),
+    (7, "2018-01-01", "1952-1", 0, 2.0, "mg/L", 0, None),
+    (7, "2018-04-21", "2532-0", 0, 5.0, "µkat/L", 0, 4.0),
+    (8, "2020-09-28", "1952-1", 0, 250.0, "nmol/L", 0, None),
+    (8, "2020-09-30", "1952-1", 0, 2.0, "foo", 0, None),
+    (8, "2020-10-01", "1952-1", 0, 3.0, "mg/dL", 0, None),
+    (8, "2020-10-01", "", 3024561, 3.6, "", 8713, None),
+    (8, "2020-10-02", "2532-0", 0, 180.0, "", 8645, 250.0),
+    (10, "2021-12-31", "1952-1", 0, 5.6, "mg/L", 0, None),
+    (10, "2022-01-20", "1952-1", 0, 4.2, "mg/L", 0, None),
+    (10, "2022-01-09", "1952-1", 0, 4200.0, "mg/L", 0, None),
+    (10, "2022-02-09", "1751-7", 0, 41.0, "g/L", 0, None),
+    (10, "2022-02-10", "1751-7", 0, 2.0, "g/dL", 0, None),
+    (1, "2020-01-01", "1952-1", 0, 9.9, "mg/L", 0, None),
+]
+
+
+def _append(path: Path, rows: list[dict[str, object]]) -> None:
+    with path.open(newline="") as fh:
+        header = next(csv.reader(fh))
+    with path.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=header)
+        for r in rows:
+            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+
+
+def build_export(folder: Path) -> Path:
+    """Unzip Synthea27Nj and inject the rows described in the module docstring."""
+    with zipfile.ZipFile(ZIP) as z:
+        z.extractall(folder)
+    root = next(p.parent for p in folder.rglob("PERSON.csv") if "__MACOSX" not in p.parts)
+    _append(
+        root / "CONDITION_OCCURRENCE.csv",
+        [
+            {
+                "condition_occurrence_id": 9_000_000 + i,
+                "person_id": p,
+                "condition_concept_id": cid,
+                "condition_start_date": d,
+                "condition_type_concept_id": 32817,
+                "condition_status_concept_id": 0,
+                "condition_source_value": src,
+                "condition_source_concept_id": 0,
+            }
+            for i, (p, d, cid, src) in enumerate(CONDITIONS)
+        ],
+    )
+    _append(
+        root / "MEASUREMENT.csv",
+        [
+            {
+                "measurement_id": 9_000_000 + i,
+                "person_id": p,
+                "measurement_concept_id": cid,
+                "measurement_date": d,
+                "measurement_type_concept_id": 32817,
+                "value_as_number": v,
+                "unit_concept_id": ucid,
+                "range_high": hi,
+                "measurement_source_value": src,
+                "measurement_source_concept_id": 0,
+                "unit_source_value": u,
+            }
+            for i, (p, d, src, cid, v, u, ucid, hi) in enumerate(MEASUREMENTS)
+        ],
+    )
+    _append(
+        root / "CONCEPT.csv",
+        [
+            {
+                "concept_id": 2000000001,
+                "concept_name": "Multiple myeloma",
+                "domain_id": "Condition",
+                "vocabulary_id": "SNOMED",
+                "concept_class_id": "Clinical Finding",
+                "standard_concept": "S",
+                "concept_code": "109989006",
+                "valid_start_date": "1970-01-01",
+                "valid_end_date": "2099-12-31",
+            }
+        ],
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_export(tmp_path_factory.mktemp("synthea"))
+
+
+@pytest.fixture(scope="module", params=["polars", "duckdb"])
+def loaded(request: pytest.FixtureRequest, export: Path):  # type: ignore[no-untyped-def]
+    return load_cohort(export, kind="omop", engine=request.param)
+
+
+def _row(table: pl.DataFrame, person: int) -> dict[str, object]:
+    return table.filter(pl.col("patient_id") == person).row(0, named=True)
+
+
+def test_cohort_is_the_myeloma_persons(loaded) -> None:  # type: ignore[no-untyped-def]
+    """Persons 7, 8, 10 carry a myeloma code (SNOMED 109989006 / ICD-10-CM C90.00 / concept); person 1
+    does not, so its B2M appears neither in the table nor in the audit trail."""
+    assert loaded.table["patient_id"].to_list() == [7, 8, 10]
+    assert 1 not in loaded.provenance["patient_id"].to_list()
+
+
+def test_index_date_is_the_first_myeloma_condition(loaded) -> None:  # type: ignore[no-untyped-def]
+    assert loaded.table["index_date"].to_list() == [D(2018, 4, 20), D(2020, 10, 1), D(2022, 1, 10)]
+
+
+def test_person_7_stages(loaded) -> None:  # type: ignore[no-untyped-def]
+    """B2M 6.0 µg/mL = 6.0 mg/L >= 5.5 -> ISS III. LDH 5.0 µkat/L x 60 = 300 U/L > 4.0 x 60 = 240 U/L
+    -> high, so R-ISS III (ISS III and high LDH; FISH need not be known). R2-ISS: 1.5 (ISS III) + 1
+    (LDH) = 2.5, plus up to 1 + 1 + 0.5 for unknown FISH: 2.5..5 -> III|IV."""
+    r = _row(loaded.table, 7)
+    assert (r["b2m_mg_l"], r["ldh_u_l"], r["ldh_uln_u_l"]) == (6.0, 300.0, 240.0)
+    assert (r["albumin_g_dl"], r["creatinine_mg_dl"]) == (4.3, 3.5)  # Synthea's own rows, d = -7
+    assert (r["iss"], r["r_iss"], r["r2_iss"], r["r2_iss_possible"]) == ("III", "III", None, "III|IV")
+    assert r["ldh_uln_assumed"] is False
+
+
+def test_person_7_demographics_and_survival(loaded) -> None:  # type: ignore[no-untyped-def]
+    """Born 1938-02-22, index 2018-04-20: 80 completed years. Died 2019-05-28: 2018-04-20 ->
+    2019-04-20 is 365 days, -> 2019-05-20 30, -> 2019-05-28 8: 403 days = 403 / 30.4375 months."""
+    r = _row(loaded.table, 7)
+    assert (r["age"], r["sex"], r["os_event"]) == (80.0, "male", True)
+    assert r["os_months"] == pytest.approx(403 / 30.4375)
+
+
+def test_person_8_units_and_stages(loaded) -> None:  # type: ignore[no-untyped-def]
+    """250 nmol/L x 0.0118 = 2.95 mg/L (MW 11,800, reference sheet §10); the 'foo' and 'mg/dL' B2M
+    values nearer the index date are refused, not used. Albumin 3.6 g/dL (by concept ids). ISS I
+    (2.95 < 3.5 and 3.6 >= 3.5). LDH 180 <= 250: normal, so R-ISS I unless FISH shows a high-risk
+    abnormality (unknown): I|II. R2-ISS 0 + unknown FISH 0..2.5 -> I|II|III."""
+    r = _row(loaded.table, 8)
+    assert (r["b2m_mg_l"], r["albumin_g_dl"], r["ldh_u_l"], r["ldh_uln_u_l"]) == (2.95, 3.6, 180.0, 250.0)
+    assert r["creatinine_mg_dl"] == 0.8
+    assert (r["iss"], r["r_iss_possible"], r["r2_iss_possible"]) == ("I", "I|II", "I|II|III")
+    assert (r["age"], r["sex"], r["os_event"]) == (53.0, "female", False)
+    # 2020-10-01 -> 2021-10-01 365 days, -> 2022-01-01 92, -> 2022-01-17 16: 473 days of follow-up.
+    assert r["os_months"] == pytest.approx(473 / 30.4375)
+
+
+def test_person_10_tie_and_window_edge(loaded) -> None:  # type: ignore[no-untyped-def]
+    """B2M 5.6 (d = -10) and 4.2 (d = +10) are equally near: the earlier wins, 5.6 >= 5.5 -> ISS III.
+    Albumin 41 g/L = 4.1 g/dL at d = +30 is inside the window (inclusive). No LDH: R-ISS II|III,
+    R2-ISS 1.5 + up to 1 + 1 + 1 + 0.5 = 1.5..5 -> III|IV."""
+    r = _row(loaded.table, 10)
+    assert (r["b2m_mg_l"], r["albumin_g_dl"], r["ldh_u_l"], r["creatinine_mg_dl"]) == (5.6, 4.1, None, 2.0)
+    assert (r["iss"], r["r_iss_possible"], r["r2_iss_possible"]) == ("III", "II|III", "III|IV")
+    assert r["os_months"] == pytest.approx(273 / 30.4375)  # to 2022-10-10, end of observation
+
+
+def test_reasons_for_what_was_not_used(loaded) -> None:  # type: ignore[no-untyped-def]
+    prov = loaded.provenance
+    b2m = prov.filter(pl.col("analyte") == "b2m").select("patient_id", "date", "days_from_index", "reason")
+    got = {(r["patient_id"], r["date"]): (r["days_from_index"], r["reason"]) for r in b2m.iter_rows(named=True)}
+    assert got == {
+        (7, D(2018, 4, 18)): (-2, "used"),
+        (7, D(2018, 1, 1)): (-109, "outside_window"),
+        (8, D(2020, 9, 28)): (-3, "used"),
+        (8, D(2020, 9, 30)): (-1, "unit_refused"),
+        (8, D(2020, 10, 1)): (0, "unit_refused"),
+        (10, D(2021, 12, 31)): (-10, "used"),
+        (10, D(2022, 1, 20)): (10, "tie_later"),
+        (10, D(2022, 1, 9)): (-1, "implausible"),
+    }
+    alb = prov.filter((pl.col("patient_id") == 10) & (pl.col("analyte") == "albumin"))
+    assert dict(zip(alb["days_from_index"], alb["reason"], strict=True)) == {30: "used", 31: "outside_window"}
+    used = prov.filter(pl.col("used"))
+    assert used.group_by("patient_id", "analyte").len()["len"].max() == 1  # one measurement per analyte
+
+
+def test_unit_report_names_every_unit(loaded) -> None:  # type: ignore[no-untyped-def]
+    """The unknown unit and the refused mg/dL are reported with their reason; conversions counted."""
+    rep = loaded.unit_report.filter(pl.col("analyte") == "b2m")
+    by_unit = {r["unit"]: r for r in rep.iter_rows(named=True)}
+    assert by_unit["foo"]["refused_unit"] == 1 and "unknown unit 'foo'" in by_unit["foo"]["problem"]
+    assert by_unit["mg/dL"]["refused_unit"] == 1 and "mislabelling" in by_unit["mg/dL"]["problem"]
+    assert by_unit["nmol/L"]["converted"] == 1 and by_unit["nmol/L"]["factor"] == 0.0118
+    assert by_unit["mg/L"]["implausible"] == 1  # 4200 mg/L
+    ldh = {r["unit"]: r for r in loaded.unit_report.filter(pl.col("analyte") == "ldh").iter_rows(named=True)}
+    assert ldh["µkat/L"]["converted"] == 1 and ldh["[U]/L"]["accepted"] == 1  # UCUM code via concept 8645
+
+
+def test_policies(export: Path) -> None:
+    """first_after: person 10's B2M becomes 4.2 (d = +10; the tie rule no longer applies) -> ISS II
+    (3.5 <= 4.2 < 5.5). last_before: person 7's LDH (d = +1) is on the wrong side -> unknown."""
+    after = load_cohort(export, kind="omop", policy="first_after")
+    assert _row(after.table, 10)["b2m_mg_l"] == 4.2 and _row(after.table, 10)["iss"] == "II"
+    before = load_cohort(export, kind="omop", policy="last_before")
+    r7 = _row(before.table, 7)
+    assert r7["ldh_u_l"] is None and r7["r_iss_possible"] == "II|III"
+    assert "wrong_side" in before.provenance.filter(pl.col("patient_id") == 7)["reason"].to_list()
+
+
+def test_duckdb_file_source(export: Path, tmp_path: Path) -> None:
+    """The same export as a DuckDB database file gives the same cohort as the CSV folder."""
+    import duckdb
+
+    db = tmp_path / "cdm.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("PERSON", "CONDITION_OCCURRENCE", "MEASUREMENT", "DEATH", "OBSERVATION_PERIOD", "CONCEPT"):
+            con.execute(f"CREATE TABLE {name.lower()} AS SELECT * FROM read_csv('{export / (name + '.csv')}')")
+    for engine in ("duckdb", "polars"):
+        got = load_cohort(db, kind="omop", engine=engine)  # type: ignore[arg-type]
+        want = load_cohort(export, kind="omop", engine=engine)  # type: ignore[arg-type]
+        assert got.table.equals(want.table)
+        assert got.provenance.equals(want.provenance)
+
+
+def test_spark_gives_the_same_cohort(export: Path) -> None:
+    """Spark local mode reads the same CSV folder and gives identical table, audit and unit report."""
+    polars = load_cohort(export, kind="omop", engine="polars")
+    spark = load_cohort(export, kind="omop", engine="spark", spark=spark_session("local[2]"))
+    assert spark.table.equals(polars.table)
+    assert spark.provenance.equals(polars.provenance)
+    assert spark.unit_report.equals(polars.unit_report)
+
+
+def test_loinc_check_digits() -> None:
+    """LOINC Users' Guide (mod 10): 12345 -> check digit 5. Every code the loader maps is valid, and a
+    one-character slip such as 33944-8 (for 33944-0, reference sheet §10.4 warning) is caught."""
+    assert loinc_check_digit("12345") == 5
+    assert all(loinc_valid(code) for code in LOINC_TO_ANALYTE)
+    assert loinc_valid("33944-0") and not loinc_valid("33944-8")
+    assert LOINC_TO_ANALYTE["1952-1"] == "b2m" and LOINC_TO_ANALYTE["1751-7"] == "albumin"
+
+
+def test_myeloma_codes() -> None:
+    """SNOMED CT 109989006 Multiple myeloma (disorder); ICD-10 C90.0; ICD-10-CM C90.00-C90.02."""
+    assert MYELOMA_SNOMED == ("109989006",)
+    assert MYELOMA_ICD10 == ("C90.0",)
+    assert MYELOMA_ICD10CM == ("C90.00", "C90.01", "C90.02")
