@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from b2m.errors import InputError
-from b2m.rules.kleene import Num
+from b2m.provenance import Note
+from b2m.rules.kleene import Num, lt
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
 
@@ -54,3 +55,16 @@ def check_lab(field: str, x: LabValue | None, key: str) -> None:
         raise InputError(
             field, f"expected a parsed {key} lab value or null, got {x!r}", f"b2m.units.parse_lab({key!r}, ...)"
         )
+
+
+def flc_ratio_orientation_note(ratio: Num, rule_id: str) -> Note | None:
+    """A caveat when an involved/uninvolved FLC ratio is below 1: it looks like a κ/λ ratio given for a
+    λ-type clone (reference sheet §12 row 22). Shared by the smouldering-myeloma scores."""
+    if lt(ratio, 1.0) is not True:
+        return None
+    return Note(
+        f"{rule_id}_flc_ratio_below_1",
+        "caveat",
+        "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
+        "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
+    )

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, Options, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
-from b2m.rules.checks import check_bool, check_number
-from b2m.rules.kleene import Num, Tri, gt, le, lt, or_
+from b2m.rules.checks import check_bool, check_number, flc_ratio_orientation_note
+from b2m.rules.kleene import Num, Tri, gt, le, or_
 
 SOURCE = Source(
     "Mateos MV, Kumar S, Dimopoulos MA, et al. International Myeloma Working Group risk stratification "
@@ -213,15 +213,8 @@ def smm_imwg_2020(
     fish_names = ("t4_14", "t14_16", "gain1q", "del13q")
     missing = tuple(k for k, v in inputs.items() if v is None and (k not in fish_names or fish is None))
     notes = list(NOTES)
-    if lt(flc_ratio_involved_uninvolved, 1.0):
-        notes.append(
-            Note(
-                "smm_imwg_2020_flc_ratio_below_1",
-                "caveat",
-                "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
-                "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
-            )
-        )
+    if orientation := flc_ratio_orientation_note(flc_ratio_involved_uninvolved, "smm_imwg_2020"):
+        notes.append(orientation)
     if missing:
         notes.append(
             Note(

@@ -21,8 +21,8 @@ from __future__ import annotations
 from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
-from b2m.rules.checks import check_number
-from b2m.rules.kleene import Num, gt, lt
+from b2m.rules.checks import check_number, flc_ratio_orientation_note
+from b2m.rules.kleene import Num, gt
 
 SOURCE = Source(
     "Lakshman A, Rajkumar SV, Buadi FK, et al. Risk stratification of smoldering multiple myeloma "
@@ -100,15 +100,8 @@ def smm_mayo_2018(*, bmpc_percent: Num, m_protein_g_dl: Num, flc_ratio_involved_
     }
     missing = tuple(k for k, v in inputs.items() if v is None)
     notes = list(NOTES)
-    if lt(flc_ratio_involved_uninvolved, 1.0):
-        notes.append(
-            Note(
-                "smm_mayo_2018_flc_ratio_below_1",
-                "caveat",
-                "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
-                "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
-            )
-        )
+    if orientation := flc_ratio_orientation_note(flc_ratio_involved_uninvolved, "smm_mayo_2018"):
+        notes.append(orientation)
     if missing:
         notes.append(
             Note(
