@@ -191,7 +191,7 @@ def cll_ipi_2016(
         inputs=inputs,
         missing=missing,
         notes=NOTES + stage_notes + age_caveats(age_years),
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
         score=determined(options),
         score_range=score_range(options),
     )

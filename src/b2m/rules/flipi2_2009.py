@@ -152,7 +152,7 @@ def flipi2_2009(
         inputs=inputs,
         missing=missing_names(inputs),
         notes=NOTES + uln_notes + age_caveats(age_years),
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
         score=determined(options),
         score_range=score_range(options),
     )

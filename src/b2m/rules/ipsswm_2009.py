@@ -126,7 +126,7 @@ def ipsswm_2009(
         inputs=inputs,
         missing=missing_names(inputs),
         notes=NOTES + age_caveats(age_years),
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
         score=determined(options),
         score_range=score_range(options),
     )

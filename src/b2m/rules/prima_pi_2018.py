@@ -91,5 +91,5 @@ def prima_pi_2018(*, b2m_mg_l: Num, bone_marrow_involved: bool | None) -> RuleRe
         inputs=inputs,
         missing=missing_names(inputs),
         notes=NOTES,
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
     )

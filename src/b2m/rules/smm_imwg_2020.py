@@ -232,7 +232,7 @@ def smm_imwg_2020(
         inputs=inputs,
         missing=missing,
         notes=tuple(notes),
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
         score=determined(options),
         score_range=score_range(options),
     )

@@ -119,7 +119,7 @@ def smm_mayo_2018(*, bmpc_percent: Num, m_protein_g_dl: Num, flc_ratio_involved_
         inputs=inputs,
         missing=missing,
         notes=tuple(notes),
-        outcomes=tuple(o for o in OUTCOMES if o.stage in possible),
+        outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
         score=determined(options),
         score_range=(lo, hi),
     )

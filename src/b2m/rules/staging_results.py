@@ -163,7 +163,7 @@ def staging_results(patients: Sequence[StagingValues]) -> list[dict[str, RuleRes
                 inputs={c: _input_value(getattr(p, c)) for c in module.INPUTS},
                 missing=() if stage else _missing(module, p, iss_known),
                 notes=tuple(notes),
-                outcomes=tuple(o for o in module.OUTCOMES if o.stage == stage),
+                outcomes=module.OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
                 score=score,
                 score_range=score_range,
             )
