@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
-from collections.abc import Callable
 
 import duckdb
 import numpy as np
 import polars as pl
+from _timing import best_of
 
 from b2m.cohort import load_cohort
 
@@ -82,15 +82,6 @@ FROM labs l JOIN patients p USING (patient_id)
 WHERE l.date - p.index_date BETWEEN -60 AND 30
 GROUP BY l.patient_id, l.analyte
 """
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import polars as pl
+from _timing import best_of
 
 from b2m.rules.staging import stage_frame
 
@@ -107,15 +106,6 @@ def row_wise(row: pd.Series) -> pd.Series:  # type: ignore[type-arg]
             "r2_iss_possible": r2_s,
         }
     )
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def main() -> None:
