@@ -167,3 +167,70 @@ def test_wide_table_is_engine_neutral(engine: str, files: dict[str, Path], tmp_p
     a = load_cohort(src, kind="wide", engine=engine, ldh_uln_u_l=240.0)  # type: ignore[arg-type]
     b = load_cohort(src, kind="wide", engine="polars", ldh_uln_u_l=240.0)
     assert_same(a, b)
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@pytest.mark.parametrize("policy", ["nearest", "last_before", "first_after"])
+def test_table_only_path_equals_audited_path(files: dict[str, Path], engine: str, policy: str) -> None:
+    """Without an audit trail the pick takes a cheaper route (filters instead of reason codes; one
+    packed rank; implausible rows counted only in pairs whose extremes are out of bounds). It must
+    give the same table and unit report as the audited route, and the unit report must agree with
+    the reasons in the audit trail row for row."""
+    kw: dict[str, Any] = {"kind": "long", "patients": files["pts.parquet"], "ldh_uln_u_l": 240.0, "policy": policy}
+    audited = load_cohort(files["labs.parquet"], engine=engine, provenance="all", **kw)  # type: ignore[arg-type]
+    for mode in ("none", "used"):
+        fast = load_cohort(files["labs.parquet"], engine=engine, provenance=mode, **kw)  # type: ignore[arg-type]
+        assert fast.table.equals(audited.table)
+        assert fast.unit_report.equals(audited.unit_report)
+    used = load_cohort(files["labs.parquet"], engine=engine, provenance="used", **kw)  # type: ignore[arg-type]
+    assert used.provenance.equals(audited.provenance.filter(pl.col("used")))
+
+    trail = audited.provenance.group_by("analyte", "unit").agg(
+        pl.len().alias("rows"),
+        (pl.col("reason") == "unit_refused").sum().alias("refused_unit"),
+        (pl.col("reason") == "implausible").sum().alias("implausible"),
+        (pl.col("reason") == "value_missing").sum().alias("value_missing"),
+    )
+    report = audited.unit_report.filter(pl.col("analyte").is_not_null())
+    joined = report.join(trail, on=["analyte", "unit"], how="full", nulls_equal=True, suffix="_trail")
+    for col in ("rows", "refused_unit", "implausible", "value_missing"):
+        assert (joined[col].cast(pl.Int64) == joined[f"{col}_trail"].cast(pl.Int64)).all(), col
+    assert report["implausible"].sum() > 0 and report["refused_unit"].sum() > 0  # the cases are there
+
+
+def test_polars_lookup_by_join_equals_lookup_by_position(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars attaches the unit lookup by position in the distinct texts; with too many distinct
+    texts it falls back to the join every other engine uses. Both give the same cohort."""
+    kw: dict[str, Any] = {"kind": "long", "patients": files["pts.parquet"], "ldh_uln_u_l": 240.0}
+    by_position = load_cohort(files["labs.parquet"], **kw)
+    monkeypatch.setattr("b2m.cohort.engines._DENSE_LIMIT", 0)
+    assert_same(by_position, load_cohort(files["labs.parquet"], **kw))
+
+
+DATES = [
+    dt.date(1900, 2, 28),
+    dt.date(1900, 3, 1),  # 1900 is not a leap year
+    dt.date(1969, 12, 31),
+    dt.date(1970, 1, 1),
+    dt.date(2000, 2, 29),  # 2000 is
+    dt.date(2000, 3, 1),
+    dt.date(2023, 12, 31),
+    dt.date(2024, 2, 29),
+    dt.date(2100, 3, 1),
+    *(dt.date(1995, 1, 1) + dt.timedelta(days=int(d)) for d in np.random.default_rng(3).integers(0, 20000, 200)),
+]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_day_number_is_days_since_1970(engine: str, spark: Any) -> None:
+    """The portable day number (every engine but Polars, which stores dates as it) against Python's
+    own calendar, across leap and non-leap century years."""
+    from b2m.cohort.engines import make_engine
+
+    eng = make_engine(engine, spark=spark if engine == "spark" else None)  # type: ignore[arg-type]
+    frame = eng.lazy(pl.DataFrame({"d": DATES}))
+    got = eng.collect(frame.select(nw.col("d"), eng.day_number(nw.col("d")).alias("n"))).sort("d")
+    want = sorted((d, (d - dt.date(1970, 1, 1)).days) for d in DATES)
+    assert list(zip(got["d"], got["n"], strict=True)) == want

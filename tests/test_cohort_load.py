@@ -255,20 +255,42 @@ def _oracle(events: list[tuple[int, float, int]], lo: int, hi: int, policy: str)
 event = st.tuples(st.integers(-90, 60), st.sampled_from([1.0, 2.0, 3.0, 4.0, 6.0]))
 
 
-@settings(max_examples=25, deadline=None)
+# Source ids: in file order, reversed, sparse and huge (packed into one rank with the key), or spread
+# over the whole 64-bit range (too wide to pack: the pick then takes two window passes).
+SOURCE_IDS = {
+    "ascending": lambda k: k,
+    "descending": lambda k: -k,
+    "huge": lambda k: 2**62 + 7919 * k,
+    "full_range": lambda k: (-1) ** k * (2**62 - k),
+}
+
+
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.lists(event, max_size=6), min_size=1, max_size=12),
     st.sampled_from(["nearest", "last_before", "first_after"]),
     st.tuples(st.integers(-60, 0), st.integers(0, 30)),
+    st.sampled_from(sorted(SOURCE_IDS)),
+    st.sampled_from(["all", "none"]),
 )
-def test_pick_equals_brute_force(cohort: list[list[tuple[int, float]]], policy: str, window: tuple[int, int]) -> None:
-    """Any cohort, any policy, any window: the value used is the one the documented rule picks."""
-    rows, sid = [], 0
+def test_pick_equals_brute_force(
+    cohort: list[list[tuple[int, float]]], policy: str, window: tuple[int, int], ids: str, mode: str
+) -> None:
+    """Any cohort, any policy, any window, any source ids, with or without the audit trail: the value
+    used is the one the documented rule picks."""
+    rows, sid, source_id = [], 0, SOURCE_IDS[ids]
     for p, evs in enumerate(cohort):
         for d, v in evs:
             sid += 1
             rows.append(
-                {"patient_id": p, "analyte": "b2m", "value": v, "unit": "mg/L", "date": _days(d), "source_id": sid}
+                {
+                    "patient_id": p,
+                    "analyte": "b2m",
+                    "value": v,
+                    "unit": "mg/L",
+                    "date": _days(d),
+                    "source_id": source_id(sid),
+                }
             )
     labs = pl.DataFrame(
         rows,
@@ -282,11 +304,12 @@ def test_pick_equals_brute_force(cohort: list[list[tuple[int, float]]], policy: 
         },
     )
     pts = pl.DataFrame({"patient_id": list(range(len(cohort))), "index_date": [INDEX] * len(cohort)})
-    r = load_cohort(labs, kind="long", patients=pts, policy=policy, window_days=window)  # type: ignore[arg-type]
+    r = load_cohort(labs, kind="long", patients=pts, policy=policy, window_days=window, provenance=mode)  # type: ignore[arg-type]
     sids = iter(range(1, sid + 1))
-    expected = [_oracle([(d, v, next(sids)) for d, v in evs], *window, policy) for evs in cohort]
+    expected = [_oracle([(d, v, source_id(next(sids))) for d, v in evs], *window, policy) for evs in cohort]
     assert r.table["b2m_mg_l"].to_list() == expected
-    assert r.provenance.filter(pl.col("used")).height == sum(e is not None for e in expected)
+    if mode == "all":
+        assert r.provenance.filter(pl.col("used")).height == sum(e is not None for e in expected)
 
 
 GSE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gse24080_uams_maqc2_clinical.csv"

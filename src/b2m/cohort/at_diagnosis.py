@@ -149,6 +149,12 @@ class Window:
         if self.policy == "first_after" and self.hi_days < 0:
             raise InputError("window_days", "first_after needs a window reaching the index date", "hi >= 0")
 
+    def max_key(self) -> int:
+        """The largest rank key :func:`prepared` can give an event inside this window."""
+        if self.policy == "nearest":
+            return 2 * max(abs(self.lo_days), abs(self.hi_days)) + 1
+        return -self.lo_days if self.policy == "last_before" else self.hi_days
+
     def describe(self) -> str:
         return f"{self.policy} within {self.lo_days:+d}..{self.hi_days:+d} days of the index date"
 
@@ -171,9 +177,21 @@ ANALYTE_CODES: dict[str, int] = {k: i for i, k in enumerate((*LAB_COLUMNS, *FISH
 
 
 def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
-    """Rows per distinct (analyte as received, unit as received): one small aggregation pass."""
+    """Rows, rows without a number and the smallest and largest number per distinct (analyte as
+    received, unit as received): one small aggregation pass. With integer source ids, also their
+    smallest and largest (for :func:`packed_rank`)."""
     keyed = events.with_columns(nw.col("unit").fill_null("").alias("unit_key"))
-    return engine.collect(keyed.group_by("analyte", "unit_key").agg(nw.len().alias("rows")))
+    v = nw.col("value")
+    aggs = [
+        nw.len().alias("rows"),
+        (v.is_null() | v.is_nan()).cast(nw.Int64()).sum().alias("value_missing"),
+        v.min().alias("value_min"),
+        v.max().alias("value_max"),
+    ]
+    if keyed.collect_schema()["source_id"].is_integer():
+        aggs += [nw.col("source_id").min().alias("source_min"), nw.col("source_id").max().alias("source_max")]
+    out = engine.collect(keyed.group_by("analyte", "unit_key").agg(*aggs))
+    return out.with_columns(pl.col("analyte", "unit_key").cast(pl.String))
 
 
 def unit_lookup(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -222,8 +240,6 @@ EVENT_COLUMNS: tuple[str, ...] = ("patient_id", "analyte", "value", "unit", "low
 _QUALITY = ("unit_refused", "value_missing", "implausible")
 _ENGINE_LOOKUP = (
     "pair_id",
-    "analyte",
-    "unit_key",
     "analyte_code",
     "factor",
     "unit_refused",
@@ -232,76 +248,107 @@ _ENGINE_LOOKUP = (
 )
 
 
-def engine_lookup(lookup: pl.DataFrame) -> pl.DataFrame:
-    """The part of the lookup the engine joins: recognised pairs, numbers and codes only."""
-    return lookup.filter(pl.col("analyte_key").is_not_null()).select(_ENGINE_LOOKUP)
-
-
-def prepared(
-    events: nw.LazyFrame[Any],
-    patients: nw.LazyFrame[Any],
-    lookup: nw.LazyFrame[Any],
-    window: Window,
-    engine: Engine,
-) -> nw.LazyFrame[Any]:
-    """Every recognised event with its canonical value, days from the index date, ``_excluded``
-    (why it cannot be used, as a reason code, or null) and ``_key`` (the policy's rank, null when
-    excluded). Texts stay out of the engine: the analyte and unit travel as ``pair_id`` /
-    ``analyte_code`` (``lookup`` is :func:`engine_lookup`).
-
-    ``events`` has :data:`EVENT_COLUMNS` (``analyte`` as received); ``patients`` has ``patient_id``
-    and ``index_date`` (one row per patient).
-    """
+def attached(events: nw.LazyFrame[Any], lookup: pl.DataFrame, engine: Engine) -> nw.LazyFrame[Any]:
+    """Every recognised event with its pair's lookup row and its canonical value and upper limit.
+    Texts stay out of the engine from here on: the analyte and unit travel as ``pair_id`` /
+    ``analyte_code`` (``lookup`` is :func:`unit_lookup`)."""
     c = nw.col
-    index = patients.select("patient_id", "index_date").with_columns(nw.lit(value=True).alias("_in_cohort"))
-    ev = events.with_columns(c("unit").fill_null("").alias("unit_key"))
-    ev = ev.join(lookup, on=["analyte", "unit_key"], how="inner").drop("analyte", "unit_key", "unit")
-    ev = ev.join(index, on="patient_id", how="left")
-    ev = ev.with_columns(
+    ev = events.with_columns(c("unit").fill_null("").alias("unit_key")).drop("unit")
+    ev = engine.attach_lookup(ev, lookup, list(_ENGINE_LOOKUP))
+    return ev.with_columns(
         (c("value") * c("factor")).round(9).alias("value_canonical"),
         (c("upper") * c("factor")).round(9).alias("upper_canonical"),
-        (engine.day_number(c("date")) - engine.day_number(c("index_date"))).alias("days_from_index"),
     )
-    d = c("days_from_index")
+
+
+def placed(ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], engine: Engine) -> nw.LazyFrame[Any]:
+    """:func:`attached` events with their patient's index date and the days from it."""
+    index = patients.select("patient_id", "index_date").with_columns(nw.lit(value=True).alias("_in_cohort"))
+    ev = ev.join(index, on="patient_id", how="left")
+    return engine.with_days_between(ev, "date", "index_date", "days_from_index")
+
+
+def exclusions(window: Window) -> list[tuple[str, nw.Expr]]:
+    """Why an event of :func:`placed` cannot be used, in the order the reasons are given: the first
+    condition that holds is the reason (null counts as not holding). Data-quality reasons come first,
+    so the unit report counts them whatever the window says."""
+    c = nw.col
+    d, vc = c("days_from_index"), c("value_canonical")
+    side = {"nearest": None, "last_before": d > 0, "first_after": d < 0}[window.policy]
+    out = [
+        ("unit_refused", c("unit_refused")),
+        ("value_missing", c("value").is_null() | c("value").is_nan()),
+        ("implausible", (vc < c("plausible_lo")) | (vc > c("plausible_hi"))),
+        ("not_in_cohort", c("_in_cohort").is_null()),
+        ("no_index_date", c("index_date").is_null()),
+        ("date_missing", c("date").is_null()),
+        ("outside_window", (d < window.lo_days) | (d > window.hi_days)),
+    ]
+    return out if side is None else [*out, ("wrong_side", side)]
+
+
+def rank_key(window: Window) -> nw.Expr:
+    """The policy's rank of an eligible event (smaller is better; see the module docstring)."""
+    d = nw.col("days_from_index")
     if window.policy == "nearest":
-        side_ok: nw.Expr = nw.lit(value=True)
         key = d.abs() * 2 + nw.when(d > 0).then(nw.lit(1)).otherwise(nw.lit(0))
-    elif window.policy == "last_before":
-        side_ok, key = d <= 0, -d
     else:
-        side_ok, key = d >= 0, d
-    vc = c("value_canonical")
-    # Data-quality reasons first (so the unit report counts them whatever the window says).
-    reason = (
-        nw.when(c("unit_refused"))
-        .then(_code("unit_refused"))
-        .when(c("value").is_null() | c("value").is_nan())
-        .then(_code("value_missing"))
-        .when((vc < c("plausible_lo")) | (vc > c("plausible_hi")))
-        .then(_code("implausible"))
-        .when(c("_in_cohort").is_null())
-        .then(_code("not_in_cohort"))
-        .when(c("index_date").is_null())
-        .then(_code("no_index_date"))
-        .when(c("date").is_null())
-        .then(_code("date_missing"))
-        .when((d < window.lo_days) | (d > window.hi_days))
-        .then(_code("outside_window"))
-        .when(~side_ok)
-        .then(_code("wrong_side"))
-    )
-    ev = ev.with_columns(reason.alias("_excluded"))
-    return ev.with_columns(nw.when(c("_excluded").is_null()).then(key.cast(nw.Int64())).alias("_key"))
+        key = -d if window.policy == "last_before" else d
+    return key.cast(nw.Int64())
+
+
+def _holds_first(conditions: list[tuple[str, nw.Expr]], reason: str) -> nw.Expr:
+    """Rows whose reason is ``reason``: its condition holds and no earlier one does."""
+    out: nw.Expr = nw.lit(value=True)
+    for name, cond in conditions:
+        if name == reason:
+            return out & cond.fill_null(value=False)
+        out = out & ~cond.fill_null(value=False)
+    raise KeyError(reason)
+
+
+def prepared(ev: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
+    """Every event of :func:`placed` with ``_excluded`` (the reason code, or null when it can be used)
+    and ``_key`` (:func:`rank_key`, null when excluded): what the audit trail is made of."""
+    conditions = exclusions(window)
+    name, cond = conditions[0]
+    chain = nw.when(cond).then(_code(name))
+    for name, cond in conditions[1:]:
+        chain = chain.when(cond).then(_code(name))
+    ev = ev.with_columns(chain.alias("_excluded"))
+    return ev.with_columns(nw.when(nw.col("_excluded").is_null()).then(rank_key(window)).alias("_key"))
+
+
+_CARRIED = ("patient_id", "pair_id", "analyte_code", "date", "value", "value_canonical", "upper_canonical", "source_id")
+
+
+def eligible(
+    ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], window: Window, engine: Engine
+) -> nw.LazyFrame[Any]:
+    """Only the :func:`attached` events that :func:`prepared` would leave without a reason, placed and
+    with ``_key``: the same conditions, as filters (cheaper than reason codes when only the table is
+    wanted). The data-quality filter runs before the patient join, so the join carries fewer rows
+    and columns."""
+    conditions = exclusions(window)
+    keep: nw.Expr = nw.lit(value=True)
+    for name, cond in conditions:
+        if name in _QUALITY:
+            keep = keep & ~cond.fill_null(value=False)
+    ev = placed(ev.filter(keep).select(*_CARRIED), patients, engine)
+    keep = nw.lit(value=True)
+    for name, cond in conditions:
+        if name not in _QUALITY:
+            keep = keep & ~cond.fill_null(value=False)
+    return ev.filter(keep).with_columns(rank_key(window).alias("_key"))
 
 
 _GROUP = ("patient_id", "analyte_code")
 
 
-def ranked(base: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
-    """The eligible events of :func:`prepared` with ``used`` and ``reason`` (window functions run on
-    the eligible rows only: the smallest key wins, then the lowest source id)."""
+def ranked(ev: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
+    """The :func:`eligible` events with ``used`` and ``reason`` (the smallest key wins, then the
+    lowest source id)."""
     c = nw.col
-    ev = base.filter(c("_excluded").is_null())
     ev = ev.with_columns(c("_key").min().over(*_GROUP).alias("_best"))
     ev = ev.with_columns((c("_key") == c("_best")).alias("_at_best"))
     ev = ev.with_columns(nw.when(c("_at_best")).then(c("source_id")).min().over(*_GROUP).alias("_src"))
@@ -320,11 +367,26 @@ def ranked(base: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
     return ev.with_columns(reason.alias("reason"), used.alias("used"))
 
 
-def chosen(base: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-    """Only the used events (the same rule as :func:`ranked`; the second window runs on the rows at
-    the best rank only, which is all the table needs)."""
+def packed_rank(window: Window, pairs: pl.DataFrame) -> tuple[int, int] | None:
+    """``(span, offset)`` such that ``_key * span + (source_id - offset)`` orders the events as
+    (``_key``, ``source_id``) does, within 64 bits; ``None`` when the source ids are not integers or
+    their range is too wide (then :func:`chosen` takes two window passes instead of one)."""
+    if "source_min" not in pairs.columns or pairs["source_min"].null_count() == pairs.height:
+        return None
+    offset, top = int(pairs["source_min"].min()), int(pairs["source_max"].max())  # type: ignore[arg-type]
+    span = top - offset + 1
+    return (span, offset) if (window.max_key() + 1) * span < 2**63 else None
+
+
+def chosen(ev: nw.LazyFrame[Any], pack: tuple[int, int] | None = None) -> nw.LazyFrame[Any]:
+    """Only the used ones of the :func:`eligible` events (the same rule as :func:`ranked`: smallest
+    key, then lowest source id). With ``pack`` (:func:`packed_rank`) the two orders are one integer
+    and one window pass does."""
     c = nw.col
-    ev = base.filter(c("_excluded").is_null())
+    if pack is not None:
+        span, offset = pack
+        rank = c("_key") * span + (c("source_id").cast(nw.Int64()) - offset)
+        return ev.filter(rank == rank.min().over(*_GROUP))
     ev = ev.filter(c("_key") == c("_key").min().over(*_GROUP))
     return ev.filter(c("source_id") == c("source_id").min().over(*_GROUP))
 
@@ -350,7 +412,8 @@ def audited(base: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
     excluded = base.filter(~c("_excluded").is_null()).with_columns(
         c("_excluded").alias("reason"), nw.lit(value=False).alias("used")
     )
-    return nw.concat([ranked(base, window).select(*cols), excluded.select(*cols)], how="vertical")
+    usable = ranked(base.filter(c("_excluded").is_null()), window)
+    return nw.concat([usable.select(*cols), excluded.select(*cols)], how="vertical")
 
 
 def provenance(cand: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -416,38 +479,61 @@ UNIT_REPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-def unit_report_plan(base: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
-    """Counts per (analyte, unit) pair: rows, accepted, refused for each reason."""
-    c = nw.col
+def suspect_pairs(pairs: pl.DataFrame, lookup: pl.DataFrame) -> list[int]:
+    """Pair ids that may hold an implausible value: recognised, unit accepted, and the smallest or
+    largest number (or a NaN) converts outside the analyte's bounds. Conversion (a positive factor,
+    then rounding) keeps order, so a pair whose extremes are plausible has no implausible row."""
+    ok = lookup.filter(pl.col("analyte_code").is_not_null() & ~pl.col("unit_refused"))
+    both = ok.join(pairs, on=["analyte", "unit_key"], how="inner", nulls_equal=True)
+    lo, hi = ((pl.col(f"value_{e}") * pl.col("factor")).round(9) for e in ("min", "max"))
+    inside = (lo >= pl.col("plausible_lo")) & (hi <= pl.col("plausible_hi"))
+    return sorted(both.filter(~inside.fill_null(value=False) & (pl.col("rows") > pl.col("value_missing")))["pair_id"])
 
-    def count(cond: nw.Expr) -> nw.Expr:
-        return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0)).sum()
 
-    accepted = c("_excluded").is_null() | ~c("_excluded").is_in([REASON_CODES[q] for q in _QUALITY])
-    return base.group_by("pair_id").agg(
-        nw.len().alias("rows"),
-        count(accepted).alias("accepted"),
-        count(c("_excluded") == REASON_CODES["unit_refused"]).alias("refused_unit"),
-        count(c("_excluded") == REASON_CODES["implausible"]).alias("implausible"),
-        count(c("_excluded") == REASON_CODES["value_missing"]).alias("value_missing"),
-    )
+def unit_report_plan(ev: nw.LazyFrame[Any], window: Window, suspects: list[int]) -> nw.LazyFrame[Any]:
+    """Implausible rows per (analyte, unit) pair among the :func:`attached` events of the
+    :func:`suspect_pairs`: the one count the distinct-pairs pass cannot give (it needs the unit's
+    factor); the rest of the unit report comes from :func:`distinct_pairs`. Data-quality reasons
+    need no patient, so no join here."""
+    quality = [(name, cond) for name, cond in exclusions(window) if name in _QUALITY]
+    implausible = ev.filter(nw.col("pair_id").is_in(suspects) & _holds_first(quality, "implausible"))
+    return implausible.group_by("pair_id").agg(nw.len().alias("implausible"))
 
 
 def finish_unit_report(
-    grouped: pl.DataFrame, lookup: pl.DataFrame, unknown: pl.DataFrame | None = None
+    implausible: pl.DataFrame, pairs: pl.DataFrame, lookup: pl.DataFrame, unknown: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Per analyte and unit as received: rows, accepted, converted (factor != 1), refused with why."""
-    texts = lookup.select(
+    """Per analyte and unit as received: rows, accepted, converted (factor != 1), refused with why.
+
+    The reasons are counted in :func:`prepared`'s order: a refused unit first (every row of the
+    pair), then no number, then implausible; accepted is what is left.
+    """
+    texts = lookup.filter(pl.col("analyte_key").is_not_null()).select(
         "pair_id",
-        pl.col("analyte_key").alias("analyte"),
+        "analyte",
+        "unit_key",
+        pl.col("analyte_key").alias("analyte_out"),
         pl.when(pl.col("unit_key") != "").then(pl.col("unit_key")).alias("unit"),
         "unit_canonical",
         "factor",
+        "unit_refused",
         pl.col("unit_problem").alias("problem"),
     )
-    out = grouped.with_columns(pl.col("pair_id").cast(pl.Int32)).join(texts, on="pair_id", how="left")
+    counts = pairs.select("analyte", "unit_key", "rows", "value_missing")
+    out = texts.join(counts, on=["analyte", "unit_key"], how="inner", nulls_equal=True)
+    out = out.join(implausible.with_columns(pl.col("pair_id").cast(pl.Int32)), on="pair_id", how="left")
+    refused = pl.col("unit_refused")
+    out = out.with_columns(
+        pl.when(refused).then(pl.col("rows")).otherwise(0).alias("refused_unit"),
+        pl.when(refused).then(0).otherwise(pl.col("value_missing")).alias("value_missing"),
+        pl.when(refused).then(0).otherwise(pl.col("implausible").fill_null(0)).alias("implausible"),
+    )
+    out = out.with_columns(
+        (pl.col("rows") - pl.col("refused_unit") - pl.col("value_missing") - pl.col("implausible")).alias("accepted")
+    )
     out = out.with_columns(pl.when(pl.col("factor") != 1.0).then(pl.col("accepted")).otherwise(0).alias("converted"))
     # Spellings of one unit ("µg/L", "ug/L") are distinct pairs; the report keeps them apart.
+    out = out.drop("analyte").rename({"analyte_out": "analyte"})
     out = out.group_by("analyte", "unit").agg(
         pl.col("unit_canonical").first(),
         pl.col("factor").first(),

@@ -5,8 +5,10 @@ R2-ISS expressions of :mod:`b2m.rules.staging`) is written once as narwhals expr
 unchanged on each engine here. An adapter only does what differs between engines and is not a rule:
 
 - reading a file, a folder or a native frame into a narwhals ``LazyFrame`` on that engine;
-- turning a small Polars frame (a unit lookup) into a frame of the same engine, so it can be joined;
-- a day number (days since 1970-01-01) for date arithmetic (narwhals has no portable date difference);
+- turning a small Polars frame (a unit lookup) into a frame of the same engine, so it can be joined,
+  and attaching that lookup's row to every event (a join; Polars gathers by a dense integer code);
+- a day number (days since 1970-01-01) and a difference of two dates in days (narwhals has no
+  portable date difference; DuckDB and Spark use their own);
 - materialising a shared intermediate once (Polars: in memory; DuckDB: a temporary table; Spark:
   ``persist``), and collecting a result to Polars.
 
@@ -43,18 +45,20 @@ if TYPE_CHECKING:
 
 EngineName = Literal["polars", "duckdb", "spark"]
 ENGINES: tuple[EngineName, ...] = ("polars", "duckdb", "spark")
-_EPOCH_JDN = 2440588  # Julian day number of 1970-01-01
+_LEAP_DAYS_BEFORE_1970 = 1969 // 4 - 1969 // 100 + 1969 // 400  # leap years 1..1969 (477)
 _counter = itertools.count()
+_DENSE_LIMIT = 1 << 22  # distinct analyte texts x distinct unit texts gathered by position (Polars)
 
 
-def julian_day(expr: nw.Expr) -> nw.Expr:
-    """Julian day number of a date, from year/month/day with integer arithmetic (Fliegel & Van
-    Flandern, *Commun ACM* 1968;11(10):657). Portable to every narwhals backend."""
-    y, m, d = expr.dt.year(), expr.dt.month(), expr.dt.day()
-    a = (14 - m) // 12
-    yy = y + 4800 - a
-    mm = m + 12 * a - 3
-    return d + (153 * mm + 2) // 5 + 365 * yy + yy // 4 - yy // 100 + yy // 400 - 32045
+def days_since_epoch(expr: nw.Expr) -> nw.Expr:
+    """Days from 1970-01-01 to a date (negative before), portable to every narwhals backend: whole
+    years of 365 days, plus the leap days (Gregorian: every 4th year, not every 100th, every 400th)
+    from 1970 up to the date's year, plus the day of the year. Flat on purpose: an engine that inlines
+    it at every use (DuckDB) re-evaluates a few terms, not a nested formula."""
+    y = expr.dt.year()
+    before = y - 1  # leap days in the years before the date's year, counted from year 1
+    leap_days = before // 4 - before // 100 + before // 400 - _LEAP_DAYS_BEFORE_1970
+    return (y - 1970) * 365 + leap_days + expr.dt.ordinal_day() - 1
 
 
 class Engine(ABC):
@@ -80,11 +84,24 @@ class Engine(ABC):
 
     def day_number(self, expr: nw.Expr) -> nw.Expr:
         """Days since 1970-01-01 (negative before)."""
-        return julian_day(expr) - _EPOCH_JDN
+        return days_since_epoch(expr)
+
+    def with_days_between(self, frame: nw.LazyFrame[Any], end: str, start: str, name: str) -> nw.LazyFrame[Any]:
+        """Add ``name``: whole days from date column ``start`` to date column ``end`` (Int32; null
+        when either is null). Engines with a native date difference use it."""
+        days = self.day_number(nw.col(end)) - self.day_number(nw.col(start))
+        return frame.with_columns(days.cast(nw.Int32()).alias(name))
 
     @abstractmethod
     def with_row_number(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any]:
         """Add the 1-based row number in the order the source was read (a file's row order)."""
+
+    def attach_lookup(self, events: nw.LazyFrame[Any], lookup: pl.DataFrame, keep: list[str]) -> nw.LazyFrame[Any]:
+        """``events`` (with ``analyte`` and ``unit_key`` as received) joined with the ``keep`` columns
+        of the ``lookup`` row of their pair; events whose pair has a null ``analyte_code`` (not
+        recognised) are dropped. ``lookup`` is :func:`b2m.cohort.at_diagnosis.unit_lookup`."""
+        small = lookup.filter(pl.col("analyte_code").is_not_null()).select("analyte", "unit_key", *keep)
+        return events.join(self.from_polars(small), on=["analyte", "unit_key"], how="inner").drop("analyte", "unit_key")
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:
         out: pl.DataFrame = frame.collect(backend="polars").to_native()
@@ -170,6 +187,28 @@ class PolarsEngine(Engine):
     def day_number(self, expr: nw.Expr) -> nw.Expr:
         return expr.cast(nw.Int32())  # Polars stores a date as days since the epoch
 
+    def attach_lookup(self, events: nw.LazyFrame[Any], lookup: pl.DataFrame, keep: list[str]) -> nw.LazyFrame[Any]:
+        # A hash join on two text columns of every event is the dearest step of the pick; instead the
+        # texts become positions in their (few) distinct values (an Enum cast) and the lookup row is
+        # gathered by that position. Same result as the join (see the base class).
+        analytes = sorted(lookup["analyte"].drop_nulls().unique().to_list())
+        units = sorted(lookup["unit_key"].drop_nulls().unique().to_list())
+        if len(analytes) * len(units) > _DENSE_LIMIT:
+            return super().attach_lookup(events, lookup, keep)
+        dense = pl.DataFrame(
+            {"analyte": [a for a in analytes for _ in units], "unit_key": [u for _ in analytes for u in units]},
+            schema={"analyte": pl.String, "unit_key": pl.String},
+        ).join(lookup.filter(pl.col("analyte_code").is_not_null()), on=["analyte", "unit_key"], how="left")
+        position = (
+            pl.col("analyte").cast(pl.Enum(analytes)).to_physical().cast(pl.Int64) * len(units)
+            + pl.col("unit_key").cast(pl.Enum(units)).to_physical().cast(pl.Int64)
+        )
+        native: pl.LazyFrame = events.to_native()
+        native = native.with_columns(position.alias("_position"))
+        native = native.with_columns(pl.lit(dense[k]).gather(pl.col("_position")).alias(k) for k in keep)
+        native = native.filter(pl.col("analyte_code").is_not_null()).drop("_position", "analyte", "unit_key")
+        return nw.from_native(native)
+
     def materialise(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
         return nw.from_native(self.collect(frame).lazy())
 
@@ -217,6 +256,12 @@ class DuckDBEngine(Engine):
     def with_row_number(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any]:
         rel = frame.to_native()
         out: nw.LazyFrame[Any] = nw.from_native(rel.project(f'*, CAST(row_number() OVER () AS BIGINT) AS "{name}"'))
+        return out
+
+    def with_days_between(self, frame: nw.LazyFrame[Any], end: str, start: str, name: str) -> nw.LazyFrame[Any]:
+        # DuckDB inlines a derived column at every use; its own date difference keeps that cheap.
+        rel = frame.to_native()
+        out: nw.LazyFrame[Any] = nw.from_native(rel.project(f'*, CAST("{end}" - "{start}" AS INTEGER) AS "{name}"'))
         return out
 
     def attach(self, path: Path) -> str:
@@ -303,6 +348,13 @@ class SparkEngine(Engine):
         out: nw.LazyFrame[Any] = nw.from_native(
             frame.to_native().withColumn(name, F.row_number().over(order).cast("bigint"))
         )
+        return out
+
+    def with_days_between(self, frame: nw.LazyFrame[Any], end: str, start: str, name: str) -> nw.LazyFrame[Any]:
+        from pyspark.sql import functions as F
+
+        days = F.datediff(F.col(end), F.col(start)).cast("int")
+        out: nw.LazyFrame[Any] = nw.from_native(frame.to_native().withColumn(name, days))
         return out
 
     def collect(self, frame: nw.LazyFrame[Any]) -> pl.DataFrame:

@@ -432,29 +432,38 @@ def cohort_from_events(
     pairs = ad.distinct_pairs(events, engine)
     lookup = ad.unit_lookup(pairs)
     unknown = ad.unrecognised(pairs, lookup)
-    base = ad.prepared(events, patients, engine.from_polars(ad.engine_lookup(lookup)), window, engine)
-    keep = [*ad.PROVENANCE_SOURCE, "analyte_code", "_excluded", "_key"]
-    base = engine.shared(base.select(*(k for k in keep if k not in ("used", "reason"))))
+    ev = ad.attached(events, lookup, engine)
+    if mode != "none":
+        keep = [*ad.PROVENANCE_SOURCE, "analyte_code", "_excluded", "_key"]
+        audit = ad.prepared(ad.placed(ev, patients, engine), window)
+        base = engine.shared(audit.select(*(k for k in keep if k not in ("used", "reason"))))
+        usable = base.filter(nw.col("_excluded").is_null())
+    else:
+        usable = ad.eligible(ev, patients, window, engine)
     targets = dict(ad.LAB_COLUMNS)
     if fish_from_events:
         targets.update({k: f"_fish_{k}" for k in ad.FISH_KEYS})
-    picked = ad.picked_values(ad.chosen(base), targets)
+    picked = ad.picked_values(ad.chosen(usable, ad.packed_rank(window, pairs)), targets)
     frame = patients.join(picked, on="patient_id", how="left").rename({"_ldh_uln_reported": "ldh_uln_u_l"})
     if fish_from_events:
         frame = frame.with_columns(*((nw.col(f"_fish_{k}") == 1.0).alias(k) for k in ad.FISH_KEYS))
-    plans = [_staged_plan(frame, ldh_uln_u_l), ad.unit_report_plan(base)]
+    plans = {"table": _staged_plan(frame, ldh_uln_u_l)}
+    suspects = ad.suspect_pairs(pairs, lookup)
+    if suspects:  # else no row can be implausible: nothing to count
+        plans["implausible"] = ad.unit_report_plan(ev, window, suspects)
     if mode == "all":
-        plans.append(ad.provenance(ad.audited(base, window)))
+        plans["provenance"] = ad.provenance(ad.audited(base, window))
     elif mode == "used":
-        plans.append(ad.provenance(ad.ranked(base, window).filter(nw.col("used"))))
-    results = engine.collect_all(plans)
+        plans["provenance"] = ad.provenance(ad.ranked(usable, window).filter(nw.col("used")))
+    results = dict(zip(plans, engine.collect_all(list(plans.values())), strict=True))
     engine.close()
-    table = _typed_table(results[0], has_efs)
-    report = ad.finish_unit_report(results[1], lookup, unknown)
+    table = _typed_table(results["table"], has_efs)
+    implausible = results.get("implausible", pl.DataFrame(schema={"pair_id": pl.Int32, "implausible": pl.UInt32}))
+    report = ad.finish_unit_report(implausible, pairs, lookup, unknown)
     if mode == "none":
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
-        prov = _typed_provenance(ad.finish_provenance(results[2], lookup))
+        prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup))
     all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l)]
     return CohortData(table, prov, report, tuple(all_notes), {})
 
