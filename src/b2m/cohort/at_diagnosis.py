@@ -18,10 +18,18 @@ Several measurements of one analyte on the chosen date: the lowest source id win
 ``measurement_id``, a lab feed's ``source_id``, or the row number when a feed has none); the others
 get ``"same_day_duplicate"``. Nothing is averaged.
 
-This is written once as narwhals expressions (a join, a filter-free window ``min`` and a pivot by
-``max`` over at most one row), so the same code runs on Polars, DuckDB and Spark; the rank is an
-integer key: ``2|d| + (d > 0)`` for ``nearest`` (so the earlier of two equally distant dates has the
-smaller key), ``-d`` for ``last_before``, ``d`` for ``first_after``.
+This is written once as narwhals expressions (the exclusion conditions, a window ``min`` and a pivot
+by ``max`` over at most one row), so the same code runs on Polars, DuckDB and Spark; the engine
+adapters only attach the unit lookup to each event and take date differences
+(:mod:`b2m.cohort.engines`). The rank is an integer key: ``2|d| + (d > 0)`` for ``nearest`` (so the
+earlier of two equally distant dates has the smaller key), ``-d`` for ``last_before``, ``d`` for
+``first_after``; with integer source ids it is packed with the source id into one integer, so one
+window pass picks.
+
+Two routes share those definitions: with an audit trail every event gets its reason code
+(:func:`prepared`, :func:`ranked`); for the table alone the same conditions run as filters
+(:func:`eligible`, :func:`chosen`). Tests hold the two routes equal, and both against a brute-force
+oracle.
 """
 
 from __future__ import annotations
