@@ -343,3 +343,83 @@ def test_gse24080_wide() -> None:
     assert with_ldh["ldh_uln_assumed"].all() and any("250 U/L" in n for n in r.notes)
     assert any("del17p" in n for n in r.notes)  # no per-abnormality FISH in this dataset: said so
     assert t["os_event"].dtype == pl.Boolean and "efs_months" in t.columns
+
+
+@pytest.mark.parametrize("mode", ["all", "none"])
+def test_fish_as_lab_events(mode: str) -> None:
+    """FISH rows in the lab feed (value 1 present, 0 absent) are picked like lab values and fill the
+    patient table where it has no result; a known patient-table result wins. P1: table unknown, event
+    del(17p) present -> True. P2: table says absent, an event says present -> the table's False. P3:
+    the only event is outside the window -> still unknown. P4: value 0.5 is no result -> unknown."""
+    labs = pl.DataFrame(
+        [
+            ("P1", "del17p", 1.0, None, _days(3)),
+            ("P2", "del17p", 1.0, None, _days(3)),
+            ("P3", "del17p", 1.0, None, _days(-200)),
+            ("P4", "del17p", 0.5, None, _days(0)),
+            ("P1", "b2m", 6.0, "mg/L", _days(0)),
+        ],
+        schema=["patient_id", "analyte", "value", "unit", "date"],
+        orient="row",
+    )
+    pts = pl.DataFrame(
+        {"patient_id": ["P1", "P2", "P3", "P4"], "index_date": [INDEX] * 4, "del17p": [None, "no", None, None]}
+    )
+    r = load_cohort(labs, kind="long", patients=pts, provenance=mode)  # type: ignore[arg-type]
+    assert r.table["del17p"].to_list() == [True, False, None, None]
+    assert any("FISH read from lab events (del17p)" in n for n in r.notes)
+    fish = r.unit_report.filter(pl.col("analyte") == "del17p")
+    assert fish["rows"].to_list() == [4] and fish["accepted"].to_list() == [4]
+
+
+def test_unit_report_at_the_plausibility_bounds() -> None:
+    """Bounds are closed (B2M 0.05-250 mg/L, albumin 1.0-7.0 g/dL; b2m.units.analytes). Values exactly
+    on a bound, in the canonical unit and after conversion (250,000 µg/L = 250 mg/L; 70 g/L = 7.0
+    g/dL), are plausible; a hair beyond is not. The table-only route counts them exactly as the audit
+    trail does."""
+    rows = [
+        ("P1", "b2m", 0.05, "mg/L", _days(0)),
+        ("P1", "b2m", 0.0499999, "mg/L", _days(1)),
+        ("P1", "b2m", 250.0, "mg/L", _days(2)),
+        ("P1", "b2m", 250.0001, "mg/L", _days(3)),
+        ("P1", "b2m", 250_000.0, "µg/L", _days(4)),
+        ("P1", "b2m", 250_000.1, "µg/L", _days(5)),
+        ("P1", "b2m", 50.0, "µg/L", _days(6)),
+        ("P1", "albumin", 70.0, "g/L", _days(0)),
+        ("P1", "albumin", 70.01, "g/L", _days(1)),
+        ("P1", "albumin", 10.0, "g/L", _days(2)),
+        ("P1", "albumin", 9.99, "g/L", _days(3)),
+    ]
+    want = {("b2m", "mg/L"): 2, ("b2m", "µg/L"): 1, ("albumin", "g/L"): 2}
+    for mode in ("all", "none"):
+        rep = _cohort(rows, ["P1"], provenance=mode).unit_report
+        got = {(a, u): n for a, u, n in rep.select("analyte", "unit", "implausible").iter_rows()}
+        assert got == want, mode
+
+
+def test_implausible_counts_decided_by_magnitude_buckets() -> None:
+    """B2M in mg/L (bounds 0.05-250): 1.2, 3.4 and 80 lie in decades wholly inside, 4200 and 9100 in
+    one wholly above: 2 implausible, decided without reading the rows again. Albumin g/dL (1.0-7.0):
+    3.6 and 7.5 share the decade [1, 10), across the bound 7.0: left to the row-by-row count."""
+    import narwhals as nw
+
+    from b2m.cohort import at_diagnosis as ad
+    from b2m.cohort.engines import make_engine
+
+    eng = make_engine("polars")
+    events = nw.from_native(
+        pl.DataFrame(
+            {
+                "analyte": ["b2m"] * 5 + ["albumin"] * 2,
+                "unit": ["mg/L"] * 5 + ["g/dL"] * 2,
+                "value": [1.2, 3.4, 80.0, 4200.0, 9100.0, 3.6, 7.5],
+                "source_id": list(range(7)),
+            }
+        ).lazy()
+    )
+    buckets = ad.distinct_pairs(events, eng)
+    lookup = ad.unit_lookup(ad.per_pair(buckets))
+    known, open_pairs = ad.implausible_counts(buckets, lookup)
+    ids = {a: i for i, a in lookup.select("pair_id", "analyte").iter_rows()}
+    assert dict(known.iter_rows()) == {ids["b2m"]: 2}
+    assert open_pairs == [ids["albumin"]]

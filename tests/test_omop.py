@@ -290,3 +290,114 @@ def test_myeloma_codes() -> None:
     assert MYELOMA_SNOMED == ("109989006",)
     assert MYELOMA_ICD10 == ("C90.0",)
     assert MYELOMA_ICD10CM == ("C90.00", "C90.01", "C90.02")
+
+
+# FISH from the site's own concepts (ids injected below; no LOINC code for them is confirmed).
+DEL17P, T4_14, T14_16, GAIN1Q = 2000000101, 2000000102, 2000000103, 2000000104
+POSITIVE, NEGATIVE = 2000000201, 2000000202
+FISH_CONCEPTS = {"del17p": [DEL17P], "t4_14": [T4_14], "t14_16": [T14_16], "gain1q": [GAIN1Q]}
+
+
+@pytest.fixture(scope="module")
+def fish_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The export above plus FISH results for persons 7 and 8 in MEASUREMENT and OBSERVATION, read by
+    value_as_number, by the name of value_as_concept_id, and by text."""
+    root = build_export(tmp_path_factory.mktemp("synthea_fish"))
+    _append(
+        root / "CONCEPT.csv",
+        [
+            {
+                "concept_id": cid,
+                "concept_name": name,
+                "domain_id": "Meas Value",
+                "vocabulary_id": "Local",
+                "concept_class_id": "Answer",
+                "standard_concept": "",
+                "concept_code": name,
+                "valid_start_date": "1970-01-01",
+                "valid_end_date": "2099-12-31",
+            }
+            for cid, name in ((POSITIVE, "Positive"), (NEGATIVE, "Negative"))
+        ],
+    )
+    meas = [  # person, date, concept, value_as_number
+        (7, "2018-04-22", DEL17P, 1.0),  # d = +2: present
+        (7, "2017-01-01", T4_14, 1.0),  # far outside the window: not used
+        (8, "2020-10-05", DEL17P, 0.0),
+        (8, "2020-10-05", T4_14, 0.0),
+    ]
+    _append(
+        root / "MEASUREMENT.csv",
+        [
+            {
+                "measurement_id": 9_100_000 + i,
+                "person_id": p,
+                "measurement_concept_id": cid,
+                "measurement_date": d,
+                "measurement_type_concept_id": 32817,
+                "value_as_number": v,
+                "measurement_source_concept_id": 0,
+            }
+            for i, (p, d, cid, v) in enumerate(meas)
+        ],
+    )
+    obs = [  # person, date, concept, value_as_string, value_as_concept_id, value_source_value
+        (7, "2018-04-20", T4_14, "negative", 0, ""),
+        (7, "2018-04-20", T14_16, "", NEGATIVE, ""),
+        (7, "2018-04-20", GAIN1Q, "", POSITIVE, ""),
+        (8, "2020-10-05", T14_16, "", NEGATIVE, ""),
+        (8, "2020-10-05", GAIN1Q, "", 0, "Not detected"),
+        (10, "2022-01-10", DEL17P, "pending", 0, ""),  # not a result: unknown
+    ]
+    _append(
+        root / "OBSERVATION.csv",
+        [
+            {
+                "observation_id": 9_200_000 + i,
+                "person_id": p,
+                "observation_concept_id": cid,
+                "observation_date": d,
+                "observation_type_concept_id": 32817,
+                "value_as_string": s,
+                "value_as_concept_id": vc,
+                "observation_source_concept_id": 0,
+                "value_source_value": sv,
+            }
+            for i, (p, d, cid, s, vc, sv) in enumerate(obs)
+        ],
+    )
+    return root
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_fish_from_the_sites_concepts(fish_export: Path, engine: str) -> None:
+    """Person 7: del(17p) present (value 1 at d = +2), t(4;14) absent ('negative'; the 'present' row of
+    2017 is outside the window), t(14;16) absent (concept named Negative), 1q+ present (Positive).
+    R2-ISS (D'Agostino 2022): ISS III 1.5 + LDH high 1 + del(17p) 1 + 1q+ 0.5 = 4.0 -> IV (3-5).
+    Person 8: every abnormality absent ('Not detected' read from value_source_value); ISS I, LDH
+    180 <= 250: R-ISS I (Palumbo 2015), R2-ISS score 0 -> I. Person 10: 'pending' is no result."""
+    r = load_cohort(fish_export, kind="omop", engine=engine, fish_concept_ids=FISH_CONCEPTS)  # type: ignore[arg-type]
+    p7, p8, p10 = (_row(r.table, p) for p in (7, 8, 10))
+    assert (p7["del17p"], p7["t4_14"], p7["t14_16"], p7["gain1q"]) == (True, False, False, True)
+    assert (p7["r2_iss_score"], p7["r2_iss"], p7["r_iss"]) == (4.0, "IV", "III")
+    assert (p8["del17p"], p8["t4_14"], p8["t14_16"], p8["gain1q"]) == (False, False, False, False)
+    assert (p8["r_iss"], p8["r2_iss"], p8["r2_iss_score"]) == ("I", "I", 0.0)
+    assert p10["del17p"] is None
+    why = r.provenance.filter(pl.col("analyte").is_in(list(FISH_CONCEPTS)))
+    assert why.filter((pl.col("patient_id") == 7) & (pl.col("analyte") == "t4_14"))["reason"].sort().to_list() == [
+        "outside_window",
+        "used",
+    ]
+    assert why.filter(pl.col("patient_id") == 10)["reason"].to_list() == ["value_missing"]
+    assert any("FISH read from the site's own concepts" in n for n in r.notes)
+
+
+def test_fish_concepts_are_checked(fish_export: Path) -> None:
+    from b2m.errors import InputError
+
+    with pytest.raises(InputError, match="unknown FISH result"):
+        load_cohort(fish_export, kind="omop", fish_concept_ids={"del(17p)": [1]})
+    with pytest.raises(InputError, match="integers"):
+        load_cohort(fish_export, kind="omop", fish_concept_ids={"del17p": "123"})  # type: ignore[dict-item]
+    with pytest.raises(InputError, match="kind='omop' only"):
+        load_cohort(fish_export, kind="long", patients=fish_export, fish_concept_ids=FISH_CONCEPTS)

@@ -296,6 +296,14 @@ def cohort_report(
     ] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates for C-index CIs.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 20240601,
+    fish_concept: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fish-concept",
+            help="OMOP: the site's concept ids of a FISH result, e.g. del17p=123,456 (repeat for t4_14, t14_16, "
+            "gain1q).",
+        ),
+    ] = None,
 ) -> None:
     """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
     from b2m.cohort.report import cohort_report as run
@@ -313,8 +321,24 @@ def cohort_report(
             bootstrap=bootstrap,
             seed=seed,
             progress=hook,
+            fish_concept_ids=_fish_concepts(fish_concept or []),
         )
     sys.stderr.write(f"b2m: cohort report -> {files.html}\n")
+
+
+def _fish_concepts(given: list[str]) -> dict[str, list[int]]:
+    """``del17p=123,456`` (repeatable) -> {"del17p": [123, 456]}; bad forms are refused by name."""
+    out: dict[str, list[int]] = {}
+    for item in given:
+        key, sep, ids = item.partition("=")
+        try:
+            numbers = [int(i) for i in ids.split(",")]
+        except ValueError:
+            numbers = []
+        if not sep or not numbers:
+            raise InputError("--fish-concept", f"not KEY=ID[,ID...]: {item!r}", "e.g. del17p=123,456")
+        out.setdefault(key.strip(), []).extend(numbers)
+    return out
 
 
 def main() -> None:

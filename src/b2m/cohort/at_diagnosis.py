@@ -185,21 +185,44 @@ ANALYTE_CODES: dict[str, int] = {k: i for i, k in enumerate((*LAB_COLUMNS, *FISH
 
 
 def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
-    """Rows, rows without a number and the smallest and largest number per distinct (analyte as
-    received, unit as received): one small aggregation pass. With integer source ids, also their
-    smallest and largest (for :func:`packed_rank`)."""
-    keyed = events.with_columns(nw.col("unit").fill_null("").alias("unit_key"))
-    v = nw.col("value")
+    """The one small aggregation pass before the pick, per (analyte as received, unit as received,
+    order of magnitude of the value): rows, rows without a number, smallest and largest number, and
+    with integer source ids their smallest and largest (for :func:`packed_rank`). The magnitude
+    buckets let :func:`implausible_counts` count implausible rows without reading the rows again
+    (:func:`per_pair` sums the buckets up)."""
+    c = nw.col
+    v = c("value")
+    missing = v.is_null() | v.is_nan()
+    bucket = (
+        nw.when(missing)
+        .then(nw.lit(None, dtype=nw.Int32()))
+        .when(v <= 0)
+        .then(nw.lit(_NON_POSITIVE, dtype=nw.Int32()))
+        .otherwise(v.log(10).floor().cast(nw.Int32()))
+    )
+    keyed = events.with_columns(c("unit").fill_null("").alias("unit_key"), bucket.alias("bucket"))
     aggs = [
         nw.len().alias("rows"),
-        (v.is_null() | v.is_nan()).cast(nw.Int64()).sum().alias("value_missing"),
+        missing.cast(nw.Int64()).sum().alias("value_missing"),
         v.min().alias("value_min"),
         v.max().alias("value_max"),
     ]
     if keyed.collect_schema()["source_id"].is_integer():
-        aggs += [nw.col("source_id").min().alias("source_min"), nw.col("source_id").max().alias("source_max")]
-    out = engine.collect(keyed.group_by("analyte", "unit_key").agg(*aggs))
-    return out.with_columns(pl.col("analyte", "unit_key").cast(pl.String))
+        aggs += [c("source_id").min().alias("source_min"), c("source_id").max().alias("source_max")]
+    out = engine.collect(keyed.group_by("analyte", "unit_key", "bucket").agg(*aggs))
+    return out.with_columns(pl.col("analyte", "unit_key").cast(pl.String), pl.col("bucket").cast(pl.Int32))
+
+
+_NON_POSITIVE = -(2**15)  # the bucket of zero and negative numbers (no logarithm)
+
+
+def per_pair(buckets: pl.DataFrame) -> pl.DataFrame:
+    """:func:`distinct_pairs` summed over the magnitude buckets: one row per (analyte, unit) pair."""
+    sums = [pl.col("rows").sum(), pl.col("value_missing").sum()]
+    ends = [pl.col("value_min").min(), pl.col("value_max").max()]
+    if "source_min" in buckets.columns:
+        ends += [pl.col("source_min").min(), pl.col("source_max").max()]
+    return buckets.group_by("analyte", "unit_key").agg(*sums, *ends)
 
 
 def unit_lookup(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -487,25 +510,50 @@ UNIT_REPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 }
 
 
-def suspect_pairs(pairs: pl.DataFrame, lookup: pl.DataFrame) -> list[int]:
-    """Pair ids that may hold an implausible value: recognised, unit accepted, and the smallest or
-    largest number (or a NaN) converts outside the analyte's bounds. Conversion (a positive factor,
-    then rounding) keeps order, so a pair whose extremes are plausible has no implausible row."""
+def implausible_counts(buckets: pl.DataFrame, lookup: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
+    """Implausible rows per pair, from the magnitude buckets of :func:`distinct_pairs` where they
+    decide it, and the pair ids where they do not.
+
+    Conversion (a positive factor, then rounding) keeps order, so a bucket whose smallest and largest
+    numbers both convert inside the analyte's bounds has no implausible row, and one whose numbers
+    all convert outside has nothing else. A pair with a bucket across a bound (rare: a bound falls
+    inside a power of ten that also holds plausible values) is counted row by row
+    (:func:`unit_report_plan`)."""
     ok = lookup.filter(pl.col("analyte_code").is_not_null() & ~pl.col("unit_refused"))
-    both = ok.join(pairs, on=["analyte", "unit_key"], how="inner", nulls_equal=True)
+    both = ok.join(buckets.filter(pl.col("bucket").is_not_null()), on=["analyte", "unit_key"], how="inner")
     lo, hi = ((pl.col(f"value_{e}") * pl.col("factor")).round(9) for e in ("min", "max"))
     inside = (lo >= pl.col("plausible_lo")) & (hi <= pl.col("plausible_hi"))
-    return sorted(both.filter(~inside.fill_null(value=False) & (pl.col("rows") > pl.col("value_missing")))["pair_id"])
+    outside = (hi < pl.col("plausible_lo")) | (lo > pl.col("plausible_hi"))
+    both = both.with_columns(inside.alias("_in"), outside.alias("_out"))
+    per = both.group_by("pair_id").agg(
+        (pl.col("_in") | pl.col("_out")).all().alias("decided"),
+        pl.when(pl.col("_out")).then(pl.col("rows")).otherwise(0).sum().alias("implausible"),
+    )
+    known = per.filter("decided").select(pl.col("pair_id").cast(pl.Int32), pl.col("implausible").cast(pl.UInt32))
+    return known, sorted(per.filter(~pl.col("decided"))["pair_id"])
 
 
-def unit_report_plan(ev: nw.LazyFrame[Any], window: Window, suspects: list[int]) -> nw.LazyFrame[Any]:
-    """Implausible rows per (analyte, unit) pair among the :func:`attached` events of the
-    :func:`suspect_pairs`: the one count the distinct-pairs pass cannot give (it needs the unit's
-    factor); the rest of the unit report comes from :func:`distinct_pairs`. Data-quality reasons
-    need no patient, so no join here."""
+def unit_report_plan(
+    events: nw.LazyFrame[Any], lookup: pl.DataFrame, window: Window, engine: Engine, pair_ids: list[int]
+) -> nw.LazyFrame[Any]:
+    """Implausible rows of the given pairs (those :func:`implausible_counts` leaves open), row by row.
+    A cheap filter on the received texts and numbers first keeps only rows near or beyond a bound (a
+    margin far wider than the rounding of the conversion); the exact test of :func:`exclusions` then
+    runs on those few rows only."""
+    c = nw.col
+    unit_key = c("unit").fill_null("")
+    near: nw.Expr = nw.lit(value=False)
+    rows = lookup.filter(pl.col("pair_id").is_in(pair_ids))
+    for a, u, f, lo, hi in rows.select("analyte", "unit_key", "factor", "plausible_lo", "plausible_hi").iter_rows():
+        low_edge = (lo * (1 + _MARGIN) + _MARGIN) / f
+        high_edge = (hi * (1 - _MARGIN) - _MARGIN) / f
+        near = near | ((c("analyte") == a) & (unit_key == u) & ((c("value") <= low_edge) | (c("value") >= high_edge)))
     quality = [(name, cond) for name, cond in exclusions(window) if name in _QUALITY]
-    implausible = ev.filter(nw.col("pair_id").is_in(suspects) & _holds_first(quality, "implausible"))
+    implausible = attached(events.filter(near), lookup, engine).filter(_holds_first(quality, "implausible"))
     return implausible.group_by("pair_id").agg(nw.len().alias("implausible"))
+
+
+_MARGIN = 1e-6  # relative and absolute; the conversion rounds to 1e-9
 
 
 def finish_unit_report(

@@ -4,7 +4,8 @@ Interface (agreed with cohort analytics; stable)::
 
     load_cohort(source, *, kind, engine="polars", window_days=(-60, 30), policy="nearest",
                 ldh_uln_u_l=None, patients=None, columns=None, provenance="all",
-                connection=None, spark=None) -> CohortData
+                connection=None, spark=None, myeloma_concept_ids=(), fish_concept_ids=None)
+                -> CohortData
 
 ``kind``:
 
@@ -20,10 +21,13 @@ Interface (agreed with cohort analytics; stable)::
   optionally ``lower_limit, upper_limit, source_id``; ``analyte`` is a name such as ``b2m`` or a LOINC
   code such as ``1952-1``), ``patients`` a table with ``patient_id, index_date`` (diagnosis) and
   optionally ``age, sex, os_months, os_event, efs_months, efs_event, del17p, t4_14, t14_16, gain1q``.
-  Without ``source_id`` the 1-based row number of the lab file is the source id.
+  Without ``source_id`` the 1-based row number of the lab file is the source id. FISH may also come
+  as lab rows (analyte ``del17p``, ``t4_14``, ``t14_16`` or ``gain1q``, value 1 present / 0 absent),
+  picked like a lab value; a known patient-table result wins.
 - ``"omop"``: OMOP CDM v5.4 tables ``person, condition_occurrence, measurement`` (required) and
-  ``death, observation_period, concept`` (used when present) from a DuckDB file, a folder of
-  CSV/Parquet files, or a mapping of table name -> frame (see :mod:`b2m.cohort.omop`).
+  ``death, observation_period, observation, concept, concept_ancestor`` (used when present) from a
+  DuckDB file, a folder of CSV/Parquet files, or a mapping of table name -> frame (see
+  :mod:`b2m.cohort.omop`). FISH is read only from the site's own concepts, ``fish_concept_ids``.
 
 ``source`` (and ``patients``) may be a path (CSV read as text, or Parquet) or a native frame
 (Polars, Arrow, pandas, a DuckDB relation, a Spark DataFrame). ``engine`` is ``"polars"`` (default),
@@ -420,16 +424,21 @@ def cohort_from_events(
     ldh_uln_u_l: float | None,
     mode: ProvenanceMode,
     has_efs: bool,
-    fish_from_events: bool = False,
     notes: list[str] | None = None,
 ) -> CohortData:
-    """The shared tail of the long and OMOP paths: units, window pick, pivot, staging, reports."""
+    """The shared tail of the long and OMOP paths: units, window pick, pivot, staging, reports.
+
+    FISH results may come as events too (analyte ``del17p``, ``t4_14``, ``t14_16``, ``gain1q``; value
+    1 = present, 0 = absent; picked around the index date like a lab value). A patient-table FISH
+    column that is known wins; an event fills it only where it is unknown.
+    """
     dup = engine.collect(patients.group_by("patient_id").agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(1))
     if dup.height:
         raise InputError(
             "patients", f"patient_id {dup['patient_id'][0]!r} appears more than once", "one row per patient"
         )
-    pairs = ad.distinct_pairs(events, engine)
+    buckets = ad.distinct_pairs(events, engine)
+    pairs = ad.per_pair(buckets)
     lookup = ad.unit_lookup(pairs)
     unknown = ad.unrecognised(pairs, lookup)
     ev = ad.attached(events, lookup, engine)
@@ -441,24 +450,42 @@ def cohort_from_events(
     else:
         usable = ad.eligible(ev, patients, window, engine)
     targets = dict(ad.LAB_COLUMNS)
-    if fish_from_events:
-        targets.update({k: f"_fish_{k}" for k in ad.FISH_KEYS})
+    fish_events = [k for k in ad.FISH_KEYS if k in set(lookup["analyte_key"].drop_nulls())]
+    targets.update({k: f"_fish_{k}" for k in fish_events})
     picked = ad.picked_values(ad.chosen(usable, ad.packed_rank(window, pairs)), targets)
     frame = patients.join(picked, on="patient_id", how="left").rename({"_ldh_uln_reported": "ldh_uln_u_l"})
-    if fish_from_events:
-        frame = frame.with_columns(*((nw.col(f"_fish_{k}") == 1.0).alias(k) for k in ad.FISH_KEYS))
+    if fish_events:
+        c = nw.col
+
+        def result(k: str) -> nw.Expr:  # 1 present, 0 absent, anything else unknown
+            v = c(f"_fish_{k}")
+            return nw.when(v == 1.0).then(nw.lit(value=True)).when(v == 0.0).then(nw.lit(value=False))
+
+        frame = frame.with_columns(*(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events))
+        notes = [
+            *(notes or []),
+            f"FISH read from lab events ({', '.join(fish_events)}): used where the patient table gives no result",
+        ]
     plans = {"table": _staged_plan(frame, ldh_uln_u_l)}
-    suspects = ad.suspect_pairs(pairs, lookup)
-    if suspects:  # else no row can be implausible: nothing to count
-        plans["implausible"] = ad.unit_report_plan(ev, window, suspects)
+    known, open_pairs = ad.implausible_counts(buckets, lookup)
+    if open_pairs:  # pairs the value buckets cannot decide are counted row by row
+        plans["implausible"] = ad.unit_report_plan(events, lookup, window, engine, open_pairs)
     if mode == "all":
         plans["provenance"] = ad.provenance(ad.audited(base, window))
     elif mode == "used":
         plans["provenance"] = ad.provenance(ad.ranked(usable, window).filter(nw.col("used")))
-    results = dict(zip(plans, engine.collect_all(list(plans.values())), strict=True))
+    if mode == "none":
+        # Nothing large is shared: one streamed pass per result keeps memory bounded (computing the
+        # common part once would hold every lab row in memory: 17 GiB at 200M rows).
+        results = {name: engine.collect(plan) for name, plan in plans.items()}
+    else:
+        results = dict(zip(plans, engine.collect_all(list(plans.values())), strict=True))
     engine.close()
     table = _typed_table(results["table"], has_efs)
-    implausible = results.get("implausible", pl.DataFrame(schema={"pair_id": pl.Int32, "implausible": pl.UInt32}))
+    implausible = known
+    if "implausible" in results:
+        counted = results["implausible"].select(pl.col("pair_id").cast(pl.Int32), pl.col("implausible").cast(pl.UInt32))
+        implausible = pl.concat([known, counted])
     report = ad.finish_unit_report(implausible, pairs, lookup, unknown)
     if mode == "none":
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
@@ -482,6 +509,7 @@ def load_cohort(
     connection: duckdb.DuckDBPyConnection | None = None,
     spark: SparkSession | None = None,
     myeloma_concept_ids: Collection[int] = (),
+    fish_concept_ids: Mapping[str, Collection[int]] | None = None,
 ) -> CohortData:
     """Load, pick values at diagnosis, stage. See the module docstring for the full contract."""
     if kind not in KINDS:
@@ -489,6 +517,8 @@ def load_cohort(
     if provenance not in ("all", "used", "none"):
         raise InputError("provenance", f"unknown mode {provenance!r}", "all, used, none")
     _check_uln(ldh_uln_u_l)
+    if fish_concept_ids and kind != "omop":
+        raise InputError("fish_concept_ids", f"given for kind {kind!r}", "OMOP concept ids with kind='omop' only")
     window = ad.Window(window_days[0], window_days[1], policy)
     eng = make_engine(engine, connection=connection, spark=spark)
     settings = {
@@ -521,5 +551,6 @@ def load_cohort(
             ldh_uln_u_l=ldh_uln_u_l,
             mode=provenance,
             myeloma_concept_ids=myeloma_concept_ids,
+            fish_concept_ids=fish_concept_ids,
         )
     return CohortData(data.table, data.provenance, data.unit_report, data.notes, settings)

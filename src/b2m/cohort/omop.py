@@ -35,13 +35,21 @@ or condition), in months of 365.25 / 12 days. **Age** is completed years at the 
 year/month/day of birth (month and day taken as 1 July when absent). Sex: gender concept 8507 MALE,
 8532 FEMALE (OMOP Gender vocabulary), else ``gender_source_value`` M/F.
 
-FISH results have no agreed OMOP representation; they are unknown here (R-ISS and R2-ISS give the
-range of stages still possible), and ``notes`` says so.
+**FISH** results have no agreed OMOP representation (no LOINC code for them is confirmed in the
+reference sheet), so b2m does not guess: the site names its own concepts with
+``fish_concept_ids={"del17p": [...], "t4_14": [...], "t14_16": [...], "gain1q": [...]}``, matched in
+``measurement`` (``measurement_concept_id`` / ``measurement_source_concept_id``) and ``observation``
+(``observation_concept_id`` / ``observation_source_concept_id``). The result is read from
+``value_as_number`` (1 present, 0 absent), else the name of ``value_as_concept_id`` in ``concept``,
+else ``value_as_string`` (observation) or ``value_source_value``: :data:`PRESENT` / :data:`ABSENT`
+(case-insensitive); anything else is unknown (reason ``value_missing``). The result nearest the
+index date in the window is used, as for a lab value. Without ``fish_concept_ids`` FISH is unknown
+for every patient (R-ISS and R2-ISS give the range of stages still possible), and ``notes`` says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import narwhals as nw
@@ -49,6 +57,7 @@ import narwhals as nw
 from b2m.cohort import at_diagnosis as ad
 from b2m.cohort.engines import Engine, read_tables
 from b2m.cohort.load import CohortData, ProvenanceMode, as_date, as_float, as_int, as_string, cohort_from_events
+from b2m.errors import InputError
 
 MYELOMA_SNOMED = ("109989006",)  # Multiple myeloma (disorder)
 MYELOMA_ICD10 = ("C90.0",)  # WHO ICD-10: Multiple myeloma
@@ -56,10 +65,14 @@ MYELOMA_ICD10CM = ("C90.00", "C90.01", "C90.02")  # not in remission / in remiss
 GENDER_MALE, GENDER_FEMALE = 8507, 8532  # OMOP Gender vocabulary
 DAYS_PER_MONTH = 365.25 / 12
 
+PRESENT = ("positive", "present", "detected", "yes")
+ABSENT = ("negative", "absent", "not detected", "no")
+
 TABLES = {
     "person": True,
     "condition_occurrence": True,
     "measurement": True,
+    "observation": False,
     "death": False,
     "observation_period": False,
     "concept": False,
@@ -112,7 +125,9 @@ def load_omop(
     ldh_uln_u_l: float | None,
     mode: ProvenanceMode,
     myeloma_concept_ids: Collection[int] = (),
+    fish_concept_ids: Mapping[str, Collection[int]] | None = None,
 ) -> CohortData:
+    fish = _checked_fish_concepts(fish_concept_ids)
     t = read_tables(engine, source, TABLES)
     concept = t.get("concept")
     notes: list[str] = []
@@ -224,13 +239,121 @@ def load_omop(
         nw.col("measurement_date").alias("date"),
         nw.col("measurement_id").alias("source_id"),
     )
-    notes.append(
-        "FISH (del(17p), t(4;14), t(14;16), 1q+) is not read from OMOP: unknown for every patient, so R-ISS and "
-        "R2-ISS show the stages still possible"
-    )
+    if fish:
+        events = nw.concat([events, *_fish_events(engine, t, concept, index, fish)], how="vertical")
+        notes.append(
+            "FISH read from the site's own concepts: "
+            + "; ".join(f"{k} = {', '.join(str(i) for i in sorted(v))}" for k, v in fish.items())
+        )
+    else:
+        notes.append(
+            "FISH (del(17p), t(4;14), t(14;16), 1q+) is not read from OMOP (no fish_concept_ids given): unknown "
+            "for every patient, so R-ISS and R2-ISS show the stages still possible"
+        )
     return cohort_from_events(
         engine, events, pts, window=window, ldh_uln_u_l=ldh_uln_u_l, mode=mode, has_efs=False, notes=notes
     )
+
+
+def _checked_fish_concepts(given: Mapping[str, Collection[int]] | None) -> dict[str, frozenset[int]]:
+    accepted = f"a mapping of {', '.join(ad.FISH_KEYS)} to OMOP concept ids"
+    if not given:
+        return {}
+    if not isinstance(given, Mapping):
+        raise InputError("fish_concept_ids", f"not a mapping: {type(given).__name__}", accepted)
+    out: dict[str, frozenset[int]] = {}
+    for key, ids in given.items():
+        if key not in ad.FISH_KEYS:
+            raise InputError("fish_concept_ids", f"unknown FISH result {key!r}", accepted)
+        if isinstance(ids, str | bytes) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise InputError("fish_concept_ids", f"{key}: concept ids must be integers", accepted)
+        out[key] = frozenset(ids)
+    return out
+
+
+def _fish_events(
+    engine: Engine,
+    t: dict[str, nw.LazyFrame[Any]],
+    concept: nw.LazyFrame[Any] | None,
+    index: nw.LazyFrame[Any],
+    fish: dict[str, frozenset[int]],
+) -> list[nw.LazyFrame[Any]]:
+    """FISH results as events (analyte = the FISH key, value 1 present / 0 absent / null unknown)."""
+    by_id = {i: k for k, ids in fish.items() for i in ids}
+    ids = sorted(by_id)
+    out = []
+    for prefix in ("measurement", "observation"):
+        if prefix not in t:
+            continue
+        spec = {
+            f"{prefix}_id": "int",
+            "person_id": "int",
+            f"{prefix}_concept_id": "int",
+            f"{prefix}_source_concept_id": "int",
+            f"{prefix}_date": "date",
+            "value_as_number": "float",
+            "value_as_concept_id": "int",
+            "value_as_string": "str",  # observation only; absent columns read as null
+            "value_source_value": "str",
+        }
+        rows = _typed(t[prefix], spec)
+        key = nw.coalesce(
+            *(
+                nw.col(f"{prefix}_{c}").replace_strict(by_id, default=None, return_dtype=nw.String())
+                for c in ("concept_id", "source_concept_id")
+            )
+        )
+        rows = rows.filter(
+            nw.col(f"{prefix}_concept_id").is_in(ids).fill_null(value=False)
+            | nw.col(f"{prefix}_source_concept_id").is_in(ids).fill_null(value=False)
+        ).with_columns(key.alias("analyte"))
+        rows = rows.join(index.select("patient_id"), left_on="person_id", right_on="patient_id", how="inner")
+        names = _value_concept_results(engine, concept, rows)
+        value = nw.coalesce(
+            nw.col("value_as_number"),
+            nw.col("value_as_concept_id").replace_strict(names, default=None, return_dtype=nw.Float64())
+            if names
+            else nw.lit(None, dtype=nw.Float64()),
+            _result_from_text(nw.col("value_as_string")),
+            _result_from_text(nw.col("value_source_value")),
+        )
+        out.append(
+            rows.select(
+                nw.col("person_id").alias("patient_id"),
+                "analyte",
+                value.alias("value"),
+                nw.lit(None, dtype=nw.String()).alias("unit"),
+                nw.lit(None, dtype=nw.Float64()).alias("lower"),
+                nw.lit(None, dtype=nw.Float64()).alias("upper"),
+                nw.col(f"{prefix}_date").alias("date"),
+                nw.col(f"{prefix}_id").alias("source_id"),
+            )
+        )
+    return out
+
+
+def _result_from_text(col: nw.Expr) -> nw.Expr:
+    low = col.str.strip_chars().str.to_lowercase()
+    return nw.when(low.is_in(list(PRESENT))).then(nw.lit(1.0)).when(low.is_in(list(ABSENT))).then(nw.lit(0.0))
+
+
+def _value_concept_results(
+    engine: Engine, concept: nw.LazyFrame[Any] | None, rows: nw.LazyFrame[Any]
+) -> dict[int, float]:
+    """value_as_concept_id -> 1.0 / 0.0 by the concept's name (:data:`PRESENT` / :data:`ABSENT`)."""
+    if concept is None or "concept_name" not in concept.collect_schema():
+        return {}
+    used = engine.collect(rows.select("value_as_concept_id").unique())["value_as_concept_id"].drop_nulls().to_list()
+    if not used:
+        return {}
+    c = _typed(concept, {"concept_id": "int", "concept_name": "str"})
+    found = engine.collect(c.filter(nw.col("concept_id").is_in(used)))
+    out: dict[int, float] = {}
+    for i, name in found.iter_rows():
+        low = str(name).strip().lower()
+        if low in PRESENT or low in ABSENT:
+            out[int(i)] = 1.0 if low in PRESENT else 0.0
+    return out
 
 
 def _ucum(engine: Engine, concept: nw.LazyFrame[Any], ids: list[int]) -> dict[int, str]:

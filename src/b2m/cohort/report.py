@@ -23,7 +23,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -742,6 +742,7 @@ def cohort_report(
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
     progress: ProgressHook | None = None,
+    fish_concept_ids: Mapping[str, Collection[int]] | None = None,
 ) -> ReportFiles:
     """``b2m cohort report``: load the cohort (:func:`b2m.cohort.load.load_cohort`) and write the report.
 
@@ -771,6 +772,7 @@ def cohort_report(
         patients=patients,
         ldh_uln_u_l=ldh_uln_u_l,
         provenance="none",
+        fish_concept_ids=fish_concept_ids,
     )
     table = data.table
     n = min_cell_count if min_cell_count is not None and min_cell_count > 1 else None
