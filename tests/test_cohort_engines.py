@@ -3,9 +3,9 @@
 The oracle is the engines themselves held against each other: the same files give the same table,
 audit trail and unit report, value for value and dtype for dtype. The cohort is generated with a
 fixed seed so that it contains every case the pick has to decide (ties across the index date,
-same-day duplicates, the window edges, refused and unknown units, implausible values, missing dates,
-patients without labs, labs without patients). One SparkSession serves the whole test session; the
-Spark tests are few and small.
+same-day duplicates, the window edges, refused and unknown units, implausible values, censored
+results ("<0.5", ">=20"), missing dates, patients without labs, labs without patients). One
+SparkSession serves the whole test session; the Spark tests are few and small.
 """
 
 from __future__ import annotations
@@ -66,12 +66,16 @@ def generated(n: int = 150, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
             d = int(rng.choice([-61, -60, -10, -3, 0, 3, 10, 30, 31, int(rng.integers(-90, 60))]))
             date = None if rng.random() < 0.02 else base + dt.timedelta(days=d)
             upper = 250.0 * SCALE.get(unit or "", 1.0) if analyte == "ldh" and rng.random() < 0.7 else None
-            rows.append((f"P{i:04d}", analyte, value, unit, upper, date))
+            text = f"{value}"
+            if rng.random() < 0.06:  # a censored result, as lab feeds write them
+                text = str(rng.choice(["<", "<=", ">", ">=", "≤ ", "> "])) + text
+            rows.append((f"P{i:04d}", analyte, text, unit, upper, date))
     labs = pl.DataFrame(
         rows, schema=["patient_id", "analyte", "value", "unit", "upper_limit", "date"], orient="row"
     ).with_row_index("source_id", offset=100)
     # same-day duplicates with a lower source id appended at the end of the file
-    dup = labs.filter(pl.col("analyte") == "b2m").head(10).with_columns(pl.col("source_id") - 100, pl.col("value") + 1)
+    dup = labs.filter(pl.col("analyte") == "b2m").head(10)
+    dup = dup.with_columns(pl.col("source_id") - 100, pl.lit("1.5").alias("value"))
     return pts, pl.concat([labs, dup.cast(labs.schema)])
 
 
@@ -109,6 +113,7 @@ def test_generated_cohort_covers_the_cases(files: dict[str, Path]) -> None:
     assert expected <= reasons
     assert {"same_day_duplicate", "date_missing"} & reasons
     assert r.table["iss"].n_unique() >= 3
+    assert r.table["b2m_censored"].drop_nulls().len() > 0 and r.table["ldh_censored"].drop_nulls().len() > 0
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

@@ -196,27 +196,51 @@ def test_events_of_patients_outside_the_cohort_are_reported() -> None:
 
 
 def test_csv_files_as_text(tmp_path: Path) -> None:
-    """A lab feed read as text: numbers parsed, a censored '<0.5' is not used (the cohort table has no
-    censored values) and says why; the row number is the source id."""
+    """A lab feed read as text: numbers parsed, censored results kept as censored, text that is
+    neither says why; the row number is the source id. P: B2M '<0.5' mg/L on the index date (nearer
+    than the 2.5 of day -10) with albumin 4.0 g/dL: B2M < 0.5 < 3.5 whatever its exact value, so ISS
+    I (Greipp 2005: B2M < 3.5 and albumin >= 3.5). Q: B2M '>20' mg/L: >= 5.5 whatever its exact
+    value, so ISS III. R: 'n/a' is no number (value_missing), so B2M is unknown."""
     (tmp_path / "labs.csv").write_text(
-        "patient_id,analyte,value,unit,date\nP,b2m,<0.5,mg/L,2020-03-01\nP,b2m,2.5,mg/L,2020-02-20\n"
+        "patient_id,analyte,value,unit,date\n"
+        "P,b2m,<0.5,mg/L,2020-03-01\nP,b2m,2.5,mg/L,2020-02-20\nP,albumin,4.0,g/dL,2020-03-01\n"
+        "Q,b2m,> 20,mg/L,2020-03-01\nR,b2m,n/a,mg/L,2020-03-01\n"
     )
     (tmp_path / "pts.csv").write_text(
         "patient_id,index_date,age,sex,os_months,os_event\nP,2020-03-01,61.5,F,12.5,yes\n"
+        "Q,2020-03-01,70,M,3,no\nR,2020-03-01,,,,\n"
     )
-    r = load_cohort(tmp_path / "labs.csv", kind="long", patients=tmp_path / "pts.csv")
-    row = r.table.row(0, named=True)
-    assert (row["b2m_mg_l"], row["age"], row["sex"], row["os_months"], row["os_event"]) == (
-        2.5,
-        61.5,
-        "female",
-        12.5,
-        True,
-    )
-    assert dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True)) == {
-        "1": "value_missing",
-        "2": "used",
-    }
+    for engine in ("polars", "duckdb"):
+        r = load_cohort(tmp_path / "labs.csv", kind="long", patients=tmp_path / "pts.csv", engine=engine)  # type: ignore[arg-type]
+        p, q, rr = (r.table.row(i, named=True) for i in range(3))
+        assert (p["b2m_mg_l"], p["b2m_censored"], p["iss"], p["age"], p["sex"], p["os_event"]) == (
+            None,
+            "<0.5",
+            "I",
+            61.5,
+            "female",
+            True,
+        )
+        assert (q["b2m_mg_l"], q["b2m_censored"], q["iss"]) == (None, ">20.0", "III")
+        assert (rr["b2m_mg_l"], rr["b2m_censored"], rr["iss"], rr["iss_possible"]) == (None, None, None, "I|II|III")
+        why = dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True))
+        assert why == {"1": "used", "2": "farther", "3": "used", "4": "used", "5": "value_missing"}
+        assert r.provenance.filter(pl.col("source_id") == "4")["operator"].to_list() == [">"]
+        b2m = r.unit_report.filter(pl.col("analyte") == "b2m").row(0, named=True)
+        assert (b2m["rows"], b2m["accepted"], b2m["censored"], b2m["value_missing"]) == (4, 3, 2, 1)
+
+
+def test_censored_bounds_against_the_thresholds() -> None:
+    """Strict and non-strict bounds at the ISS thresholds (Greipp 2005: I needs B2M < 3.5; III is
+    B2M >= 5.5), albumin 4.0 g/dL throughout: '<3.5' is below 3.5 -> I; '<=3.5' may be 3.5 -> I or II;
+    '>=5.5' is at least 5.5 -> III; '>5.4' may be 5.45 or 6 -> II or III."""
+    rows, pts = [], []
+    for i, text in enumerate(["<3.5", "<=3.5", ">=5.5", ">5.4", "≤ 3.5", "≥5.5"]):
+        rows += [(f"P{i}", "b2m", text, "mg/L", _days(0)), (f"P{i}", "albumin", "4.0", "g/dL", _days(0))]
+        pts.append(f"P{i}")
+    labs = pl.DataFrame(rows, schema=["patient_id", "analyte", "value", "unit", "date"], orient="row")
+    r = load_cohort(labs, kind="long", patients=pl.DataFrame({"patient_id": pts, "index_date": [INDEX] * 6}))
+    assert r.table["iss_possible"].to_list() == ["I", "I|II", "III", "II|III", "I|II", "III"]
 
 
 def test_refused_inputs() -> None:
@@ -414,6 +438,7 @@ def test_implausible_counts_decided_by_magnitude_buckets() -> None:
                 "unit": ["mg/L"] * 5 + ["g/dL"] * 2,
                 "value": [1.2, 3.4, 80.0, 4200.0, 9100.0, 3.6, 7.5],
                 "source_id": list(range(7)),
+                "operator": pl.Series([None] * 7, dtype=pl.Int8),
             }
         ).lazy()
     )

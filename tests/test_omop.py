@@ -401,3 +401,60 @@ def test_fish_concepts_are_checked(fish_export: Path) -> None:
         load_cohort(fish_export, kind="omop", fish_concept_ids={"del17p": "123"})  # type: ignore[dict-item]
     with pytest.raises(InputError, match="kind='omop' only"):
         load_cohort(fish_export, kind="long", patients=fish_export, fish_concept_ids=FISH_CONCEPTS)
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_censored_measurements(tmp_path: Path, engine: str) -> None:
+    """Person 7 gets, on the index date (nearer than the B2M of d = -2 and the LDH of d = +1): a B2M
+    with no value_as_number and value_source_value '<0.5', and an LDH 1000 U/L with an
+    operator_concept_id whose concept is named '>' (range_high 250). B2M < 0.5 < 3.5 and albumin 4.3
+    >= 3.5: ISS I (Greipp 2005); LDH > 1000 > 250 is high, so R-ISS II, not I (Palumbo 2015)."""
+    root = build_export(tmp_path)
+    _append(
+        root / "CONCEPT.csv",
+        [
+            {
+                "concept_id": 2000000302,
+                "concept_name": ">",
+                "domain_id": "Meas Value Operator",
+                "vocabulary_id": "Meas Value Operator",
+                "concept_class_id": "Meas Value Operator",
+                "standard_concept": "S",
+                "concept_code": "4172704",
+                "valid_start_date": "1970-01-01",
+                "valid_end_date": "2099-12-31",
+            }
+        ],
+    )
+    common = {"person_id": 7, "measurement_date": "2018-04-20", "measurement_type_concept_id": 32817}
+    _append(
+        root / "MEASUREMENT.csv",
+        [
+            {
+                "measurement_id": 9_300_000,
+                **common,
+                "measurement_concept_id": 0,
+                "measurement_source_value": "1952-1",
+                "measurement_source_concept_id": 0,
+                "unit_source_value": "mg/L",
+                "value_source_value": "<0.5",
+            },
+            {
+                "measurement_id": 9_300_001,
+                **common,
+                "measurement_concept_id": 0,
+                "measurement_source_value": "2532-0",
+                "measurement_source_concept_id": 0,
+                "operator_concept_id": 2000000302,
+                "value_as_number": 1000.0,
+                "unit_source_value": "U/L",
+                "range_high": 250.0,
+            },
+        ],
+    )
+    r = load_cohort(root, kind="omop", engine=engine)  # type: ignore[arg-type]
+    p7 = _row(r.table, 7)
+    assert (p7["b2m_mg_l"], p7["b2m_censored"], p7["ldh_u_l"], p7["ldh_censored"]) == (None, "<0.5", None, ">1000.0")
+    assert (p7["iss"], p7["r_iss"]) == ("I", "II")
+    used = r.provenance.filter((pl.col("patient_id") == 7) & pl.col("used"))
+    assert dict(zip(used["analyte"], used["operator"], strict=True))["b2m"] == "<"

@@ -63,8 +63,7 @@ FISH_KEYS: tuple[str, ...] = ("del17p", "t4_14", "t14_16", "gain1q")
 REASONS: dict[str, str] = {
     "used": "the measurement chosen for this patient and analyte",
     "unit_refused": "the unit is missing, unknown, of the wrong dimension or refused for this analyte",
-    "value_missing": "no usable number (empty, text, or a censored result such as '<0.5', which the "
-    "cohort table cannot carry)",
+    "value_missing": "no usable number (empty, or text that is not a number or a censored number such as '<0.5')",
     "implausible": "outside the analyte's plausibility bounds after conversion (likely a unit error)",
     "not_in_cohort": "the patient is not in the cohort's patient table",
     "no_index_date": "the patient has no index date, so no window can be placed",
@@ -81,6 +80,10 @@ REASON_CODES: dict[str, int] = {name: i for i, name in enumerate(REASONS)}
 
 
 REASON_NAMES: dict[int, str] = {i: name for name, i in REASON_CODES.items()}
+
+# A censored result ("<0.5", ">20") travels as its number and an operator code (null: exact).
+OPERATORS: dict[str, int] = {"<": 1, "<=": 2, ">": 3, ">=": 4}
+OPERATOR_NAMES: dict[int, str] = {i: op for op, i in OPERATORS.items()}
 
 
 def _code(name: str) -> nw.Expr:
@@ -204,6 +207,7 @@ def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
     aggs = [
         nw.len().alias("rows"),
         missing.cast(nw.Int64()).sum().alias("value_missing"),
+        (~c("operator").is_null() & ~missing).cast(nw.Int64()).sum().alias("censored"),
         v.min().alias("value_min"),
         v.max().alias("value_max"),
     ]
@@ -218,7 +222,7 @@ _NON_POSITIVE = -(2**15)  # the bucket of zero and negative numbers (no logarith
 
 def per_pair(buckets: pl.DataFrame) -> pl.DataFrame:
     """:func:`distinct_pairs` summed over the magnitude buckets: one row per (analyte, unit) pair."""
-    sums = [pl.col("rows").sum(), pl.col("value_missing").sum()]
+    sums = [pl.col("rows").sum(), pl.col("value_missing").sum(), pl.col("censored").sum()]
     ends = [pl.col("value_min").min(), pl.col("value_max").max()]
     if "source_min" in buckets.columns:
         ends += [pl.col("source_min").min(), pl.col("source_max").max()]
@@ -267,7 +271,17 @@ def unrecognised(pairs: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
 
 
 # -- the pick ------------------------------------------------------------------------------------------
-EVENT_COLUMNS: tuple[str, ...] = ("patient_id", "analyte", "value", "unit", "lower", "upper", "date", "source_id")
+EVENT_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "analyte",
+    "value",
+    "operator",  # OPERATORS code of a censored value, null when exact
+    "unit",
+    "lower",
+    "upper",
+    "date",
+    "source_id",
+)
 _QUALITY = ("unit_refused", "value_missing", "implausible")
 _ENGINE_LOOKUP = (
     "pair_id",
@@ -350,7 +364,17 @@ def prepared(ev: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
     return ev.with_columns(nw.when(nw.col("_excluded").is_null()).then(rank_key(window)).alias("_key"))
 
 
-_CARRIED = ("patient_id", "pair_id", "analyte_code", "date", "value", "value_canonical", "upper_canonical", "source_id")
+_CARRIED = (
+    "patient_id",
+    "pair_id",
+    "analyte_code",
+    "date",
+    "value",
+    "operator",
+    "value_canonical",
+    "upper_canonical",
+    "source_id",
+)
 
 
 def eligible(
@@ -365,7 +389,8 @@ def eligible(
     for name, cond in conditions:
         if name in _QUALITY:
             keep = keep & ~cond.fill_null(value=False)
-    ev = placed(ev.filter(keep).select(*_CARRIED), patients, engine)
+    carried = [k for k in _CARRIED if k in ev.collect_schema()]  # "operator" only when a value is censored
+    ev = placed(ev.filter(keep).select(*carried), patients, engine)
     keep = nw.lit(value=True)
     for name, cond in conditions:
         if name not in _QUALITY:
@@ -430,6 +455,7 @@ PROVENANCE_SOURCE: tuple[str, ...] = (
     "date",
     "days_from_index",
     "value",
+    "operator",
     "value_canonical",
     "upper_canonical",
     "source_id",
@@ -472,6 +498,7 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
         "date",
         pl.col("days_from_index").cast(pl.Int32),
         "value",
+        pl.col("operator").cast(pl.Int64).replace_strict(OPERATOR_NAMES, default=None, return_dtype=pl.String),
         "unit",
         pl.when(~pl.col("unit_refused")).then(pl.col("value_canonical")).alias("value_canonical"),
         "unit_canonical",
@@ -482,16 +509,20 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
 
 
 def picked_values(used: nw.LazyFrame[Any], analytes: Mapping[str, str]) -> nw.LazyFrame[Any]:
-    """One row per patient with a used measurement: ``analytes`` maps analyte key -> output column.
+    """One row per patient with a used measurement: ``analytes`` maps analyte key -> output column
+    (the canonical number; for a censored value its bound, and ``<column>__op`` its operator code).
 
     Adds ``_ldh_uln_reported`` (the upper reference limit the LDH measurement came with, canonical).
     """
     c = nw.col
     code = c("analyte_code")
     cols = [nw.when(code == ANALYTE_CODES[k]).then(c("value_canonical")).alias(col) for k, col in analytes.items()]
+    with_ops = "operator" in used.collect_schema()  # absent when no value is censored: nothing to carry
+    ops = {f"{col}__op": k for k, col in analytes.items()} if with_ops else {}
+    cols += [nw.when(code == ANALYTE_CODES[k]).then(c("operator")).alias(name) for name, k in ops.items()]
     cols.append(nw.when(code == ANALYTE_CODES["ldh"]).then(c("upper_canonical")).alias("_ldh_uln_reported"))
     wide = used.select("patient_id", *cols)
-    names = [*analytes.values(), "_ldh_uln_reported"]
+    names = [*analytes.values(), *ops, "_ldh_uln_reported"]
     return wide.group_by("patient_id").agg(*(c(n).max() for n in names))
 
 
@@ -506,6 +537,7 @@ UNIT_REPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "refused_unit": pl.Int64,
     "implausible": pl.Int64,
     "value_missing": pl.Int64,
+    "censored": pl.Int64,
     "problem": pl.String,
 }
 
@@ -575,7 +607,7 @@ def finish_unit_report(
         "unit_refused",
         pl.col("unit_problem").alias("problem"),
     )
-    counts = pairs.select("analyte", "unit_key", "rows", "value_missing")
+    counts = pairs.select("analyte", "unit_key", "rows", "value_missing", "censored")
     out = texts.join(counts, on=["analyte", "unit_key"], how="inner", nulls_equal=True)
     out = out.join(implausible.with_columns(pl.col("pair_id").cast(pl.Int32)), on="pair_id", how="left")
     refused = pl.col("unit_refused")
@@ -583,6 +615,7 @@ def finish_unit_report(
         pl.when(refused).then(pl.col("rows")).otherwise(0).alias("refused_unit"),
         pl.when(refused).then(0).otherwise(pl.col("value_missing")).alias("value_missing"),
         pl.when(refused).then(0).otherwise(pl.col("implausible").fill_null(0)).alias("implausible"),
+        pl.when(refused).then(0).otherwise(pl.col("censored")).alias("censored"),
     )
     out = out.with_columns(
         (pl.col("rows") - pl.col("refused_unit") - pl.col("value_missing") - pl.col("implausible")).alias("accepted")
@@ -593,7 +626,10 @@ def finish_unit_report(
     out = out.group_by("analyte", "unit").agg(
         pl.col("unit_canonical").first(),
         pl.col("factor").first(),
-        *(pl.col(n).sum() for n in ("rows", "accepted", "converted", "refused_unit", "implausible", "value_missing")),
+        *(
+            pl.col(n).sum()
+            for n in ("rows", "accepted", "converted", "refused_unit", "implausible", "value_missing", "censored")
+        ),
         pl.col("problem").first(),
     )
     out = out.select([pl.col(k).cast(v) for k, v in UNIT_REPORT_SCHEMA.items()]).sort(

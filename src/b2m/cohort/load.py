@@ -43,13 +43,17 @@ Returns :class:`CohortData`:
 
 - ``table`` (Polars, one row per patient, sorted by ``patient_id``): ``patient_id, age, sex,
   index_date, b2m_mg_l, albumin_g_dl, ldh_u_l, ldh_uln_u_l, ldh_uln_assumed, creatinine_mg_dl,
-  del17p, t4_14, t14_16, gain1q, os_months, os_event`` (+ ``efs_months, efs_event`` when present)
-  and the staging outputs ``iss, r_iss, r2_iss, r2_iss_score, iss_possible, r_iss_possible,
-  r2_iss_possible`` from :func:`b2m.rules.staging.staged`. Labs are in canonical units (column
-  name); FISH and events are booleans (null = unknown); ``age`` in years; ``os_months`` in months.
+  b2m_censored, albumin_censored, ldh_censored, creatinine_censored, del17p, t4_14, t14_16, gain1q,
+  os_months, os_event`` (+ ``efs_months, efs_event`` when present) and the staging outputs ``iss,
+  r_iss, r2_iss, r2_iss_score, iss_possible, r_iss_possible, r2_iss_possible`` from
+  :func:`b2m.rules.staging.staged`. Labs are in canonical units (column name); FISH and events are
+  booleans (null = unknown); ``age`` in years; ``os_months`` in months. A lab feed's censored result
+  (``"<0.5"``, ``">20"``, ``"<="``, ``"≥"``; OMOP ``operator_concept_id``) is a measurement like any
+  other for the pick; when used, its lab column stays empty (no exact value), ``*_censored`` shows it
+  (``"<0.5"``, canonical unit) and staging uses its direction (a B2M ``">20"`` is ISS III).
 - ``provenance``: every measurement considered (``provenance="all"``), only those used
   (``"used"``), or none (``"none"``; the counts stay in ``unit_report``): ``patient_id, analyte,
-  used, reason, date, days_from_index, value, unit`` (as received), ``value_canonical,
+  used, reason, date, days_from_index, value, operator, unit`` (as received), ``value_canonical,
   unit_canonical, upper_limit_canonical, source_id, detail``. ``reason`` is ``"used"`` or why not:
   :data:`b2m.cohort.at_diagnosis.REASONS`.
 - ``unit_report``: per analyte and unit as received: ``rows, accepted, converted, refused_unit,
@@ -62,7 +66,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
@@ -72,6 +76,7 @@ from b2m.cohort import at_diagnosis as ad
 from b2m.cohort.engines import Engine, EngineName, make_engine
 from b2m.errors import FileFormatError, InputError
 from b2m.io.batch import _FALSE, _NULL, _TRUE, prepare  # the batch contract's own accepted forms
+from b2m.rules.expr import NumExpr
 from b2m.rules.inputs import FISH_COLUMNS, NUMERIC_COLUMNS, StagingInputs
 from b2m.rules.staging import OUTPUT_COLUMNS, staged
 from b2m.units.analytes import ANALYTES
@@ -94,6 +99,12 @@ PATIENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "ldh_uln_u_l": pl.Float64,
     "ldh_uln_assumed": pl.Boolean,
     "creatinine_mg_dl": pl.Float64,
+    # A censored lab result used for the patient: operator and bound in the lab column's unit ("<0.5");
+    # the lab column itself is then empty (no exact value), and staging uses the bound's direction.
+    "b2m_censored": pl.String,
+    "albumin_censored": pl.String,
+    "ldh_censored": pl.String,
+    "creatinine_censored": pl.String,
     "del17p": pl.Boolean,
     "t4_14": pl.Boolean,
     "t14_16": pl.Boolean,
@@ -113,6 +124,7 @@ PROVENANCE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
     "days_from_index": pl.Int32,
     "value": pl.Float64,
+    "operator": pl.String,  # of a censored value ("<", "<=", ">", ">="), null when exact
     "unit": pl.String,
     "value_canonical": pl.Float64,
     "unit_canonical": pl.String,
@@ -144,6 +156,23 @@ def as_float(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
     if dtype == nw.String:
         return nw.when(c.str.contains(_NUMBER_RE)).then(c.str.strip_chars()).cast(nw.Float64())
     return c.cast(nw.Float64())
+
+
+_CENSOR_PREFIX = r"^\s*(<=|>=|≤|≥|<|>)\s*"
+
+
+def as_censored(text: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
+    """A result as text -> (number, operator code): ``"4.2"`` -> (4.2, null), ``"<0.5"`` -> (0.5, "<"),
+    ``"≥ 20"`` -> (20.0, ">="); anything else -> (null, null). Codes: :data:`at_diagnosis.OPERATORS`."""
+    t = text.str.strip_chars()
+    rest = t.str.replace_all(_CENSOR_PREFIX, "", literal=False)  # anchored: at most one match
+    number = nw.when(rest.str.contains(_NUMBER_RE)).then(rest.str.strip_chars()).cast(nw.Float64())
+    forms = (("<=", "<="), ("≤", "<="), (">=", ">="), ("≥", ">="), ("<", "<"), (">", ">"))  # longest first
+    code = ad.OPERATORS
+    op = nw.when(t.str.starts_with(forms[0][0])).then(nw.lit(code[forms[0][1]], dtype=nw.Int8()))
+    for prefix, name in forms[1:]:
+        op = op.when(t.str.starts_with(prefix)).then(nw.lit(code[name], dtype=nw.Int8()))
+    return number, nw.when(~number.is_null()).then(op)
 
 
 def as_int(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
@@ -201,19 +230,79 @@ def _renamed(frame: nw.LazyFrame[Any], columns: Mapping[str, str] | None) -> nw.
 
 
 # -- shared tail: patient-level frame -> staged table ---------------------------------------------------
-def _staged_plan(frame: nw.LazyFrame[Any], ldh_uln_u_l: float | None) -> nw.LazyFrame[Any]:
-    """Fill the assumed LDH ULN where an LDH came without one, then add the staging columns."""
+def _staged_plan(frame: nw.LazyFrame[Any], ldh_uln_u_l: float | None, *, censored: bool = False) -> nw.LazyFrame[Any]:
+    """Fill the assumed LDH ULN where an LDH came without one, then add the staging columns. With
+    ``censored``, lab columns may hold a censored bound (``<column>__op`` set) and stage as intervals."""
     c = nw.col
     assume = (c("ldh_uln_u_l").is_null() & ~c("ldh_u_l").is_null()) & nw.lit(ldh_uln_u_l is not None)
     frame = frame.with_columns(
         assume.alias("ldh_uln_assumed"),
         nw.when(assume).then(nw.lit(ldh_uln_u_l, dtype=nw.Float64())).otherwise(c("ldh_uln_u_l")).alias("ldh_uln_u_l"),
     )
-    return staged(frame, StagingInputs.exact())
+    if not censored:
+        return staged(frame, StagingInputs.exact())
+    labs = ("b2m_mg_l", "albumin_g_dl", "ldh_u_l")  # the staging inputs a lab feed may censor
+    frame = frame.with_columns(*(e for col in labs for e in _interval(col)))
+    b2m, albumin, ldh = (NumExpr.bounded(f"{col}__lo", f"{col}__hi") for col in labs)
+    inputs = replace(StagingInputs.exact(), b2m_mg_l=b2m, albumin_g_dl=albumin, ldh_u_l=ldh)
+    return staged(frame, inputs).drop(*(f"{col}__{e}" for col in labs for e in ("lo", "hi")))
+
+
+# Lab columns that may hold a censored result -> the table column that shows it.
+_CENSORABLE: dict[str, str] = {
+    "b2m_mg_l": "b2m_censored",
+    "albumin_g_dl": "albumin_censored",
+    "ldh_u_l": "ldh_censored",
+    "creatinine_mg_dl": "creatinine_censored",
+}
+_BELOW, _ABOVE = 1 - 2.0**-52, 1 + 2.0**-52  # the next float inside a strict bound (all bounds are > 0)
+
+
+def _interval(col: str) -> tuple[nw.Expr, nw.Expr]:
+    """``<col>__lo`` / ``<col>__hi``: where the true value lies. Exact: the value itself; ``<x``: from 0
+    up to just below x; ``<=x``: 0..x; ``>x``: just above x, unbounded; ``>=x``: x, unbounded."""
+    op, v, o = nw.col(f"{col}__op"), nw.col(col), ad.OPERATORS
+    lo = (
+        nw.when(op.is_null())
+        .then(v)
+        .when(op.is_in([o["<"], o["<="]]))
+        .then(nw.lit(0.0))
+        .when(op == o[">"])
+        .then(v * _ABOVE)
+        .otherwise(v)
+    )
+    hi = (
+        nw.when(op.is_null())
+        .then(v)
+        .when(op == o["<"])
+        .then(v * _BELOW)
+        .when(op == o["<="])
+        .then(v)
+        .otherwise(nw.lit(float("inf")))
+    )
+    return lo.alias(f"{col}__lo"), hi.alias(f"{col}__hi")
+
+
+def _censored_columns(out: pl.DataFrame) -> pl.DataFrame:
+    """In Polars after collecting (identical text whichever engine ran): a censored lab value moves
+    from its lab column to the ``*_censored`` text column."""
+    exprs = []
+    for col, shown in _CENSORABLE.items():
+        op = f"{col}__op"
+        if op not in out.columns:
+            exprs.append(pl.lit(None, pl.String).alias(shown))
+            continue
+        name = pl.col(op).cast(pl.Int64).replace_strict(ad.OPERATOR_NAMES, default=None, return_dtype=pl.String)
+        exprs += [
+            pl.when(pl.col(op).is_not_null()).then(pl.concat_str(name, pl.col(col).cast(pl.String))).alias(shown),
+            pl.when(pl.col(op).is_null()).then(pl.col(col)).alias(col),
+        ]
+    return out.with_columns(exprs)
 
 
 def _typed_table(out: pl.DataFrame, has_efs: bool) -> pl.DataFrame:
     schema = {**PATIENT_SCHEMA, **(EFS_SCHEMA if has_efs else {}), **STAGE_SCHEMA}
+    out = _censored_columns(out)
     typed = out.select(pl.col("patient_id"), *(pl.col(k).cast(v) for k, v in schema.items()))
     return typed.sort("patient_id")
 
@@ -321,6 +410,7 @@ def _load_wide(
                 pl.lit(None, pl.Date).alias("date"),
                 pl.lit(None, pl.Int32).alias("days_from_index"),
                 number.alias("value"),
+                pl.lit(None, pl.String).alias("operator"),
                 pl.lit(ANALYTES[key].display).alias("unit"),
                 clean.alias("value_canonical"),
                 pl.lit(ANALYTES[key].display).alias("unit_canonical"),
@@ -339,6 +429,7 @@ def _load_wide(
             pl.lit(0).alias("refused_unit"),
             (pl.col("reason") == "implausible").sum().alias("implausible"),
             (pl.col("reason") == "value_missing").sum().alias("value_missing"),
+            pl.lit(0).alias("censored"),  # the batch contract takes plain numbers only
         )
         .with_columns(
             pl.col("unit_canonical").alias("unit"),
@@ -385,10 +476,15 @@ def events_from_long(engine: Engine, labs: nw.LazyFrame[Any]) -> nw.LazyFrame[An
         )
     if "source_id" not in schema:
         labs = engine.with_row_number(labs, "source_id")
+    if schema["value"] == nw.String:  # text may carry censored results ("<0.5", ">20")
+        value, operator = as_censored(nw.col("value"))
+    else:
+        value, operator = as_float("value", schema["value"]), nw.lit(None, dtype=nw.Int8())
     return labs.select(
         nw.col("patient_id"),
         as_string("analyte", schema["analyte"]).alias("analyte"),
-        as_float("value", schema["value"]).alias("value"),
+        value.alias("value"),
+        operator.alias("operator"),
         as_string("unit", schema["unit"]).alias("unit"),
         as_float("lower_limit", schema.get("lower_limit")).alias("lower"),
         as_float("upper_limit", schema.get("upper_limit")).alias("upper"),
@@ -441,7 +537,8 @@ def cohort_from_events(
     pairs = ad.per_pair(buckets)
     lookup = ad.unit_lookup(pairs)
     unknown = ad.unrecognised(pairs, lookup)
-    ev = ad.attached(events, lookup, engine)
+    censored = int(pairs["censored"].sum()) > 0  # else every value is exact: the cheaper exact staging
+    ev = ad.attached(events if censored or mode != "none" else events.drop("operator"), lookup, engine)
     if mode != "none":
         keep = [*ad.PROVENANCE_SOURCE, "analyte_code", "_excluded", "_key"]
         audit = ad.prepared(ad.placed(ev, patients, engine), window)
@@ -466,7 +563,7 @@ def cohort_from_events(
             *(notes or []),
             f"FISH read from lab events ({', '.join(fish_events)}): used where the patient table gives no result",
         ]
-    plans = {"table": _staged_plan(frame, ldh_uln_u_l)}
+    plans = {"table": _staged_plan(frame, ldh_uln_u_l, censored=censored)}
     known, open_pairs = ad.implausible_counts(buckets, lookup)
     if open_pairs:  # pairs the value buckets cannot decide are counted row by row
         plans["implausible"] = ad.unit_report_plan(events, lookup, window, engine, open_pairs)

@@ -56,7 +56,16 @@ import narwhals as nw
 
 from b2m.cohort import at_diagnosis as ad
 from b2m.cohort.engines import Engine, read_tables
-from b2m.cohort.load import CohortData, ProvenanceMode, as_date, as_float, as_int, as_string, cohort_from_events
+from b2m.cohort.load import (
+    CohortData,
+    ProvenanceMode,
+    as_censored,
+    as_date,
+    as_float,
+    as_int,
+    as_string,
+    cohort_from_events,
+)
 from b2m.errors import InputError
 
 MYELOMA_SNOMED = ("109989006",)  # Multiple myeloma (disorder)
@@ -203,6 +212,8 @@ def load_omop(
             "measurement_source_concept_id": "int",
             "measurement_date": "date",
             "value_as_number": "float",
+            "operator_concept_id": "int",
+            "value_source_value": "str",
             "unit_concept_id": "int",
             "unit_source_value": "str",
             "range_low": "float",
@@ -229,10 +240,12 @@ def load_omop(
             unit = nw.coalesce(
                 unit, nw.col("unit_concept_id").replace_strict(ucum, default=None, return_dtype=nw.String())
             )
+    value, operator = _censoring(engine, concept, meas)
     events = meas.select(
         nw.col("person_id").alias("patient_id"),
         "analyte",
-        nw.col("value_as_number").alias("value"),
+        value.alias("value"),
+        operator.alias("operator"),
         unit.alias("unit"),
         nw.col("range_low").alias("lower"),
         nw.col("range_high").alias("upper"),
@@ -322,6 +335,7 @@ def _fish_events(
                 nw.col("person_id").alias("patient_id"),
                 "analyte",
                 value.alias("value"),
+                nw.lit(None, dtype=nw.Int8()).alias("operator"),
                 nw.lit(None, dtype=nw.String()).alias("unit"),
                 nw.lit(None, dtype=nw.Float64()).alias("lower"),
                 nw.lit(None, dtype=nw.Float64()).alias("upper"),
@@ -330,6 +344,29 @@ def _fish_events(
             )
         )
     return out
+
+
+def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyFrame[Any]) -> tuple[nw.Expr, nw.Expr]:
+    """(number, operator code) of a measurement: ``value_as_number`` with the operator named by
+    ``operator_concept_id`` in ``concept`` ("<", "<=", ">", ">="; "=" is exact); with no number, a
+    censored ``value_source_value`` such as "<0.5" (:func:`b2m.cohort.load.as_censored`)."""
+    names: dict[int, int] = {}
+    if concept is not None and "concept_name" in concept.collect_schema():
+        used = engine.collect(meas.select("operator_concept_id").unique())["operator_concept_id"].drop_nulls()
+        if used.len():
+            c = _typed(concept, {"concept_id": "int", "concept_name": "str"})
+            found = engine.collect(c.filter(nw.col("concept_id").is_in(used.to_list())))
+            names = {int(i): ad.OPERATORS[n] for i, n in found.iter_rows() if n in ad.OPERATORS}
+    stated = (
+        nw.col("operator_concept_id").replace_strict(names, default=None, return_dtype=nw.Int8())
+        if names
+        else nw.lit(None, dtype=nw.Int8())
+    )
+    number, parsed = as_censored(nw.col("value_source_value"))
+    has_number = ~nw.col("value_as_number").is_null()
+    value = nw.when(has_number).then(nw.col("value_as_number")).otherwise(nw.when(~parsed.is_null()).then(number))
+    operator = nw.when(has_number).then(stated).otherwise(parsed)
+    return value, operator
 
 
 def _result_from_text(col: nw.Expr) -> nw.Expr:
