@@ -458,3 +458,22 @@ def test_censored_measurements(tmp_path: Path, engine: str) -> None:
     assert (p7["iss"], p7["r_iss"]) == ("I", "II")
     used = r.provenance.filter((pl.col("patient_id") == 7) & pl.col("used"))
     assert dict(zip(used["analyte"], used["operator"], strict=True))["b2m"] == "<"
+
+
+def test_cli_fish_concepts(fish_export: Path, tmp_path: Path) -> None:
+    """`b2m cohort report EXPORT --kind omop --fish-concept KEY=IDS ...` reads FISH from those concepts
+    (the loader's note reaches the report); a malformed option exits 2 with one line naming it."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "b2m", "cohort", "report", str(fish_export), "--kind", "omop", "--bootstrap", "5"]
+    fish = [x for k, ids in FISH_CONCEPTS.items() for x in ("--fish-concept", f"{k}={','.join(map(str, ids))}")]
+    ok = subprocess.run([*args, "-o", str(tmp_path / "rep"), *fish], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "FISH read from the site's own concepts" in (tmp_path / "rep" / "report.json").read_text(encoding="utf-8")
+    for bad in ("del17p", "del17p=abc", "del(17p)=5"):
+        p = subprocess.run(
+            [*args, "-o", str(tmp_path / "bad"), "--fish-concept", bad], capture_output=True, text=True, check=False
+        )
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert "fish" in p.stderr.lower()

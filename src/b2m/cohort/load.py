@@ -283,6 +283,14 @@ def _interval(col: str) -> tuple[nw.Expr, nw.Expr]:
     return lo.alias(f"{col}__lo"), hi.alias(f"{col}__hi")
 
 
+def _censored_note(table: pl.DataFrame) -> list[str]:
+    counts = {shown: table[shown].drop_nulls().len() for shown in _CENSORABLE.values()}
+    used = ", ".join(f"{k.removesuffix('_censored')} for {n} patients" for k, n in counts.items() if n)
+    if not used:
+        return []
+    return [f"censored results used (no exact value; kept censored and staged by their direction): {used}"]
+
+
 def _censored_columns(out: pl.DataFrame) -> pl.DataFrame:
     """In Polars after collecting (identical text whichever engine ran): a censored lab value moves
     from its lab column to the ``*_censored`` text column."""
@@ -588,7 +596,7 @@ def cohort_from_events(
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
         prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup))
-    all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l)]
+    all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l), *_censored_note(table)]
     return CohortData(table, prov, report, tuple(all_notes), {})
 
 
