@@ -480,7 +480,15 @@ def provenance(cand: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
 
 def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
     """Analyte, unit, canonical unit, refusal text and reason name from the codes (in Polars, after
-    collecting, so identical whichever engine ran)."""
+    collecting, so identical whichever engine ran), in the order patient, analyte, date, source id
+    (sorted on integer codes before the texts are attached: far cheaper on millions of rows)."""
+    names = sorted(lookup["analyte_key"].drop_nulls().unique())
+    rank = lookup.select(
+        pl.col("pair_id").cast(pl.Int32),
+        pl.col("analyte_key").replace_strict({k: i for i, k in enumerate(names)}, default=None).alias("_rank"),
+    )
+    df = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(rank, on="pair_id", how="left")
+    df = df.sort("patient_id", "_rank", "date", "source_id", nulls_last=True).drop("_rank")
     texts = lookup.select(
         "pair_id",
         pl.col("analyte_key").alias("analyte"),
@@ -489,7 +497,7 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
         pl.col("unit_problem").alias("detail"),
         "unit_refused",
     )
-    out = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(texts, on="pair_id", how="left")
+    out = df.join(texts, on="pair_id", how="left", maintain_order="left")
     return out.select(
         "patient_id",
         "analyte",

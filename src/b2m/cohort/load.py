@@ -315,9 +315,10 @@ def _typed_table(out: pl.DataFrame, has_efs: bool) -> pl.DataFrame:
     return typed.sort("patient_id")
 
 
-def _typed_provenance(df: pl.DataFrame) -> pl.DataFrame:
+def _typed_provenance(df: pl.DataFrame, *, ordered: bool = False) -> pl.DataFrame:
+    """The audit trail in its schema, by patient, analyte, date and source id (``ordered``: already)."""
     out = df.select(pl.col("patient_id"), *(pl.col(k).cast(v) for k, v in PROVENANCE_SCHEMA.items()))
-    return out.sort("patient_id", "analyte", "date", "source_id", nulls_last=True)
+    return out if ordered else out.sort("patient_id", "analyte", "date", "source_id", nulls_last=True)
 
 
 def _ldh_note(table: pl.DataFrame, ldh_uln_u_l: float | None) -> list[str]:
@@ -595,7 +596,7 @@ def cohort_from_events(
     if mode == "none":
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
-        prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup))
+        prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup), ordered=True)
     all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l), *_censored_note(table)]
     return CohortData(table, prov, report, tuple(all_notes), {})
 
