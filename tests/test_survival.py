@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from b2m.cohort import gse24080
+from b2m.cohort.suppression import suppress
 from b2m.cohort.survival import (
     NotEstimable,
     SortedOutcomes,
@@ -34,7 +35,6 @@ from b2m.cohort.survival import (
     logrank,
     stage_concordance,
     staging_accounting,
-    suppress,
 )
 
 ORACLE_SCRIPT = r"""
@@ -341,9 +341,20 @@ def test_small_count_suppression() -> None:
 
 
 def test_analysis_dict_suppresses_small_groups(cohort: pl.DataFrame) -> None:
-    """With N = 200 the ISS II (148) and III (120) groups are suppressed: counts '<200', no curve."""
-    d = analyse(cohort, bootstrap=0).to_dict(min_cell_count=200)
+    """With N = 200 the ISS II (148) and III (120) groups are suppressed: counts '<200', no curve.
+    ISS I keeps its size (296), but its 66 deaths are '<200' too, and a curve would give them away,
+    so it has no curve either. With N = 60 (sizes 296, 148, 120 all shown; deaths 66, 47, 62: II's
+    47 is small and III's 62 is the smallest other, hidden as its complement) only ISS I keeps its
+    curve. Sizes and deaths: the statsmodels oracle (ORACLE_ISS_N, ORACLE_ISS_EVENTS)."""
+    analysis = analyse(cohort, bootstrap=0)
+    d = analysis.to_dict(min_cell_count=200)
     km = next(k for k in d["kaplan_meier"] if k["system"] == "iss" and k["endpoint"] == "os")
     groups = {g["stage"]: g for g in km["groups"]}
-    assert groups["I"]["n"] == 296 and "curve" in groups["I"]
+    assert groups["I"]["n"] == ORACLE_ISS_N["I"] and groups["I"]["events"] == "<200" and "curve" not in groups["I"]
     assert groups["II"]["n"] == "<200" and groups["II"]["suppressed"] and "curve" not in groups["II"]
+    d = analysis.to_dict(min_cell_count=60)
+    km = next(k for k in d["kaplan_meier"] if k["system"] == "iss" and k["endpoint"] == "os")
+    groups = {g["stage"]: g for g in km["groups"]}
+    assert groups["I"]["events"] == ORACLE_ISS_EVENTS["I"] and "curve" in groups["I"]
+    assert (groups["II"]["events"], groups["III"]["events"]) == ("<60", ">=60")
+    assert groups["II"]["suppressed"] and groups["III"]["suppressed"] and "curve" not in groups["III"]

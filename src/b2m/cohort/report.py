@@ -10,8 +10,10 @@
 - ``*.csv``: the same numbers as flat tables, made from the JSON document.
 
 The survival numbers come from :mod:`b2m.cohort.survival`; this module only lays them out. With
-``min_cell_count`` every count below it is written ``"<N"``, Kaplan–Meier groups smaller than it are
-not drawn, and the B2M–eGFR figure shows category summaries instead of individual patients.
+``min_cell_count`` every count below it is written ``"<N"``, and wherever counts add up to a
+published total a second count is hidden as well (``">=N"``, :func:`b2m.cohort.suppression.suppress_tree`)
+so that no small one can be worked out by subtraction; Kaplan–Meier groups whose size or events are
+hidden are not drawn, and the B2M–eGFR figure shows category summaries instead of individual patients.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 import b2m
+from b2m.cohort.suppression import Shown, complement_mark, is_hidden, suppress, suppress_group
 from b2m.cohort.survival import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_SEED,
@@ -50,7 +53,6 @@ from b2m.cohort.survival import (
     CohortAnalysis,
     ProgressHook,
     analyse,
-    suppress,
 )
 from b2m.errors import InputError
 from b2m.kidney import KDIGO_GFR_CATEGORIES, ckd_epi_2021_creatinine, egfr_stage
@@ -130,31 +132,47 @@ def _quantile(values: pl.Series, q: float) -> float:
 
 
 def b2m_by_egfr(table: pl.DataFrame, egfr: pl.Series, min_cell_count: int | None) -> list[dict[str, Any]]:
-    """Per KDIGO GFR category: patients, median and quartiles of B2M, share in ISS stage III."""
+    """Per KDIGO GFR category: patients, median and quartiles of B2M, share in ISS stage III.
+
+    With ``min_cell_count`` each count column is suppressed as a group over the categories (its
+    total, the patients with an eGFR, can be worked out from the completeness table), B2M quartiles
+    of fewer than N patients are not shown, and the share in stage III is not shown when either of
+    its counts is hidden (with the other it would give it back).
+    """
     rows = table.select(pl.col("b2m_mg_l").cast(pl.Float64), pl.col("iss").cast(pl.String)).with_columns(
         egfr.alias("egfr")
     )
     rows = rows.filter(pl.col("egfr").is_not_null())
     cats = [egfr_stage(x) for x in rows["egfr"].to_list()]
     rows = rows.with_columns(pl.Series("cat", cats, dtype=pl.String))
-    out = []
+    b2m: dict[str, pl.Series] = {}
+    counts: dict[str, dict[str, int]] = {"n": {}, "n_b2m": {}, "n_iss_staged": {}, "n_iss_iii": {}}
     for _, cat in KDIGO_GFR_CATEGORIES:
         g = rows.filter(pl.col("cat") == cat)
-        b = g["b2m_mg_l"].drop_nulls()
+        b2m[cat] = g["b2m_mg_l"].drop_nulls()
         staged = g.filter(pl.col("iss").is_not_null())
-        n_iii = int((staged["iss"] == "III").sum())
-        hide = min_cell_count is not None and 0 < g.height < min_cell_count
+        counts["n"][cat] = g.height
+        counts["n_b2m"][cat] = b2m[cat].len()
+        counts["n_iss_staged"][cat] = staged.height
+        counts["n_iss_iii"][cat] = int((staged["iss"] == "III").sum())
+    shown = {col: suppress_group(by_cat, min_cell_count)[0] for col, by_cat in counts.items()}
+    out = []
+    for _, cat in KDIGO_GFR_CATEGORIES:
+        b = b2m[cat]
+        few = min_cell_count is not None and 0 < b.len() < min_cell_count
+        staged_n, n_iii = counts["n_iss_staged"][cat], counts["n_iss_iii"][cat]
+        pct_hidden = is_hidden(shown["n_iss_staged"][cat]) or is_hidden(shown["n_iss_iii"][cat])
         out.append(
             {
                 "kdigo_category": cat,
-                "n": suppress(g.height, min_cell_count),
-                "n_b2m": suppress(b.len(), min_cell_count),
-                "b2m_median_mg_l": None if hide or b.is_empty() else _quantile(b, 0.5),
-                "b2m_q1_mg_l": None if hide or b.is_empty() else _quantile(b, 0.25),
-                "b2m_q3_mg_l": None if hide or b.is_empty() else _quantile(b, 0.75),
-                "n_iss_staged": suppress(staged.height, min_cell_count),
-                "n_iss_iii": suppress(n_iii, min_cell_count),
-                "pct_iss_iii": None if hide or staged.is_empty() else 100.0 * n_iii / staged.height,
+                "n": shown["n"][cat],
+                "n_b2m": shown["n_b2m"][cat],
+                "b2m_median_mg_l": None if few or b.is_empty() else _quantile(b, 0.5),
+                "b2m_q1_mg_l": None if few or b.is_empty() else _quantile(b, 0.25),
+                "b2m_q3_mg_l": None if few or b.is_empty() else _quantile(b, 0.75),
+                "n_iss_staged": shown["n_iss_staged"][cat],
+                "n_iss_iii": shown["n_iss_iii"][cat],
+                "pct_iss_iii": None if pct_hidden or staged_n == 0 else 100.0 * n_iii / staged_n,
             }
         )
     return out
@@ -533,16 +551,45 @@ def _csv_files(doc: Mapping[str, Any], out: Path) -> tuple[Path, ...]:
 
 
 def _completeness(table: pl.DataFrame, min_cell_count: int | None) -> list[dict[str, Any]]:
+    """Known and unknown per input column; they add up to the number of patients (published), so
+    each pair is suppressed as a group (:func:`suppress_group`)."""
     out = []
     for c in INPUT_COLUMNS:
-        known = table[c].is_not_null().sum() if c in table.columns else 0
-        out.append(
-            {
-                "column": c,
-                "known": suppress(int(known), min_cell_count),
-                "unknown": suppress(table.height - int(known), min_cell_count),
-            }
-        )
+        known = int(table[c].is_not_null().sum()) if c in table.columns else 0
+        shown, _ = suppress_group({"known": known, "unknown": table.height - known}, min_cell_count)
+        out.append({"column": c, **shown})
+    return out
+
+
+UNIT_REPORT_PARTS = ("accepted", "refused_unit", "implausible", "value_missing")  # add up to "rows"
+# counts that are a part of some of those (converted: of accepted; censored: of what had a number)
+UNIT_REPORT_SUBCOUNTS = {"converted": ("accepted",), "censored": ("accepted", "implausible")}
+
+
+def suppress_unit_report(units: pl.DataFrame, min_cell_count: int | None) -> list[dict[str, Any]]:
+    """The loader's unit report as JSON rows, with small-count suppression.
+
+    In each row ``rows = accepted + refused_unit + implausible + value_missing``; these are
+    suppressed as a group whose total is published only here (:func:`suppress_group`).
+    ``converted`` is a part of ``accepted`` (all of it when the unit needed a factor) and
+    ``censored`` of ``accepted + implausible``; shown, either could bound a hidden part to one
+    value, so it is hidden (``">=N"``) whenever one of its parts is. Every other count is suppressed
+    on its own (:func:`suppress`), as is every count of a row whose parts do not add up (an
+    unrecognised analyte has none).
+    """
+    out: list[dict[str, Any]] = []
+    for row in units.iter_rows(named=True):
+        counts = {k: v for k, v in row.items() if units.schema[k].is_integer() and v is not None}
+        shown: dict[str, Shown] = {k: suppress(int(v), min_cell_count) for k, v in counts.items()}
+        if min_cell_count is not None and "rows" in counts and all(k in counts for k in UNIT_REPORT_PARTS):
+            parts = {k: int(counts[k]) for k in UNIT_REPORT_PARTS}
+            if sum(parts.values()) == counts["rows"]:
+                part_shown, shown["rows"] = suppress_group(parts, min_cell_count, fixed_total=False)
+                shown.update(part_shown)
+                for sub, within in UNIT_REPORT_SUBCOUNTS.items():
+                    if counts.get(sub, 0) >= min_cell_count and any(is_hidden(shown[k]) for k in within):
+                        shown[sub] = complement_mark(min_cell_count)
+        out.append({k: shown.get(k, v) for k, v in row.items()})
     return out
 
 
@@ -571,6 +618,22 @@ def _environment() -> Environment:
     return env
 
 
+_COUNT_IN_TEXT = re.compile(r"\b(\d+)(?=(?: of \d+)? patients?\b| yes\b)")
+
+
+def _registry_note(note: Mapping[str, Any], n: int | None) -> dict[str, Any]:
+    """A data note as published: with suppression on, no patient ids, and its counts (the ``count``
+    field and counts written in its text, "3 patients", "3 of 565 patients", "12 yes") below N as "<N"."""
+    if n is None:
+        return dict(note)
+    out = {k: v for k, v in note.items() if k != "patient_ids"}
+    if isinstance(out.get("count"), int):
+        out["count"] = suppress(out["count"], n)
+    if isinstance(out.get("text"), str):
+        out["text"] = _COUNT_IN_TEXT.sub(lambda m: str(suppress(int(m.group(1)), n)), out["text"])
+    return out
+
+
 def build_document(
     table: pl.DataFrame,
     analysis: CohortAnalysis,
@@ -591,7 +654,7 @@ def build_document(
         "provenance": dict(provenance),
         "assumptions": list(assumptions),
         # patient identifiers are never written into registry output (small-count suppression on)
-        "data_notes": [{k: v for k, v in x.items() if not (n and k == "patient_ids")} for x in notes],
+        "data_notes": [_registry_note(x, n) for x in notes],
         "min_cell_count": n,
         "data_completeness": _completeness(table, n),
         "egfr_equation": {"id": CKD_EPI_2021.id, "title": CKD_EPI_2021.title, "doi": CKD_EPI_2021.source.doi},
@@ -797,13 +860,7 @@ def cohort_report(
     if ldh_uln_u_l is not None:
         used = int(table["ldh_uln_assumed"].sum()) if "ldh_uln_assumed" in table.columns else table.height
         assumptions = (f"{ldh_uln_assumption(ldh_uln_u_l)} Applied to {suppress(used, n)} patients.",)
-    units = data.unit_report
-    if n is not None:
-        units = units.with_columns(
-            pl.col(c).map_elements(lambda v: str(suppress(int(v), n)), return_dtype=pl.String)
-            for c, t in units.schema.items()
-            if t.is_integer()
-        )
+    units = suppress_unit_report(data.unit_report, n)
     files = write_report(
         table,
         out_dir,

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from b2m.cohort.suppression import Shown, is_hidden, suppress, suppress_group, suppress_tree
 from b2m.rules.staging import SYSTEMS
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,19 +63,6 @@ ProgressHook = Callable[[str, int, int], None]
 
 class NotEstimable(ValueError):
     """A statistic that the data cannot give (no comparable pairs, a single stage, no events)."""
-
-
-# --------------------------------------------------------------------------- small-count suppression
-
-
-def suppress(count: int, min_cell_count: int | None) -> int | str:
-    """``count`` itself, or ``"<N"`` when ``0 < count < N`` (registry disclosure control).
-
-    Zero is shown as 0 (it discloses no individual); ``None`` or N <= 1 switches suppression off.
-    """
-    if min_cell_count is None or min_cell_count <= 1 or count == 0 or count >= min_cell_count:
-        return int(count)
-    return f"<{min_cell_count}"
 
 
 # --------------------------------------------------------------------------- concordance kernel
@@ -192,14 +180,35 @@ class StageAccounting:
     unstaged_by_possible: dict[str, int]  # "I|II" -> count ("" = no input at all)
 
     def to_dict(self, min_cell_count: int | None = None) -> dict[str, Any]:
+        """JSON-ready counts, with small-count suppression (:func:`suppress_tree`) when ``min_cell_count``.
+
+        The counts nest: patients = staged + not staged, staged = the sum over stages, not staged =
+        the sum over possible-stage ranges; all three groups are suppressed together, so a count
+        hidden in one cannot be worked out through another. The number of patients is published
+        elsewhere in the report, so it is never hidden as a complement.
+        """
+        patients, staged, unstaged = ("n", "patients"), ("n", "staged"), ("n", "unstaged")
+        stage_keys = [("by_stage", k) for k in self.by_stage]
+        range_keys = [("unstaged_by_possible", k) for k in self.unstaged_by_possible]
+        counts = {
+            patients: self.n_patients,
+            staged: self.n_staged,
+            unstaged: self.n_patients - self.n_staged,
+            **{k: self.by_stage[k[1]] for k in stage_keys},
+            **{k: self.unstaged_by_possible[k[1]] for k in range_keys},
+        }
+        sums = {patients: [staged, unstaged], staged: stage_keys}
+        if range_keys:
+            sums[unstaged] = range_keys
+        shown = suppress_tree(counts, sums, min_cell_count, fixed=[patients])
         return {
             "system": self.system,
             "label": SYSTEM_LABELS[self.system],
-            "n_patients": suppress(self.n_patients, min_cell_count),
-            "n_staged": suppress(self.n_staged, min_cell_count),
-            "n_unstaged": suppress(self.n_patients - self.n_staged, min_cell_count),
-            "by_stage": {k: suppress(v, min_cell_count) for k, v in self.by_stage.items()},
-            "unstaged_by_possible": {k: suppress(v, min_cell_count) for k, v in self.unstaged_by_possible.items()},
+            "n_patients": shown[patients],
+            "n_staged": shown[staged],
+            "n_unstaged": shown[unstaged],
+            "by_stage": {k[1]: shown[k] for k in stage_keys},
+            "unstaged_by_possible": {k[1]: shown[k] for k in range_keys},
         }
 
 
@@ -693,7 +702,8 @@ class CohortAnalysis:
     skipped: dict[str, str]  # "<analysis>:<endpoint>:<systems>" -> why it was not done
 
     def to_dict(self, min_cell_count: int | None = None) -> dict[str, Any]:
-        """JSON-ready numbers; counts below ``min_cell_count`` become ``"<N"`` (see :func:`suppress`)."""
+        """JSON-ready numbers; counts below ``min_cell_count`` become ``"<N"`` (see :func:`suppress`), and
+        counts that would give one away through a published total ``">=N"`` (see :func:`suppress_tree`)."""
         return analysis_to_dict(self, min_cell_count)
 
 
@@ -757,14 +767,44 @@ def analyse(
 
 
 def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> dict[str, Any]:
+    """:meth:`CohortAnalysis.to_dict`.
+
+    Counts that add up are suppressed as groups (:func:`suppress_group`, :func:`suppress_tree`), and
+    a count that is published in two places is shown the same way in both: when every patient staged
+    by a system has an outcome, its Kaplan–Meier group sizes are its stage counts and its Cox and
+    C-index patient numbers its number staged, so they are shown exactly as the staging accounting
+    shows them (otherwise a count hidden there could be read here).
+    """
     n = min_cell_count if min_cell_count is not None and min_cell_count > 1 else None
+    accounting = {x.system: (x, x.to_dict(n)) for x in a.accounting}
 
     def sup(x: int) -> int | str:
         return suppress(x, n)
 
-    def km_group(g: KMGroup) -> dict[str, Any]:
-        hidden = n is not None and 0 < g.n < n
-        d: dict[str, Any] = {"stage": g.stage, "n": sup(g.n), "events": sup(g.events), "suppressed": hidden}
+    def patients(count: int, systems: Iterable[str]) -> Shown:
+        """A number of patients: when it is the number staged by one of ``systems``, as the accounting shows it."""
+        for system in systems:
+            if system in accounting and accounting[system][0].n_staged == count:
+                shown: Shown = accounting[system][1]["n_staged"]
+                return shown
+        return sup(count)
+
+    def km_groups(k: KMResult) -> list[dict[str, Any]]:
+        # The group sizes add up to the patients staged by the system (with an outcome), the events
+        # to theirs: both totals are published (Cox models), so each set is suppressed as a group.
+        sizes, _ = suppress_group({g.stage: g.n for g in k.groups}, n)
+        if k.system in accounting:
+            acc, shown = accounting[k.system]
+            if {g.stage: g.n for g in k.groups} == {s: v for s, v in acc.by_stage.items() if v}:
+                sizes = {g.stage: shown["by_stage"][g.stage] for g in k.groups}
+        events, _ = suppress_group({g.stage: g.events for g in k.groups}, n)
+        return [km_group(g, sizes[g.stage], events[g.stage]) for g in k.groups]
+
+    def km_group(g: KMGroup, size: Shown, events: Shown) -> dict[str, Any]:
+        # A curve gives its group's size (at risk at 0, the first step) and events (its steps) away:
+        # when either is hidden, nothing of the group but the hidden counts is published.
+        hidden = is_hidden(size) or is_hidden(events)
+        d: dict[str, Any] = {"stage": g.stage, "n": size, "events": events, "suppressed": hidden}
         if hidden:
             return d
         d["median"] = g.median.to_dict()
@@ -783,14 +823,14 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
         "endpoints": {e: ENDPOINTS[e] for e in a.endpoints},
         "confidence_level": CONFIDENCE,
         "min_cell_count": n,
-        "staging_accounting": [x.to_dict(n) for x in a.accounting],
+        "staging_accounting": [shown for _, shown in accounting.values()],
         "kaplan_meier": [
             {
                 "system": k.system,
                 "endpoint": k.endpoint,
                 "time_unit": "months",
                 "at_risk_times": list(k.at_risk_times),
-                "groups": [km_group(g) for g in k.groups],
+                "groups": km_groups(k),
             }
             for k in a.km
         ],
@@ -815,7 +855,7 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
                     {
                         "name": m.name,
                         "label": m.label,
-                        "n": sup(m.n),
+                        "n": patients(m.n, [m.name.removesuffix("_age")]),
                         "events": sup(m.events),
                         "concordance": _num(m.concordance),
                         "terms": [
@@ -841,7 +881,7 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
             {
                 "endpoint": c.endpoint,
                 "systems": list(c.systems),
-                "n": sup(c.n),
+                "n": patients(c.n, c.systems),
                 "events": sup(c.events),
                 "tau": c.tau,
                 "bootstrap": c.bootstrap,
