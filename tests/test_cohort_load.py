@@ -448,3 +448,66 @@ def test_implausible_counts_decided_by_magnitude_buckets() -> None:
     ids = {a: i for i, a in lookup.select("pair_id", "analyte").iter_rows()}
     assert dict(known.iter_rows()) == {ids["b2m"]: 2}
     assert open_pairs == [ids["albumin"]]
+
+
+def _text_feed(rows: list[tuple[str, str, str, str | None, D, int | None]], **kw: object):  # type: ignore[no-untyped-def]
+    """rows: (patient, analyte, value as text, unit, date, source id); every patient indexed on INDEX."""
+    labs = pl.DataFrame(
+        rows,
+        schema={
+            "patient_id": pl.String,
+            "analyte": pl.String,
+            "value": pl.String,
+            "unit": pl.String,
+            "date": pl.Date,
+            "source_id": pl.Int64,
+        },
+        orient="row",
+    )
+    ids = sorted({r[0] for r in rows})
+    pts = pl.DataFrame({"patient_id": ids, "index_date": [INDEX] * len(ids)})
+    return load_cohort(labs, kind="long", patients=pts, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_fish_results_are_never_misread(engine: str) -> None:
+    """A FISH result is 1 (present) or 0 (absent) with no unit. A: '<1' is no result (not 'present');
+    B: '>0' is no result (not 'absent'); C: '1' with unit '%' (1 % of nuclei, below any cut-off,
+    sheet §2) is refused, not 'present'. R2-ISS would gain a point from a false del(17p) (sheet §3)."""
+    r = _text_feed(
+        [
+            ("A", "del17p", "<1", None, _days(0), 1),
+            ("B", "t4_14", ">0", None, _days(0), 2),
+            ("C", "del17p", "1", "%", _days(0), 3),
+        ],
+        engine=engine,
+    )
+    a, b, c = (r.table.row(i, named=True) for i in range(3))
+    assert (a["del17p"], b["t4_14"], c["del17p"]) == (None, None, None)
+    refused = r.unit_report.filter((pl.col("analyte") == "del17p") & (pl.col("unit") == "%"))
+    assert refused["refused_unit"].to_list() == [1] and "no unit" in refused["problem"][0]
+
+
+def test_source_ids_empty_text_and_unsigned() -> None:
+    """Empty source ids are refused (the tie rule needs them); ids read as text compare as numbers
+    (id 9 before id 10: the lowest id wins a same-day tie, so 2.0 mg/L, not 6.0); unsigned ids above
+    2**63 still work; an infinite value ('1e400') is implausible, not a crash."""
+    with pytest.raises(InputError, match="without a source id"):
+        _text_feed([("F", "b2m", "2", "mg/L", _days(0), None), ("F", "b2m", "6", "mg/L", _days(1), 11)])
+    labs = pl.DataFrame(
+        {
+            "patient_id": ["P", "P", "Q"],
+            "analyte": ["b2m"] * 3,
+            "value": ["6", "2", "1e400"],
+            "unit": ["mg/L"] * 3,
+            "date": [_days(0)] * 3,
+            "source_id": ["10", "9", "1"],
+        }
+    )
+    pts = pl.DataFrame({"patient_id": ["P", "Q"], "index_date": [INDEX] * 2})
+    for engine in ("polars", "duckdb"):
+        r = load_cohort(labs, kind="long", patients=pts, engine=engine)  # type: ignore[arg-type]
+        assert r.table["b2m_mg_l"].to_list() == [2.0, None]
+        assert r.unit_report.filter(pl.col("analyte") == "b2m")["implausible"].to_list() == [1]
+    big = labs.with_columns(pl.Series("source_id", [2**63 + 5, 2**63 + 3, 2**63 + 1], dtype=pl.UInt64))
+    assert load_cohort(big, kind="long", patients=pts).table["b2m_mg_l"].to_list() == [2.0, None]

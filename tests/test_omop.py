@@ -477,3 +477,35 @@ def test_cli_fish_concepts(fish_export: Path, tmp_path: Path) -> None:
         )
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert "fish" in p.stderr.lower()
+
+
+def test_standard_operator_ids_and_source_text_without_a_concept_table() -> None:
+    """Without a concept table: person 1's albumin 3.6 g/dL has operator_concept_id 4171756 (the
+    OMOP 'Meas Value Operator' concept '<'); person 2's has value_as_number 3.6 and value_source_value
+    '<3.6' (an ETL that kept the bare number). Both are censored, '<3.6': albumin may be below 3.5,
+    so with B2M 2.0 ISS is I or II (Greipp 2005: I needs albumin >= 3.5), never a plain I."""
+    person = pl.DataFrame({"person_id": [1, 2], "gender_concept_id": [8507, 8532], "year_of_birth": [1950, 1960]})
+    cond = pl.DataFrame(
+        {
+            "person_id": [1, 2],
+            "condition_concept_id": [0, 0],
+            "condition_start_date": [D(2020, 1, 10)] * 2,
+            "condition_source_value": ["C90.00"] * 2,
+        }
+    )
+    meas = pl.DataFrame(
+        {
+            "measurement_id": [1, 2, 3, 4],
+            "person_id": [1, 1, 2, 2],
+            "measurement_concept_id": [0] * 4,
+            "measurement_date": [D(2020, 1, 10)] * 4,
+            "value_as_number": [2.0, 3.6, 2.0, 3.6],
+            "operator_concept_id": [None, 4171756, None, None],
+            "value_source_value": [None, None, None, "<3.6"],
+            "unit_source_value": ["mg/L", "g/dL", "mg/L", "g/dL"],
+            "measurement_source_value": ["1952-1", "1751-7", "1952-1", "1751-7"],
+        }
+    )
+    r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
+    assert r.table["albumin_censored"].to_list() == ["<3.6", "<3.6"]
+    assert r.table["iss_possible"].to_list() == ["I|II", "I|II"]

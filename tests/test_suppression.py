@@ -449,3 +449,15 @@ def test_data_notes_publish_no_small_count() -> None:
     }
     assert _registry_note(note, None) == note
     assert _registry_note({**note, "text": "x (3 yes)"}, 10)["text"] == "x (<10 yes)"
+
+
+def test_registry_notes_carry_no_per_patient_values() -> None:
+    """GSE24080's one implausible albumin (0.3 g/dL, ../shared/data/README.md) is quoted in the
+    ordinary report; in registry output (N = 10) its note names neither the value nor the patient."""
+    from b2m.cohort.gse24080 import load as load_example
+    from b2m.cohort.report import _registry_note
+
+    note = next(x.to_dict() for x in load_example().notes if x.code == "albumin_implausible")
+    assert "0.3" in _registry_note(note, None)["text"]
+    published = _registry_note(note, 10)
+    assert "0.3" not in published["text"] and "patient_ids" not in published and published["count"] == "<10"

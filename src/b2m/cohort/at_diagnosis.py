@@ -201,6 +201,8 @@ def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
         .then(nw.lit(None, dtype=nw.Int32()))
         .when(v <= 0)
         .then(nw.lit(_NON_POSITIVE, dtype=nw.Int32()))
+        .when(~v.is_finite())
+        .then(nw.lit(_INFINITE, dtype=nw.Int32()))
         .otherwise(v.log(10).floor().cast(nw.Int32()))
     )
     keyed = events.with_columns(c("unit").fill_null("").alias("unit_key"), bucket.alias("bucket"))
@@ -211,6 +213,7 @@ def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
         v.min().alias("value_min"),
         v.max().alias("value_max"),
     ]
+    aggs.append(c("source_id").is_null().cast(nw.Int64()).sum().alias("source_missing"))
     if keyed.collect_schema()["source_id"].is_integer():
         aggs += [c("source_id").min().alias("source_min"), c("source_id").max().alias("source_max")]
     out = engine.collect(keyed.group_by("analyte", "unit_key", "bucket").agg(*aggs))
@@ -218,11 +221,12 @@ def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
 
 
 _NON_POSITIVE = -(2**15)  # the bucket of zero and negative numbers (no logarithm)
+_INFINITE = 2**15  # the bucket of +inf ("1e400" in a text feed): implausible, never a crash
 
 
 def per_pair(buckets: pl.DataFrame) -> pl.DataFrame:
     """:func:`distinct_pairs` summed over the magnitude buckets: one row per (analyte, unit) pair."""
-    sums = [pl.col("rows").sum(), pl.col("value_missing").sum(), pl.col("censored").sum()]
+    sums = [pl.col(n).sum() for n in ("rows", "value_missing", "censored", "source_missing")]
     ends = [pl.col("value_min").min(), pl.col("value_max").max()]
     if "source_min" in buckets.columns:
         ends += [pl.col("source_min").min(), pl.col("source_max").max()]
@@ -244,6 +248,8 @@ def unit_lookup(pairs: pl.DataFrame) -> pl.DataFrame:
         row["analyte_code"], row["unit_refused"] = (ANALYTE_CODES[key] if key else None), False
         if key in FISH_KEYS:
             row.update(factor=1.0, plausible_lo=0.0, plausible_hi=1.0)
+            if unit:  # "1 %" of nuclei is not "present": a FISH result is 1 or 0 with no unit
+                row["unit_problem"], row["unit_refused"] = f"a FISH result takes no unit (got {unit!r})", True
         elif key is not None:
             a = ANALYTES[key]
             row["unit_canonical"] = a.display
@@ -431,7 +437,8 @@ def packed_rank(window: Window, pairs: pl.DataFrame) -> tuple[int, int] | None:
         return None
     offset, top = int(pairs["source_min"].min()), int(pairs["source_max"].max())  # type: ignore[arg-type]
     span = top - offset + 1
-    return (span, offset) if (window.max_key() + 1) * span < 2**63 else None
+    fits = offset >= -(2**63) and top < 2**63  # ids must fit the signed 64-bit arithmetic (not UInt64's top half)
+    return (span, offset) if fits and (window.max_key() + 1) * span < 2**63 else None
 
 
 def chosen(ev: nw.LazyFrame[Any], pack: tuple[int, int] | None = None) -> nw.LazyFrame[Any]:

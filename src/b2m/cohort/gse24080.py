@@ -52,9 +52,11 @@ class DataNote:
     text: str
     count: int
     patient_ids: tuple[str, ...] = ()
+    registry_text: str | None = None  # the text without per-patient values (small-count suppression on)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "text": self.text, "count": self.count, "patient_ids": list(self.patient_ids)}
+        out = {"code": self.code, "text": self.text, "count": self.count, "patient_ids": list(self.patient_ids)}
+        return out if self.registry_text is None else {**out, "registry_text": self.registry_text}
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ def _notes(
             "unknown (never as normal); ISS widens to every stage still possible.",
             len(alb_ids),
             alb_ids,
+            f"Albumin outside the plausible range {alb_lo:g}-{alb_hi:g} g/dL: treated as unknown (never as "
+            "normal); ISS widens to every stage still possible.",
         ),
         DataNote(
             "fish_not_available",

@@ -485,6 +485,12 @@ def events_from_long(engine: Engine, labs: nw.LazyFrame[Any]) -> nw.LazyFrame[An
         )
     if "source_id" not in schema:
         labs = engine.with_row_number(labs, "source_id")
+    elif schema["source_id"] == nw.String:  # a CSV: ids compare as numbers when every one is a whole number
+        text = nw.col("source_id").str.strip_chars()
+        whole = text.str.contains(r"^[-+]?[0-9]{1,18}$")
+        others = engine.collect(labs.select((~whole.fill_null(value=True)).cast(nw.Int64()).sum().alias("n")))
+        if int(others["n"][0] or 0) == 0:
+            labs = labs.with_columns(text.cast(nw.Int64()).alias("source_id"))
     if schema["value"] == nw.String:  # text may carry censored results ("<0.5", ">20")
         value, operator = as_censored(nw.col("value"))
     else:
@@ -544,6 +550,12 @@ def cohort_from_events(
         )
     buckets = ad.distinct_pairs(events, engine)
     pairs = ad.per_pair(buckets)
+    if int(pairs["source_missing"].sum()):
+        raise InputError(
+            "source_id",
+            f"{int(pairs['source_missing'].sum())} lab row(s) without a source id",
+            "a unique id on every row, or no source_id column (then the row number is used)",
+        )
     lookup = ad.unit_lookup(pairs)
     unknown = ad.unrecognised(pairs, lookup)
     censored = int(pairs["censored"].sum()) > 0  # else every value is exact: the cheaper exact staging
@@ -563,9 +575,12 @@ def cohort_from_events(
     if fish_events:
         c = nw.col
 
-        def result(k: str) -> nw.Expr:  # 1 present, 0 absent, anything else unknown
+        def result(k: str) -> nw.Expr:  # 1 present, 0 absent; anything else (0.5, "<1") unknown
             v = c(f"_fish_{k}")
-            return nw.when(v == 1.0).then(nw.lit(value=True)).when(v == 0.0).then(nw.lit(value=False))
+            op = f"_fish_{k}__op"
+            exact = c(op).is_null() if op in picked.collect_schema() else nw.lit(value=True)
+            yes, no = exact & (v == 1.0), exact & (v == 0.0)
+            return nw.when(yes).then(nw.lit(value=True)).when(no).then(nw.lit(value=False))
 
         frame = frame.with_columns(*(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events))
         notes = [

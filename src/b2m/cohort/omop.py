@@ -39,10 +39,15 @@ year/month/day of birth (month and day taken as 1 July when absent). Sex: gender
 reference sheet), so b2m does not guess: the site names its own concepts with
 ``fish_concept_ids={"del17p": [...], "t4_14": [...], "t14_16": [...], "gain1q": [...]}``, matched in
 ``measurement`` (``measurement_concept_id`` / ``measurement_source_concept_id``) and ``observation``
-(``observation_concept_id`` / ``observation_source_concept_id``). The result is read from
-``value_as_number`` (1 present, 0 absent), else the name of ``value_as_concept_id`` in ``concept``,
-else ``value_as_string`` (observation) or ``value_source_value``: :data:`PRESENT` / :data:`ABSENT`
-(case-insensitive); anything else is unknown (reason ``value_missing``). The result nearest the
+(``observation_concept_id`` / ``observation_source_concept_id``). The result is read from the name
+of ``value_as_concept_id`` in ``concept``, else ``value_as_string`` (observation) or
+``value_source_value`` (:data:`PRESENT` / :data:`ABSENT`, case-insensitive), else ``value_as_number``
+(1 present, 0 absent; a named result wins because the number may be a percentage of nuclei);
+anything else is unknown.
+
+**Censored results**: ``operator_concept_id`` ("<", "<=", ">", ">=") by the standard OMOP concept ids
+(:data:`STANDARD_OPERATORS`) or the name in ``concept``; a censored ``value_source_value`` such as
+"<0.5" counts too, when ``value_as_number`` is empty or is its bare number. The result nearest the
 index date in the window is used, as for a lab value. Without ``fish_concept_ids`` FISH is unknown
 for every patient (R-ISS and R2-ISS give the range of stages still possible), and ``notes`` says so.
 """
@@ -74,6 +79,14 @@ MYELOMA_ICD10CM = ("C90.00", "C90.01", "C90.02")  # not in remission / in remiss
 GENDER_MALE, GENDER_FEMALE = 8507, 8532  # OMOP Gender vocabulary
 DAYS_PER_MONTH = 365.25 / 12
 
+# OMOP "Meas Value Operator" standard concepts (used when the CDM has no concept table; a concept
+# table's own names are read too).
+STANDARD_OPERATORS: dict[int, int] = {
+    4171756: ad.OPERATORS["<"],
+    4171754: ad.OPERATORS["<="],
+    4172704: ad.OPERATORS[">"],
+    4171755: ad.OPERATORS[">="],
+}
 PRESENT = ("positive", "present", "detected", "yes")
 ABSENT = ("negative", "absent", "not detected", "no")
 
@@ -322,13 +335,13 @@ def _fish_events(
         ).with_columns(key.alias("analyte"))
         rows = rows.join(index.select("patient_id"), left_on="person_id", right_on="patient_id", how="inner")
         names = _value_concept_results(engine, concept, rows)
-        value = nw.coalesce(
-            nw.col("value_as_number"),
+        value = nw.coalesce(  # a named result first: value_as_number may be a percentage of nuclei
             nw.col("value_as_concept_id").replace_strict(names, default=None, return_dtype=nw.Float64())
             if names
             else nw.lit(None, dtype=nw.Float64()),
             _result_from_text(nw.col("value_as_string")),
             _result_from_text(nw.col("value_source_value")),
+            nw.col("value_as_number"),
         )
         out.append(
             rows.select(
@@ -350,13 +363,13 @@ def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyF
     """(number, operator code) of a measurement: ``value_as_number`` with the operator named by
     ``operator_concept_id`` in ``concept`` ("<", "<=", ">", ">="; "=" is exact); with no number, a
     censored ``value_source_value`` such as "<0.5" (:func:`b2m.cohort.load.as_censored`)."""
-    names: dict[int, int] = {}
+    names: dict[int, int] = dict(STANDARD_OPERATORS)
     if concept is not None and "concept_name" in concept.collect_schema():
         used = engine.collect(meas.select("operator_concept_id").unique())["operator_concept_id"].drop_nulls()
         if used.len():
             c = _typed(concept, {"concept_id": "int", "concept_name": "str"})
             found = engine.collect(c.filter(nw.col("concept_id").is_in(used.to_list())))
-            names = {int(i): ad.OPERATORS[n] for i, n in found.iter_rows() if n in ad.OPERATORS}
+            names |= {int(i): ad.OPERATORS[n] for i, n in found.iter_rows() if n in ad.OPERATORS}
     stated = (
         nw.col("operator_concept_id").replace_strict(names, default=None, return_dtype=nw.Int8())
         if names
@@ -364,8 +377,10 @@ def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyF
     )
     number, parsed = as_censored(nw.col("value_source_value"))
     has_number = ~nw.col("value_as_number").is_null()
+    # Many ETLs fill value_as_number with the bare number of "<3.6": the source text's operator counts.
+    same = has_number & ~parsed.is_null() & (number == nw.col("value_as_number"))
     value = nw.when(has_number).then(nw.col("value_as_number")).otherwise(nw.when(~parsed.is_null()).then(number))
-    operator = nw.when(has_number).then(stated).otherwise(parsed)
+    operator = nw.when(same & stated.is_null()).then(parsed).when(has_number).then(stated).otherwise(parsed)
     return value, operator
 
 

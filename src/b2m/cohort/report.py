@@ -622,11 +622,14 @@ _COUNT_IN_TEXT = re.compile(r"\b(\d+)(?=(?: of \d+)? patients?\b| yes\b)")
 
 
 def _registry_note(note: Mapping[str, Any], n: int | None) -> dict[str, Any]:
-    """A data note as published: with suppression on, no patient ids, and its counts (the ``count``
-    field and counts written in its text, "3 patients", "3 of 565 patients", "12 yes") below N as "<N"."""
+    """A data note as published: with suppression on, no patient ids, no per-patient values (the note's
+    ``registry_text``), and its counts (the ``count`` field and counts written in its text, "3
+    patients", "3 of 565 patients", "12 yes") below N as "<N"."""
     if n is None:
-        return dict(note)
-    out = {k: v for k, v in note.items() if k != "patient_ids"}
+        return {k: v for k, v in note.items() if k != "registry_text"}
+    out = {k: v for k, v in note.items() if k not in ("patient_ids", "registry_text")}
+    if isinstance(note.get("registry_text"), str):  # the same note without per-patient values
+        out["text"] = note["registry_text"]
     if isinstance(out.get("count"), int):
         out["count"] = suppress(out["count"], n)
     if isinstance(out.get("text"), str):
