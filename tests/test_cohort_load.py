@@ -511,3 +511,19 @@ def test_source_ids_empty_text_and_unsigned() -> None:
         assert r.unit_report.filter(pl.col("analyte") == "b2m")["implausible"].to_list() == [1]
     big = labs.with_columns(pl.Series("source_id", [2**63 + 5, 2**63 + 3, 2**63 + 1], dtype=pl.UInt64))
     assert load_cohort(big, kind="long", patients=pts).table["b2m_mg_l"].to_list() == [2.0, None]
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_unicode_digits_and_spaces_are_no_number_on_any_engine(engine: str) -> None:
+    """Text numbers are ASCII: an Arabic-Indic digit, a no-break space or a tab around a number is no
+    number (value_missing) on every engine alike, never a crash and never a guess."""
+    rows = [
+        ("P", "b2m", "\u0663", "mg/L", _days(0), 1),
+        ("P", "b2m", "\u00a04.2", "mg/L", _days(1), 2),
+        ("P", "b2m", "<\u00a00.5", "mg/L", _days(2), 3),
+        ("P", "b2m", " 4.5 ", "mg/L", _days(3), 4),
+    ]
+    r = _text_feed(rows, engine=engine)
+    why = dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True))
+    assert why == {"1": "value_missing", "2": "value_missing", "3": "value_missing", "4": "used"}
+    assert r.table["b2m_mg_l"].to_list() == [4.5]

@@ -132,8 +132,10 @@ PROVENANCE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source_id": pl.String,
     "detail": pl.String,
 }
-_NUMBER_RE = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-_DATE_RE = r"^\s*\d{4}-\d{2}-\d{2}"
+# ASCII only, on purpose: engines disagree on Unicode digits and spaces (Polars' \d matches "٣", which
+# its cast then refuses; RE2's \s does not match a no-break space), so such text is no number anywhere.
+_NUMBER_RE = r"^ *[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)? *$"
+_DATE_RE = r"^ *[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _SEX = {"f": "female", "female": "female", "w": "female", "m": "male", "male": "male"}
 
 
@@ -158,15 +160,15 @@ def as_float(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
     return c.cast(nw.Float64())
 
 
-_CENSOR_PREFIX = r"^\s*(<=|>=|≤|≥|<|>)\s*"
+_CENSOR_PREFIX = r"^ *(<=|>=|≤|≥|<|>) *"
 
 
 def as_censored(text: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
     """A result as text -> (number, operator code): ``"4.2"`` -> (4.2, null), ``"<0.5"`` -> (0.5, "<"),
     ``"≥ 20"`` -> (20.0, ">="); anything else -> (null, null). Codes: :data:`at_diagnosis.OPERATORS`."""
-    t = text.str.strip_chars()
+    t = text.str.strip_chars(" ")  # spaces only: engines strip other whitespace differently
     rest = t.str.replace_all(_CENSOR_PREFIX, "", literal=False)  # anchored: at most one match
-    number = nw.when(rest.str.contains(_NUMBER_RE)).then(rest.str.strip_chars()).cast(nw.Float64())
+    number = nw.when(rest.str.contains(_NUMBER_RE)).then(rest.str.strip_chars(" ")).cast(nw.Float64())
     forms = (("<=", "<="), ("≤", "<="), (">=", ">="), ("≥", ">="), ("<", "<"), (">", ">"))  # longest first
     code = ad.OPERATORS
     op = nw.when(t.str.starts_with(forms[0][0])).then(nw.lit(code[forms[0][1]], dtype=nw.Int8()))
@@ -181,7 +183,7 @@ def as_int(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
         return nw.lit(None, dtype=nw.Int64())
     c = nw.col(name)
     if dtype == nw.String:
-        return nw.when(c.str.contains(r"^\s*[-+]?\d+\s*$")).then(c.str.strip_chars()).cast(nw.Int64())
+        return nw.when(c.str.contains(r"^ *[-+]?[0-9]{1,18} *$")).then(c.str.strip_chars()).cast(nw.Int64())
     return c.cast(nw.Int64())
 
 
@@ -486,7 +488,7 @@ def events_from_long(engine: Engine, labs: nw.LazyFrame[Any]) -> nw.LazyFrame[An
     if "source_id" not in schema:
         labs = engine.with_row_number(labs, "source_id")
     elif schema["source_id"] == nw.String:  # a CSV: ids compare as numbers when every one is a whole number
-        text = nw.col("source_id").str.strip_chars()
+        text = nw.col("source_id").str.strip_chars(" ")
         whole = text.str.contains(r"^[-+]?[0-9]{1,18}$")
         others = engine.collect(labs.select((~whole.fill_null(value=True)).cast(nw.Int64()).sum().alias("n")))
         if int(others["n"][0] or 0) == 0:
