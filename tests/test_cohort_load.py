@@ -527,3 +527,16 @@ def test_unicode_digits_and_spaces_are_no_number_on_any_engine(engine: str) -> N
     why = dict(zip(r.provenance["source_id"], r.provenance["reason"], strict=True))
     assert why == {"1": "value_missing", "2": "value_missing", "3": "value_missing", "4": "used"}
     assert r.table["b2m_mg_l"].to_list() == [4.5]
+
+
+def test_one_source_id_twice_is_refused() -> None:
+    """Two B2M rows of one patient on one date under the same source id ('<3' and '5', id 7): the tie
+    rule (lowest source id) cannot choose, and mixing them would report a value neither row had; the
+    load stops with one error naming source_id. Distinct ids on the same date are fine."""
+    rows = [("G", "b2m", "<3", "mg/L", _days(0), 7), ("G", "b2m", "5", "mg/L", _days(0), 7)]
+    for engine in ("polars", "duckdb"):
+        for mode in ("none", "all"):
+            with pytest.raises(InputError, match="same source id"):
+                _text_feed(rows, engine=engine, provenance=mode)
+    ok = _text_feed([rows[0], (*rows[1][:5], 8)])
+    assert (ok.table["b2m_mg_l"].to_list(), ok.table["b2m_censored"].to_list()) == ([None], ["<3.0"])

@@ -604,6 +604,13 @@ def cohort_from_events(
     else:
         results = dict(zip(plans, engine.collect_all(list(plans.values())), strict=True))
     engine.close()
+    twice = results["table"].filter(pl.col("_used_rows") > pl.col("_used_analytes"))
+    if twice.height:
+        raise InputError(
+            "source_id",
+            f"{twice.height} patient(s) with two lab rows of one analyte on one date under the same source id",
+            "a unique source id on every row (or no source_id column: the row number is used)",
+        )
     table = _typed_table(results["table"], has_efs)
     implausible = known
     if "implausible" in results:
