@@ -536,11 +536,13 @@ def picked_values(used: nw.LazyFrame[Any], analytes: Mapping[str, str]) -> nw.La
     ops = {f"{col}__op": k for k, col in analytes.items()} if with_ops else {}
     cols += [nw.when(code == ANALYTE_CODES[k]).then(c("operator")).alias(name) for name, k in ops.items()]
     cols.append(nw.when(code == ANALYTE_CODES["ldh"]).then(c("upper_canonical")).alias("_ldh_uln_reported"))
-    wide = used.select("patient_id", "analyte_code", *cols)
+    wide = used.select("patient_id", *cols)
     names = [*analytes.values(), *ops, "_ldh_uln_reported"]
-    # More used rows than analytes means one source id twice on one date: refused by the caller.
-    counts = [nw.len().alias("_used_rows"), c("analyte_code").n_unique().alias("_used_analytes")]
-    return wide.group_by("patient_id").agg(*(c(n).max() for n in names), *counts)
+    out = wide.group_by("patient_id").agg(*(c(n).max() for n in names), nw.len().alias("_used_rows"))
+    # Every used row has a number, so the analytes used are the filled columns. More used rows than
+    # that means one source id twice on one date: refused by the caller.
+    filled = nw.sum_horizontal(*((~c(col).is_null()).cast(nw.Int64()) for col in analytes.values()))
+    return out.with_columns(filled.alias("_used_analytes"))
 
 
 UNIT_REPORT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
