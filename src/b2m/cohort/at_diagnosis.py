@@ -348,14 +348,19 @@ def rank_key(window: Window) -> nw.Expr:
     return key.cast(nw.Int64())
 
 
+def _none_holds(conditions: list[tuple[str, nw.Expr]]) -> nw.Expr:
+    """Rows for which none of ``conditions`` holds (null counts as not holding, as in :func:`prepared`)."""
+    out: nw.Expr = nw.lit(value=True)
+    for _, cond in conditions:
+        out = out & ~cond.fill_null(value=False)
+    return out
+
+
 def _holds_first(conditions: list[tuple[str, nw.Expr]], reason: str) -> nw.Expr:
     """Rows whose reason is ``reason``: its condition holds and no earlier one does."""
-    out: nw.Expr = nw.lit(value=True)
-    for name, cond in conditions:
-        if name == reason:
-            return out & cond.fill_null(value=False)
-        out = out & ~cond.fill_null(value=False)
-    raise KeyError(reason)
+    names = [name for name, _ in conditions]
+    i = names.index(reason)
+    return _none_holds(conditions[:i]) & conditions[i][1].fill_null(value=False)
 
 
 def prepared(ev: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
@@ -391,17 +396,11 @@ def eligible(
     wanted). The data-quality filter runs before the patient join, so the join carries fewer rows
     and columns."""
     conditions = exclusions(window)
-    keep: nw.Expr = nw.lit(value=True)
-    for name, cond in conditions:
-        if name in _QUALITY:
-            keep = keep & ~cond.fill_null(value=False)
+    quality = [x for x in conditions if x[0] in _QUALITY]
+    cohort = [x for x in conditions if x[0] not in _QUALITY]
     carried = [k for k in _CARRIED if k in ev.collect_schema()]  # "operator" only when a value is censored
-    ev = placed(ev.filter(keep).select(*carried), patients, engine)
-    keep = nw.lit(value=True)
-    for name, cond in conditions:
-        if name not in _QUALITY:
-            keep = keep & ~cond.fill_null(value=False)
-    return ev.filter(keep).with_columns(rank_key(window).alias("_key"))
+    ev = placed(ev.filter(_none_holds(quality)).select(*carried), patients, engine)
+    return ev.filter(_none_holds(cohort)).with_columns(rank_key(window).alias("_key"))
 
 
 _GROUP = ("patient_id", "analyte_code")

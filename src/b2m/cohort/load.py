@@ -488,11 +488,11 @@ def events_from_long(engine: Engine, labs: nw.LazyFrame[Any]) -> nw.LazyFrame[An
     if "source_id" not in schema:
         labs = engine.with_row_number(labs, "source_id")
     elif schema["source_id"] == nw.String:  # a CSV: ids compare as numbers when every one is a whole number
-        text = nw.col("source_id").str.strip_chars(" ")
-        whole = text.str.contains(r"^[-+]?[0-9]{1,18}$")
-        others = engine.collect(labs.select((~whole.fill_null(value=True)).cast(nw.Int64()).sum().alias("n")))
+        whole = as_int("source_id", schema["source_id"])
+        text_only = ~nw.col("source_id").is_null() & whole.is_null()
+        others = engine.collect(labs.select(text_only.cast(nw.Int64()).sum().alias("n")))
         if int(others["n"][0] or 0) == 0:
-            labs = labs.with_columns(text.cast(nw.Int64()).alias("source_id"))
+            labs = labs.with_columns(whole.alias("source_id"))
     if schema["value"] == nw.String:  # text may carry censored results ("<0.5", ">20")
         value, operator = as_censored(nw.col("value"))
     else:
