@@ -32,6 +32,8 @@ UNITS = {
     "ldh": ["U/L", "µkat/L", "IU/L"],
     "creatinine": ["mg/dL", "µmol/L"],
     "crp": ["mg/L"],
+    "del17p": [None, None, "%"],  # FISH results as lab events: 1 / 0, or no result (0.5, censored, a unit)
+    "t4_14": [None],
 }
 SCALE = {"µg/L": 1000.0, "nmol/L": 84.7, "g/L": 10.0, "µkat/L": 1 / 60, "µmol/L": 88.4}
 TYPICAL = {"b2m": 4.0, "1952-1": 4.0, "albumin": 3.6, "ldh": 220.0, "creatinine": 1.1, "crp": 5.0}
@@ -60,9 +62,12 @@ def generated(n: int = 150, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
         for _ in range(int(rng.integers(0, 12))):
             analyte = str(rng.choice(list(UNITS)))
             unit = UNITS[analyte][int(rng.integers(0, len(UNITS[analyte])))]
-            value = round(float(rng.lognormal(np.log(TYPICAL[analyte]), 0.4)) * SCALE.get(unit or "", 1.0), 2)
-            if rng.random() < 0.03:
-                value *= 1000  # implausible
+            if analyte in TYPICAL:
+                value = round(float(rng.lognormal(np.log(TYPICAL[analyte]), 0.4)) * SCALE.get(unit or "", 1.0), 2)
+                if rng.random() < 0.03:
+                    value *= 1000  # implausible
+            else:
+                value = float(rng.choice([0.0, 1.0, 1.0, 0.5]))
             d = int(rng.choice([-61, -60, -10, -3, 0, 3, 10, 30, 31, int(rng.integers(-90, 60))]))
             date = None if rng.random() < 0.02 else base + dt.timedelta(days=d)
             upper = 250.0 * SCALE.get(unit or "", 1.0) if analyte == "ldh" and rng.random() < 0.7 else None
@@ -114,6 +119,9 @@ def test_generated_cohort_covers_the_cases(files: dict[str, Path]) -> None:
     assert {"same_day_duplicate", "date_missing"} & reasons
     assert r.table["iss"].n_unique() >= 3
     assert r.table["b2m_censored"].drop_nulls().len() > 0 and r.table["ldh_censored"].drop_nulls().len() > 0
+    fish = r.provenance.filter(pl.col("analyte") == "del17p")
+    assert {"used", "implausible", "unit_refused"} <= set(fish["reason"])
+    assert set(fish.filter(pl.col("value") == 0.5)["reason"]) <= {"implausible", "unit_refused"}
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

@@ -374,26 +374,41 @@ def test_fish_as_lab_events(mode: str) -> None:
     """FISH rows in the lab feed (value 1 present, 0 absent) are picked like lab values and fill the
     patient table where it has no result; a known patient-table result wins. P1: table unknown, event
     del(17p) present -> True. P2: table says absent, an event says present -> the table's False. P3:
-    the only event is outside the window -> still unknown. P4: value 0.5 is no result -> unknown."""
+    the only event is outside the window -> still unknown. P4: value 0.5 is no result -> unknown. P5:
+    a 0.5 on the index date does not hide the 1 five days later -> True (only 1 and 0 are results, so
+    the 0.5s are counted implausible in the unit report)."""
     labs = pl.DataFrame(
         [
             ("P1", "del17p", 1.0, None, _days(3)),
             ("P2", "del17p", 1.0, None, _days(3)),
             ("P3", "del17p", 1.0, None, _days(-200)),
             ("P4", "del17p", 0.5, None, _days(0)),
+            ("P5", "del17p", 0.5, None, _days(0)),
+            ("P5", "del17p", 1.0, None, _days(5)),
             ("P1", "b2m", 6.0, "mg/L", _days(0)),
         ],
         schema=["patient_id", "analyte", "value", "unit", "date"],
         orient="row",
     )
     pts = pl.DataFrame(
-        {"patient_id": ["P1", "P2", "P3", "P4"], "index_date": [INDEX] * 4, "del17p": [None, "no", None, None]}
+        {
+            "patient_id": ["P1", "P2", "P3", "P4", "P5"],
+            "index_date": [INDEX] * 5,
+            "del17p": [None, "no", None, None, None],
+        }
     )
     r = load_cohort(labs, kind="long", patients=pts, provenance=mode)  # type: ignore[arg-type]
-    assert r.table["del17p"].to_list() == [True, False, None, None]
+    assert r.table["del17p"].to_list() == [True, False, None, None, True]
     assert any("FISH read from lab events (del17p)" in n for n in r.notes)
     fish = r.unit_report.filter(pl.col("analyte") == "del17p")
-    assert fish["rows"].to_list() == [4] and fish["accepted"].to_list() == [4]
+    assert fish.select("rows", "accepted", "implausible").row(0) == (6, 4, 2)
+    if mode == "all":
+        why = r.provenance.filter((pl.col("analyte") == "del17p") & (pl.col("value") == 0.5))["reason"]
+        assert why.to_list() == ["implausible", "implausible"]
+        p2 = r.provenance.filter((pl.col("patient_id") == "P2") & (pl.col("analyte") == "del17p"))
+        assert p2.select("used", "reason").row(0) == (False, "patient_table")  # the table's "no" is shown
+        used = r.provenance.filter((pl.col("analyte") == "del17p") & pl.col("used"))
+        assert sorted(used["patient_id"]) == ["P1", "P5"]
 
 
 def test_unit_report_at_the_plausibility_bounds() -> None:
@@ -473,17 +488,20 @@ def _text_feed(rows: list[tuple[str, str, str, str | None, D, int | None]], **kw
 def test_fish_results_are_never_misread(engine: str) -> None:
     """A FISH result is 1 (present) or 0 (absent) with no unit. A: '<1' is no result (not 'present');
     B: '>0' is no result (not 'absent'); C: '1' with unit '%' (1 % of nuclei, below any cut-off,
-    sheet §2) is refused, not 'present'. R2-ISS would gain a point from a false del(17p) (sheet §3)."""
+    sheet §2) is refused, not 'present'. R2-ISS would gain a point from a false del(17p) (sheet §3).
+    D: a '<1' on the index date does not hide the '0' two days later: absent."""
     r = _text_feed(
         [
             ("A", "del17p", "<1", None, _days(0), 1),
             ("B", "t4_14", ">0", None, _days(0), 2),
             ("C", "del17p", "1", "%", _days(0), 3),
+            ("D", "del17p", "<1", None, _days(0), 4),
+            ("D", "del17p", "0", None, _days(2), 5),
         ],
         engine=engine,
     )
-    a, b, c = (r.table.row(i, named=True) for i in range(3))
-    assert (a["del17p"], b["t4_14"], c["del17p"]) == (None, None, None)
+    a, b, c, d = (r.table.row(i, named=True) for i in range(4))
+    assert (a["del17p"], b["t4_14"], c["del17p"], d["del17p"]) == (None, None, None, False)
     refused = r.unit_report.filter((pl.col("analyte") == "del17p") & (pl.col("unit") == "%"))
     assert refused["refused_unit"].to_list() == [1] and "no unit" in refused["problem"][0]
 

@@ -509,3 +509,34 @@ def test_standard_operator_ids_and_source_text_without_a_concept_table() -> None
     r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
     assert r.table["albumin_censored"].to_list() == ["<3.6", "<3.6"]
     assert r.table["iss_possible"].to_list() == ["I|II", "I|II"]
+
+
+def test_plain_number_in_source_text_when_value_as_number_is_empty() -> None:
+    """An ETL that left value_as_number empty but kept the result in value_source_value: person 1's
+    B2M is '6.1' mg/L there, so it is used like any number. B2M 6.1 >= 5.5 is ISS III whatever the
+    albumin (Greipp 2005). Person 2's text is not a number ('see note'): no value, so with albumin 4.0
+    ISS is still open (I, II or III), never a favourable default."""
+    person = pl.DataFrame({"person_id": [1, 2], "gender_concept_id": [8507, 8532], "year_of_birth": [1950, 1960]})
+    cond = pl.DataFrame(
+        {
+            "person_id": [1, 2],
+            "condition_concept_id": [0, 0],
+            "condition_start_date": [D(2020, 1, 10)] * 2,
+            "condition_source_value": ["C90.00"] * 2,
+        }
+    )
+    meas = pl.DataFrame(
+        {
+            "measurement_id": [1, 2, 3, 4],
+            "person_id": [1, 1, 2, 2],
+            "measurement_concept_id": [0] * 4,
+            "measurement_date": [D(2020, 1, 10)] * 4,
+            "value_as_number": [None, 4.0, None, 4.0],
+            "value_source_value": [" 6.1 ", None, "see note", None],
+            "unit_source_value": ["mg/L", "g/dL", "mg/L", "g/dL"],
+            "measurement_source_value": ["1952-1", "1751-7", "1952-1", "1751-7"],
+        }
+    )
+    r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
+    assert _row(r.table, 1)["b2m_mg_l"] == 6.1 and _row(r.table, 1)["iss"] == "III"
+    assert _row(r.table, 2)["b2m_mg_l"] is None and _row(r.table, 2)["iss_possible"] == "I|II|III"

@@ -64,7 +64,10 @@ REASONS: dict[str, str] = {
     "used": "the measurement chosen for this patient and analyte",
     "unit_refused": "the unit is missing, unknown, of the wrong dimension or refused for this analyte",
     "value_missing": "no usable number (empty, or text that is not a number or a censored number such as '<0.5')",
-    "implausible": "outside the analyte's plausibility bounds after conversion (likely a unit error)",
+    "implausible": (
+        "outside the analyte's plausibility bounds after conversion (likely a unit error); for a FISH "
+        "result, anything but an exact 1 (present) or 0 (absent)"
+    ),
     "not_in_cohort": "the patient is not in the cohort's patient table",
     "no_index_date": "the patient has no index date, so no window can be placed",
     "date_missing": "the measurement has no date",
@@ -73,6 +76,7 @@ REASONS: dict[str, str] = {
     "farther": "another measurement is nearer the index date by the policy",
     "tie_later": "as far from the index date as the one used, but later (ties go to the earlier date)",
     "same_day_duplicate": "taken on the same date as the one used; the lowest source id wins",
+    "patient_table": "a FISH result from a lab event, not used: the patient table gives this result, and it wins",
 }
 
 # Reasons travel as small integer codes while computing (cheaper than text on every row).
@@ -185,6 +189,7 @@ LOOKUP_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "unit_canonical": pl.String,
 }
 ANALYTE_CODES: dict[str, int] = {k: i for i, k in enumerate((*LAB_COLUMNS, *FISH_KEYS))}
+_FIRST_FISH_CODE = ANALYTE_CODES[FISH_KEYS[0]]  # FISH keys are coded last
 
 
 def distinct_pairs(events: nw.LazyFrame[Any], engine: Engine) -> pl.DataFrame:
@@ -319,17 +324,25 @@ def placed(ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], engine: Engine) -
     return engine.with_days_between(ev, "date", "index_date", "days_from_index")
 
 
-def exclusions(window: Window) -> list[tuple[str, nw.Expr]]:
+def exclusions(window: Window, events: nw.LazyFrame[Any]) -> list[tuple[str, nw.Expr]]:
     """Why an event of :func:`placed` cannot be used, in the order the reasons are given: the first
     condition that holds is the reason (null counts as not holding). Data-quality reasons come first,
-    so the unit report counts them whatever the window says."""
+    so the unit report counts them whatever the window says.
+
+    A FISH event is a result only as an exact 1 or 0: a 0.5 or a "<1" would otherwise be chosen and
+    then read as unknown, hiding a real result a few days away. (``events`` tells whether an
+    ``operator`` column exists: without one no value is censored.)"""
     c = nw.col
     d, vc = c("days_from_index"), c("value_canonical")
     side = {"nearest": None, "last_before": d > 0, "first_after": d < 0}[window.policy]
+    not_a_result = ~vc.is_in([0.0, 1.0])
+    if "operator" in events.collect_schema():
+        not_a_result = not_a_result | ~c("operator").is_null()
+    fish = c("analyte_code") >= _FIRST_FISH_CODE
     out = [
         ("unit_refused", c("unit_refused")),
         ("value_missing", c("value").is_null() | c("value").is_nan()),
-        ("implausible", (vc < c("plausible_lo")) | (vc > c("plausible_hi"))),
+        ("implausible", (vc < c("plausible_lo")) | (vc > c("plausible_hi")) | (fish & not_a_result)),
         ("not_in_cohort", c("_in_cohort").is_null()),
         ("no_index_date", c("index_date").is_null()),
         ("date_missing", c("date").is_null()),
@@ -366,7 +379,7 @@ def _holds_first(conditions: list[tuple[str, nw.Expr]], reason: str) -> nw.Expr:
 def prepared(ev: nw.LazyFrame[Any], window: Window) -> nw.LazyFrame[Any]:
     """Every event of :func:`placed` with ``_excluded`` (the reason code, or null when it can be used)
     and ``_key`` (:func:`rank_key`, null when excluded): what the audit trail is made of."""
-    conditions = exclusions(window)
+    conditions = exclusions(window, ev)
     name, cond = conditions[0]
     chain = nw.when(cond).then(_code(name))
     for name, cond in conditions[1:]:
@@ -388,14 +401,12 @@ _CARRIED = (
 )
 
 
-def eligible(
-    ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], window: Window, engine: Engine
-) -> nw.LazyFrame[Any]:
+def eligible(ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], window: Window, engine: Engine) -> nw.LazyFrame[Any]:
     """Only the :func:`attached` events that :func:`prepared` would leave without a reason, placed and
     with ``_key``: the same conditions, as filters (cheaper than reason codes when only the table is
     wanted). The data-quality filter runs before the patient join, so the join carries fewer rows
     and columns."""
-    conditions = exclusions(window)
+    conditions = exclusions(window, ev)
     quality = [x for x in conditions if x[0] in _QUALITY]
     cohort = [x for x in conditions if x[0] not in _QUALITY]
     carried = [k for k in _CARRIED if k in ev.collect_schema()]  # "operator" only when a value is censored
@@ -568,7 +579,7 @@ def implausible_counts(buckets: pl.DataFrame, lookup: pl.DataFrame) -> tuple[pl.
     numbers both convert inside the analyte's bounds has no implausible row, and one whose numbers
     all convert outside has nothing else. A pair with a bucket across a bound (rare: a bound falls
     inside a power of ten that also holds plausible values) is counted row by row
-    (:func:`unit_report_plan`)."""
+    (:func:`unit_report_plan`), and so is every FISH pair (only the exact numbers 0 and 1 are results)."""
     ok = lookup.filter(pl.col("analyte_code").is_not_null() & ~pl.col("unit_refused"))
     both = ok.join(buckets.filter(pl.col("bucket").is_not_null()), on=["analyte", "unit_key"], how="inner")
     lo, hi = ((pl.col(f"value_{e}") * pl.col("factor")).round(9) for e in ("min", "max"))
@@ -576,7 +587,7 @@ def implausible_counts(buckets: pl.DataFrame, lookup: pl.DataFrame) -> tuple[pl.
     outside = (hi < pl.col("plausible_lo")) | (lo > pl.col("plausible_hi"))
     both = both.with_columns(inside.alias("_in"), outside.alias("_out"))
     per = both.group_by("pair_id").agg(
-        (pl.col("_in") | pl.col("_out")).all().alias("decided"),
+        ((pl.col("_in") | pl.col("_out")).all() & (pl.col("analyte_code") < _FIRST_FISH_CODE).all()).alias("decided"),
         pl.when(pl.col("_out")).then(pl.col("rows")).otherwise(0).sum().alias("implausible"),
     )
     known = per.filter("decided").select(pl.col("pair_id").cast(pl.Int32), pl.col("implausible").cast(pl.UInt32))
@@ -594,11 +605,16 @@ def unit_report_plan(
     unit_key = c("unit").fill_null("")
     near: nw.Expr = nw.lit(value=False)
     rows = lookup.filter(pl.col("pair_id").is_in(pair_ids))
-    for a, u, f, lo, hi in rows.select("analyte", "unit_key", "factor", "plausible_lo", "plausible_hi").iter_rows():
+    columns = ("analyte", "unit_key", "factor", "plausible_lo", "plausible_hi", "analyte_code")
+    for a, u, f, lo, hi, code in rows.select(*columns).iter_rows():
+        pair = (c("analyte") == a) & (unit_key == u)
+        if code >= _FIRST_FISH_CODE:  # few rows, and any number but 0 or 1 is out
+            near = near | pair
+            continue
         low_edge = (lo * (1 + _MARGIN) + _MARGIN) / f
         high_edge = (hi * (1 - _MARGIN) - _MARGIN) / f
-        near = near | ((c("analyte") == a) & (unit_key == u) & ((c("value") <= low_edge) | (c("value") >= high_edge)))
-    quality = [(name, cond) for name, cond in exclusions(window) if name in _QUALITY]
+        near = near | (pair & ((c("value") <= low_edge) | (c("value") >= high_edge)))
+    quality = [(name, cond) for name, cond in exclusions(window, events) if name in _QUALITY]
     implausible = attached(events.filter(near), lookup, engine).filter(_holds_first(quality, "implausible"))
     return implausible.group_by("pair_id").agg(nw.len().alias("implausible"))
 

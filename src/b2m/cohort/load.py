@@ -577,14 +577,14 @@ def cohort_from_events(
     if fish_events:
         c = nw.col
 
-        def result(k: str) -> nw.Expr:  # 1 present, 0 absent; anything else (0.5, "<1") unknown
+        def result(k: str) -> nw.Expr:  # 1 present, 0 absent (nothing else is picked: ad.exclusions)
             v = c(f"_fish_{k}")
-            op = f"_fish_{k}__op"
-            exact = c(op).is_null() if op in picked.collect_schema() else nw.lit(value=True)
-            yes, no = exact & (v == 1.0), exact & (v == 0.0)
-            return nw.when(yes).then(nw.lit(value=True)).when(no).then(nw.lit(value=False))
+            return nw.when(v == 1.0).then(nw.lit(value=True)).when(v == 0.0).then(nw.lit(value=False))
 
-        frame = frame.with_columns(*(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events))
+        frame = frame.with_columns(
+            *(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events),
+            *((~c(k).is_null()).alias(f"{_FROM_TABLE}{k}") for k in fish_events),
+        )
         notes = [
             *(notes or []),
             f"FISH read from lab events ({', '.join(fish_events)}): used where the patient table gives no result",
@@ -621,8 +621,29 @@ def cohort_from_events(
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
         prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup), ordered=True)
+        prov = _patient_table_wins(prov, results["table"], fish_events, only_used=mode == "used")
     all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l), *_censored_note(table)]
     return CohortData(table, prov, report, tuple(all_notes), {})
+
+
+_FROM_TABLE = "_fish_from_table_"  # per FISH key: the patient table gave the result (so it wins)
+
+
+def _patient_table_wins(prov: pl.DataFrame, out: pl.DataFrame, keys: list[str], *, only_used: bool) -> pl.DataFrame:
+    """A FISH event picked for a patient whose patient table gives that result is not what the table
+    shows: in the audit trail it is not used, reason ``patient_table``."""
+    if not keys:
+        return prov
+    known = out.select("patient_id", *(pl.col(f"{_FROM_TABLE}{k}").alias(k) for k in keys)).unpivot(
+        index="patient_id", variable_name="analyte", value_name="_from_table"
+    )
+    prov = prov.join(known, on=["patient_id", "analyte"], how="left", maintain_order="left")
+    wins = pl.col("used") & pl.col("_from_table").fill_null(value=False)
+    prov = prov.with_columns(
+        pl.when(wins).then(pl.lit(value=False)).otherwise(pl.col("used")).alias("used"),
+        pl.when(wins).then(pl.lit("patient_table")).otherwise(pl.col("reason")).alias("reason"),
+    ).drop("_from_table")
+    return prov.filter(pl.col("used")) if only_used else prov
 
 
 def load_cohort(

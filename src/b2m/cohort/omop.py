@@ -361,8 +361,9 @@ def _fish_events(
 
 def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyFrame[Any]) -> tuple[nw.Expr, nw.Expr]:
     """(number, operator code) of a measurement: ``value_as_number`` with the operator named by
-    ``operator_concept_id`` in ``concept`` ("<", "<=", ">", ">="; "=" is exact); with no number, a
-    censored ``value_source_value`` such as "<0.5" (:func:`b2m.cohort.load.as_censored`)."""
+    ``operator_concept_id`` in ``concept`` ("<", "<=", ">", ">="; "=" is exact); with no number, the
+    source text ``value_source_value`` when it is a number, exact ("4.2") or censored ("<0.5"), read
+    by :func:`b2m.cohort.load.as_censored` (an ETL that left ``value_as_number`` empty loses no result)."""
     names: dict[int, int] = dict(STANDARD_OPERATORS)
     if concept is not None and "concept_name" in concept.collect_schema():
         used = engine.collect(meas.select("operator_concept_id").unique())["operator_concept_id"].drop_nulls()
@@ -379,7 +380,7 @@ def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyF
     has_number = ~nw.col("value_as_number").is_null()
     # Many ETLs fill value_as_number with the bare number of "<3.6": the source text's operator counts.
     same = has_number & ~parsed.is_null() & (number == nw.col("value_as_number"))
-    value = nw.when(has_number).then(nw.col("value_as_number")).otherwise(nw.when(~parsed.is_null()).then(number))
+    value = nw.when(has_number).then(nw.col("value_as_number")).otherwise(number)
     operator = nw.when(same & stated.is_null()).then(parsed).when(has_number).then(stated).otherwise(parsed)
     return value, operator
 
