@@ -399,6 +399,8 @@ def test_fish_concepts_are_checked(fish_export: Path) -> None:
         load_cohort(fish_export, kind="omop", fish_concept_ids={"del(17p)": [1]})
     with pytest.raises(InputError, match="integers"):
         load_cohort(fish_export, kind="omop", fish_concept_ids={"del17p": "123"})  # type: ignore[dict-item]
+    with pytest.raises(InputError, match="concept 5 is listed under del17p and t4_14"):  # not last-one-wins
+        load_cohort(fish_export, kind="omop", fish_concept_ids={"del17p": [4, 5], "t4_14": [5]})
     with pytest.raises(InputError, match="kind='omop' only"):
         load_cohort(fish_export, kind="long", patients=fish_export, fish_concept_ids=FISH_CONCEPTS)
 

@@ -294,6 +294,12 @@ def _checked_fish_concepts(given: Mapping[str, Collection[int]] | None) -> dict[
         if isinstance(ids, str | bytes) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise InputError("fish_concept_ids", f"{key}: concept ids must be integers", accepted)
         out[key] = frozenset(ids)
+    seen: dict[int, str] = {}
+    for key, ids in out.items():
+        for i in sorted(ids):
+            if i in seen:  # one concept cannot say which abnormality it reports
+                raise InputError("fish_concept_ids", f"concept {i} is listed under {seen[i]} and {key}", accepted)
+            seen[i] = key
     return out
 
 
