@@ -489,7 +489,8 @@ def test_fish_results_are_never_misread(engine: str) -> None:
     """A FISH result is 1 (present) or 0 (absent) with no unit. A: '<1' is no result (not 'present');
     B: '>0' is no result (not 'absent'); C: '1' with unit '%' (1 % of nuclei, below any cut-off,
     sheet §2) is refused, not 'present'. R2-ISS would gain a point from a false del(17p) (sheet §3).
-    D: a '<1' on the index date does not hide the '0' two days later: absent."""
+    D: a '<1' on the index date does not hide the '0' two days later: absent. E, F: 1.0000000001 and
+    -1e-10 are not 1 and 0 (tested as received, not after the conversion's rounding to 9 places)."""
     r = _text_feed(
         [
             ("A", "del17p", "<1", None, _days(0), 1),
@@ -497,11 +498,14 @@ def test_fish_results_are_never_misread(engine: str) -> None:
             ("C", "del17p", "1", "%", _days(0), 3),
             ("D", "del17p", "<1", None, _days(0), 4),
             ("D", "del17p", "0", None, _days(2), 5),
+            ("E", "del17p", "1.0000000001", None, _days(0), 6),
+            ("F", "del17p", "-1e-10", None, _days(0), 7),
         ],
         engine=engine,
     )
-    a, b, c, d = (r.table.row(i, named=True) for i in range(4))
+    a, b, c, d, e, f = (r.table.row(i, named=True) for i in range(6))
     assert (a["del17p"], b["t4_14"], c["del17p"], d["del17p"]) == (None, None, None, False)
+    assert (e["del17p"], f["del17p"]) == (None, None)
     refused = r.unit_report.filter((pl.col("analyte") == "del17p") & (pl.col("unit") == "%"))
     assert refused["refused_unit"].to_list() == [1] and "no unit" in refused["problem"][0]
 

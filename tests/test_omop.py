@@ -542,3 +542,41 @@ def test_plain_number_in_source_text_when_value_as_number_is_empty() -> None:
     r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
     assert _row(r.table, 1)["b2m_mg_l"] == 6.1 and _row(r.table, 1)["iss"] == "III"
     assert _row(r.table, 2)["b2m_mg_l"] is None and _row(r.table, 2)["iss_possible"] == "I|II|III"
+
+
+def test_fish_numbers_are_read_like_lab_values() -> None:
+    """FISH from the site's concept (del(17p) = 2000000101 here), as a number: only an exact 1 or 0
+    without a unit is a result. Person 1: 1 with operator_concept_id 4171756 ('<', the standard OMOP
+    operator concept) -> '<1', no result. Person 2: 1 with source text '<1' -> no result. Person 3:
+    1 with unit '%' (1 % of nuclei, not 'present'; sheet §2) -> refused. Person 4: no
+    value_as_number, source text '1' -> present. None of the first three may read as present."""
+    fish_id = 2000000101
+    person = pl.DataFrame({"person_id": [1, 2, 3, 4], "gender_concept_id": [8507] * 4, "year_of_birth": [1950] * 4})
+    cond = pl.DataFrame(
+        {
+            "person_id": [1, 2, 3, 4],
+            "condition_concept_id": [0] * 4,
+            "condition_start_date": [D(2020, 1, 10)] * 4,
+            "condition_source_value": ["C90.00"] * 4,
+        }
+    )
+    meas = pl.DataFrame(
+        {
+            "measurement_id": [1, 2, 3, 4],
+            "person_id": [1, 2, 3, 4],
+            "measurement_concept_id": [fish_id] * 4,
+            "measurement_date": [D(2020, 1, 10)] * 4,
+            "value_as_number": [1.0, 1.0, 1.0, None],
+            "operator_concept_id": [4171756, None, None, None],
+            "value_source_value": [None, "<1", None, "1"],
+            "unit_source_value": [None, None, "%", None],
+            "measurement_source_value": [None] * 4,
+        },
+        schema_overrides={"measurement_source_value": pl.String},
+    )
+    tables = {"person": person, "condition_occurrence": cond, "measurement": meas}
+    for engine in ("polars", "duckdb"):
+        r = load_cohort(tables, kind="omop", engine=engine, fish_concept_ids={"del17p": [fish_id]})  # type: ignore[arg-type]
+        assert r.table["del17p"].to_list() == [None, None, None, True], engine
+        why = dict(zip(r.provenance["patient_id"], r.provenance["reason"], strict=True))
+        assert why == {1: "implausible", 2: "implausible", 3: "unit_refused", 4: "used"}, engine

@@ -335,7 +335,7 @@ def exclusions(window: Window, events: nw.LazyFrame[Any]) -> list[tuple[str, nw.
     c = nw.col
     d, vc = c("days_from_index"), c("value_canonical")
     side = {"nearest": None, "last_before": d > 0, "first_after": d < 0}[window.policy]
-    not_a_result = ~vc.is_in([0.0, 1.0])
+    not_a_result = ~c("value").is_in([0.0, 1.0])  # as received (FISH takes no unit), not rounded
     if "operator" in events.collect_schema():
         not_a_result = not_a_result | ~c("operator").is_null()
     fish = c("analyte_code") >= _FIRST_FISH_CODE

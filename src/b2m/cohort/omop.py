@@ -41,9 +41,10 @@ reference sheet), so b2m does not guess: the site names its own concepts with
 ``measurement`` (``measurement_concept_id`` / ``measurement_source_concept_id``) and ``observation``
 (``observation_concept_id`` / ``observation_source_concept_id``). The result is read from the name
 of ``value_as_concept_id`` in ``concept``, else ``value_as_string`` (observation) or
-``value_source_value`` (:data:`PRESENT` / :data:`ABSENT`, case-insensitive), else ``value_as_number``
-(1 present, 0 absent; a named result wins because the number may be a percentage of nuclei);
-anything else is unknown.
+``value_source_value`` (:data:`PRESENT` / :data:`ABSENT`, case-insensitive), else the number, read
+like a lab value (operator, source text, unit): an exact 1 is present, 0 absent, and anything else
+("<1", "1 %", 0.5) is no result, excluded before the pick (a named result wins because the number
+may be a percentage of nuclei).
 
 **Censored results**: ``operator_concept_id`` ("<", "<=", ">", ">=") by the standard OMOP concept ids
 (:data:`STANDARD_OPERATORS`) or the name in ``concept``; a censored ``value_source_value`` such as
@@ -310,7 +311,11 @@ def _fish_events(
     index: nw.LazyFrame[Any],
     fish: dict[str, frozenset[int]],
 ) -> list[nw.LazyFrame[Any]]:
-    """FISH results as events (analyte = the FISH key, value 1 present / 0 absent / null unknown)."""
+    """FISH results as events (analyte = the FISH key, value 1 present / 0 absent / null unknown).
+
+    A result named by its value concept or text (:data:`PRESENT` / :data:`ABSENT`) comes first; else
+    the number, read like a lab value (operator, source text, unit), so that a "<1" or a "1 %" reaches
+    the pick as what it is and is excluded there (:func:`b2m.cohort.at_diagnosis.exclusions`)."""
     by_id = {i: k for k, ids in fish.items() for i in ids}
     ids = sorted(by_id)
     out = []
@@ -327,6 +332,8 @@ def _fish_events(
             "value_as_concept_id": "int",
             "value_as_string": "str",  # observation only; absent columns read as null
             "value_source_value": "str",
+            "operator_concept_id": "int",  # measurement only
+            "unit_source_value": "str",
         }
         rows = _typed(t[prefix], spec)
         key = nw.coalesce(
@@ -341,21 +348,22 @@ def _fish_events(
         ).with_columns(key.alias("analyte"))
         rows = rows.join(index.select("patient_id"), left_on="person_id", right_on="patient_id", how="inner")
         names = _value_concept_results(engine, concept, rows)
-        value = nw.coalesce(  # a named result first: value_as_number may be a percentage of nuclei
+        named = nw.coalesce(  # a named result first: value_as_number may be a percentage of nuclei
             nw.col("value_as_concept_id").replace_strict(names, default=None, return_dtype=nw.Float64())
             if names
             else nw.lit(None, dtype=nw.Float64()),
             _result_from_text(nw.col("value_as_string")),
             _result_from_text(nw.col("value_source_value")),
-            nw.col("value_as_number"),
         )
+        number, operator = _censoring(engine, concept, rows)
+        numeric = named.is_null()
         out.append(
             rows.select(
                 nw.col("person_id").alias("patient_id"),
                 "analyte",
-                value.alias("value"),
-                nw.lit(None, dtype=nw.Int8()).alias("operator"),
-                nw.lit(None, dtype=nw.String()).alias("unit"),
+                nw.coalesce(named, number).alias("value"),
+                nw.when(numeric).then(operator).alias("operator"),
+                nw.when(numeric).then(nw.col("unit_source_value")).alias("unit"),
                 nw.lit(None, dtype=nw.Float64()).alias("lower"),
                 nw.lit(None, dtype=nw.Float64()).alias("upper"),
                 nw.col(f"{prefix}_date").alias("date"),
