@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import zipfile
 from pathlib import Path
 
@@ -470,9 +471,15 @@ def test_cli_fish_concepts(fish_export: Path, tmp_path: Path) -> None:
 
     args = [sys.executable, "-m", "b2m", "cohort", "report", str(fish_export), "--kind", "omop", "--bootstrap", "5"]
     fish = [x for k, ids in FISH_CONCEPTS.items() for x in ("--fish-concept", f"{k}={','.join(map(str, ids))}")]
-    ok = subprocess.run([*args, "-o", str(tmp_path / "rep"), *fish], capture_output=True, text=True, check=False)
+    window = ["--window", "-60,0", "--policy", "last_before"]
+    ok = subprocess.run(
+        [*args, "-o", str(tmp_path / "rep"), *fish, *window], capture_output=True, text=True, check=False
+    )
     assert ok.returncode == 0, ok.stderr
-    assert "FISH read from the site's own concepts" in (tmp_path / "rep" / "report.json").read_text(encoding="utf-8")
+    doc = (tmp_path / "rep" / "report.json").read_text(encoding="utf-8")
+    assert "FISH read from the site's own concepts" in doc
+    settings = json.loads(doc)["provenance"]["settings"]
+    assert (settings["window_days"], settings["policy"]) == ([-60, 0], "last_before")
     for bad in ("del17p", "del17p=abc", "del(17p)=5"):
         p = subprocess.run(
             [*args, "-o", str(tmp_path / "bad"), "--fish-concept", bad], capture_output=True, text=True, check=False

@@ -278,6 +278,21 @@ class CohortKind(StrEnum):
     omop = "omop"
 
 
+class WindowPolicy(StrEnum):
+    nearest = "nearest"
+    last_before = "last_before"
+    first_after = "first_after"
+
+
+class AuditRows(StrEnum):
+    all = "all"
+    used = "used"
+
+
+WINDOW_HELP = "Days around the index date, LO,HI, both inclusive (e.g. -60,30)."
+POLICY_HELP = "nearest (ties: the earlier date), last_before or first_after the index date."
+
+
 @cohort_app.command("report")
 def cohort_report(
     input: Annotated[str, typer.Argument(help="Cohort file or folder, or 'gse24080' for the bundled example.")],
@@ -296,6 +311,8 @@ def cohort_report(
     ] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates for C-index CIs.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 20240601,
+    window: Annotated[str, typer.Option("--window", help=WINDOW_HELP)] = "-60,30",
+    policy: Annotated[WindowPolicy, typer.Option("--policy", help=POLICY_HELP)] = WindowPolicy.nearest,
     fish_concept: Annotated[
         list[str] | None,
         typer.Option(
@@ -308,6 +325,9 @@ def cohort_report(
     """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
     from b2m.cohort.report import cohort_report as run
     from b2m.cohort.report import terminal_progress
+    from b2m.cohort.values import parse_window
+
+    window_days = parse_window(window)
 
     with terminal_progress() as hook:
         files = run(
@@ -322,8 +342,65 @@ def cohort_report(
             seed=seed,
             progress=hook,
             fish_concept_ids=_fish_concepts(fish_concept or []),
+            window_days=window_days,
+            policy=policy.value,
         )
     sys.stderr.write(f"b2m: cohort report -> {files.html}\n")
+
+
+@cohort_app.command("values")
+def cohort_values(
+    input: Annotated[str, typer.Argument(help="Lab table (--kind long), OMOP CDM folder or file, or wide table.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Per-patient table: .parquet or .csv.")],
+    kind: Annotated[CohortKind, typer.Option("--kind", help="Input layout.")] = CohortKind.long,
+    patients: Annotated[
+        str | None, typer.Option("--patients", help="Patient table (index date, outcomes, FISH) for --kind long.")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
+    window: Annotated[str, typer.Option("--window", help=WINDOW_HELP)] = "-60,30",
+    policy: Annotated[WindowPolicy, typer.Option("--policy", help=POLICY_HELP)] = WindowPolicy.nearest,
+    ldh_uln: Annotated[
+        float | None,
+        typer.Option("--ldh-uln", help="LDH upper limit of normal (U/L) to assume where the data give none."),
+    ] = None,
+    audit_trail: Annotated[
+        Path | None,
+        typer.Option("--audit-trail", help="Also write every measurement, used or why not (.parquet or .csv)."),
+    ] = None,
+    audit_rows: Annotated[
+        AuditRows, typer.Option("--audit-rows", help="all measurements, or only those used.")
+    ] = AuditRows.all,
+    unit_report: Annotated[
+        Path | None, typer.Option("--unit-report", help="Also write the units seen, converted, refused (.csv).")
+    ] = None,
+    fish_concept: Annotated[
+        list[str] | None,
+        typer.Option("--fish-concept", help="OMOP: the site's concept ids of a FISH result, e.g. del17p=123,456."),
+    ] = None,
+) -> None:
+    """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
+    from b2m.cohort.values import parse_window, write_values
+
+    summary = write_values(
+        input,
+        output,
+        kind=kind.value,
+        patients=patients,
+        engine=engine,
+        window_days=parse_window(window),
+        policy=policy.value,
+        ldh_uln_u_l=ldh_uln,
+        audit_trail=audit_trail,
+        audit_rows=audit_rows.value,
+        unit_report=unit_report,
+        fish_concept_ids=_fish_concepts(fish_concept or []),
+    )
+    for note in summary.notes:
+        sys.stderr.write(f"b2m: note: {note}\n")
+    staged = ", ".join(f"{name} {n:,}" for name, n in summary.staged.items())
+    sys.stderr.write(f"b2m: {summary.patients:,} patients (one stage: {staged}) -> {output}\n")
+    if summary.audit_rows is not None:
+        sys.stderr.write(f"b2m: audit trail, {summary.audit_rows:,} measurements -> {audit_trail}\n")
 
 
 def _fish_concepts(given: list[str]) -> dict[str, list[int]]:

@@ -809,6 +809,8 @@ def cohort_report(
     seed: int = DEFAULT_SEED,
     progress: ProgressHook | None = None,
     fish_concept_ids: Mapping[str, Collection[int]] | None = None,
+    window_days: tuple[int, int] = (-60, 30),
+    policy: str = "nearest",
 ) -> ReportFiles:
     """``b2m cohort report``: load the cohort (:func:`b2m.cohort.load.load_cohort`) and write the report.
 
@@ -839,6 +841,8 @@ def cohort_report(
         ldh_uln_u_l=ldh_uln_u_l,
         provenance="none",
         fish_concept_ids=fish_concept_ids,
+        window_days=window_days,
+        policy=policy,  # type: ignore[arg-type]  # the loader refuses an unknown policy by name
     )
     table = data.table
     n = min_cell_count if min_cell_count is not None and min_cell_count > 1 else None

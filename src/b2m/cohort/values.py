@@ -1,0 +1,127 @@
+"""``b2m cohort values``: the lab values at diagnosis and the stages of every patient, to files.
+
+What a researcher or registry takes away instead of a one-off script: one row per patient (the
+value used for each analyte, censored ones as ``"<0.5"``, the stages and the stages still possible),
+optionally the audit trail (every measurement: used, or why not) and the unit report. Each file
+goes to a temporary file beside its target and replaces it only when every one is complete, so a
+run that fails (bad input, full disk) leaves what was there before.
+
+The command line prints counts only (no patient id): the files hold the identifiers.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from b2m.cohort import at_diagnosis as ad
+from b2m.cohort.load import load_cohort
+from b2m.errors import InputError
+
+FORMATS: tuple[str, ...] = (".parquet", ".csv")
+AuditRows = Literal["all", "used"]
+SYSTEMS: tuple[str, ...] = ("iss", "r_iss", "r2_iss")
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesSummary:
+    """Counts for the command line (nothing that identifies a patient)."""
+
+    patients: int
+    staged: dict[str, int]  # per system: patients with one stage (the rest have a range)
+    audit_rows: int | None  # rows written to the audit trail, None when none was asked for
+    notes: tuple[str, ...]
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """``"-60,30"`` -> (-60, 30): days from the index date, both ends inclusive."""
+    lo, sep, hi = text.partition(",")
+    try:
+        window = (int(lo), int(hi))
+    except ValueError:
+        window = None
+    if not sep or window is None:
+        raise InputError("--window", f"not LO,HI in days: {text!r}", "two whole numbers of days, e.g. -60,30")
+    ad.Window(*window)  # refuses lo > hi with its own message
+    return window
+
+
+def _checked_outputs(outputs: Mapping[str, Path | None], inputs: Collection[object]) -> dict[str, Path]:
+    given = {field: Path(p) for field, p in outputs.items() if p is not None}
+    sources = {Path(str(i)).resolve() for i in inputs if isinstance(i, str | os.PathLike)}
+    for field, path in given.items():
+        if path.suffix.lower() not in FORMATS:
+            raise InputError(field, f"unsupported file type {path.suffix!r}", ", ".join(FORMATS))
+        if not path.resolve().parent.is_dir():
+            raise InputError(field, f"no such directory: {path.parent}", "a file in an existing directory")
+        if path.resolve() in sources:
+            raise InputError(field, f"{path} is an input", "a file that is not read by this run")
+    if len({p.resolve() for p in given.values()}) < len(given):
+        raise InputError(", ".join(given), "two outputs name the same file", "a different file for each")
+    return given
+
+
+def _write_temporary(frame: pl.DataFrame, target: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".b2m-", suffix=target.suffix.lower(), dir=target.resolve().parent)
+    os.close(fd)
+    tmp = Path(name)
+    if target.suffix.lower() == ".parquet":
+        frame.write_parquet(tmp)
+    else:
+        frame.write_csv(tmp)
+    return tmp
+
+
+def write_values(
+    source: str | os.PathLike[str],
+    output: Path,
+    *,
+    kind: str,
+    patients: str | os.PathLike[str] | None = None,
+    engine: str = "polars",
+    window_days: tuple[int, int] = (-60, 30),
+    policy: str = "nearest",
+    ldh_uln_u_l: float | None = None,
+    audit_trail: Path | None = None,
+    audit_rows: AuditRows = "all",
+    unit_report: Path | None = None,
+    fish_concept_ids: Mapping[str, Collection[int]] | None = None,
+) -> ValuesSummary:
+    """Load the cohort (:func:`b2m.cohort.load.load_cohort`) and write its table, and on request its
+    audit trail (``audit_rows``: every measurement, or only those used) and unit report."""
+    if audit_rows not in ("all", "used"):
+        raise InputError("--audit-rows", f"unknown choice {audit_rows!r}", "all, used")
+    targets = _checked_outputs(
+        {"--output": output, "--audit-trail": audit_trail, "--unit-report": unit_report},
+        [source, *([patients] if patients is not None else [])],
+    )
+    data = load_cohort(
+        source,
+        kind=kind,  # type: ignore[arg-type]  # the loader refuses an unknown kind by name
+        engine=engine,  # type: ignore[arg-type]  # and an unknown engine
+        patients=patients,
+        window_days=window_days,
+        policy=policy,  # type: ignore[arg-type]  # and an unknown policy
+        ldh_uln_u_l=ldh_uln_u_l,
+        provenance=audit_rows if audit_trail is not None else "none",
+        fish_concept_ids=fish_concept_ids,
+    )
+    frames = {"--output": data.table, "--audit-trail": data.provenance, "--unit-report": data.unit_report}
+    written: list[tuple[Path, Path]] = []
+    try:
+        for field, target in targets.items():
+            written.append((_write_temporary(frames[field], target), target))
+        for tmp, target in written:
+            tmp.replace(target)
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+    staged = {s: int(data.table[s].is_not_null().sum()) for s in SYSTEMS}
+    audit = data.provenance.height if audit_trail is not None else None
+    return ValuesSummary(data.table.height, staged, audit, tuple(str(n) for n in data.notes))
