@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from b2m.cohort.report import suppress_unit_report, write_example_report
-from b2m.cohort.suppression import suppress, suppress_group, suppress_tree
+from b2m.cohort.suppression import suppress, suppress_differences, suppress_group, suppress_tree
 from b2m.cohort.survival import StageAccounting
 
 N10 = 10
@@ -461,3 +461,36 @@ def test_registry_notes_carry_no_per_patient_values() -> None:
     assert "0.3" in _registry_note(note, None)["text"]
     published = _registry_note(note, 10)
     assert "0.3" not in published["text"] and "patient_ids" not in published and published["count"] == "<10"
+
+
+# --------------------------------------------------------------------------- nested model sizes
+
+
+def test_model_sizes_by_hand() -> None:
+    """N = 10. 565 patients (published elsewhere: fixed); Cox models on 560 and 551 patients and a
+    C-index on 400. 551 and 560 differ by 9 (< 10): the smaller, 551, is hidden. 560 and 565 differ by
+    5: 560 is hidden. 400 differs from every other by >= 10: shown."""
+    cells = {"all": (565, 565), "b2m": (560, 560), "b2m_egfr": (551, 551), "c": (400, 400)}
+    out = suppress_differences(cells, N10, movable=["b2m", "b2m_egfr", "c"])
+    assert out == {"all": 565, "b2m": ">=10", "b2m_egfr": ">=10", "c": 400}
+    assert suppress_differences(cells, None, movable=["b2m"]) == {k: v for k, (v, _) in cells.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 60), min_size=1, max_size=8),
+    fixed=st.lists(st.booleans(), min_size=8, max_size=8),
+    n=st.integers(2, 12),
+)
+def test_no_shown_size_is_a_small_difference_from_another(values: list[int], fixed: list[bool], n: int) -> None:
+    """Brute force over the output: no movable count that is shown differs from any other shown
+    count by 1..N-1; fixed counts keep what they showed; a hidden count was >= N (else it was '<N')."""
+    cells = {i: (v, suppress(v, n)) for i, v in enumerate(values)}
+    movable = [i for i in cells if not fixed[i]]
+    out = suppress_differences(cells, n, movable=movable)
+    shown = {i: v for i, v in out.items() if isinstance(v, int)}
+    for i in movable:
+        if i in shown:
+            assert all(not 0 < abs(shown[i] - shown[j]) < n for j in shown if j != i)
+    assert all(out[i] == cells[i][1] for i in cells if fixed[i])
+    assert all(out[i] in (cells[i][1], f">={n}") for i in movable)

@@ -358,3 +358,24 @@ def test_analysis_dict_suppresses_small_groups(cohort: pl.DataFrame) -> None:
     assert groups["I"]["events"] == ORACLE_ISS_EVENTS["I"] and "curve" in groups["I"]
     assert (groups["II"]["events"], groups["III"]["events"]) == ("<60", ">=60")
     assert groups["II"]["suppressed"] and groups["III"]["suppressed"] and "curve" not in groups["III"]
+
+
+def test_model_sizes_give_no_small_group_away(cohort: pl.DataFrame) -> None:
+    """With N = 10, checked on the published document alone (brute force): no Cox model or C-index
+    size that is shown differs by 1..9 from another shown patient count (patients, numbers staged,
+    other model sizes), and no shown event count of one from another. Without suppression they are
+    the plain numbers."""
+    analysis = analyse(cohort, bootstrap=0)
+    n = 10
+    d = analysis.to_dict(min_cell_count=n)
+    models = [m for c in d["cox"] for m in c["models"]] + list(d["concordance"])
+    fixed = [d["n_patients"], *(x["n_staged"] for x in d["staging_accounting"])]
+    sizes = [m["n"] for m in models]
+    shown = [x for x in [*fixed, *sizes] if isinstance(x, int)]
+    for x in sizes:
+        if isinstance(x, int):
+            assert all(not 0 < abs(x - y) < n for y in shown), (x, shown)
+    events = [m["events"] for m in models if isinstance(m["events"], int)]
+    assert all(not 0 < abs(x - y) < n for x in events for y in events)
+    plain = analysis.to_dict()
+    assert [m["n"] for c in plain["cox"] for m in c["models"]] == [m.n for c in analysis.cox for m in c.models]

@@ -252,3 +252,29 @@ def suppress_group(
     tree = _Sums.build([sum(counts.values()), *(counts[k] for k in keys)], parts)
     shown = _shown(tree, min_cell_count, {0} if fixed_total else set())
     return dict(zip(keys, shown[1:], strict=True)), shown[0]
+
+
+def suppress_differences(
+    cells: Mapping[K, tuple[int, Shown]], min_cell_count: int | None, *, movable: Collection[K]
+) -> dict[K, Shown]:
+    """Counts of nested groups of patients (the sizes of models fitted on fewer and fewer patients:
+    with an outcome, with B2M, with B2M and age, ...): two shown counts that differ by 1..N-1 give
+    that many patients away by subtraction. ``cells`` maps each count to (value, as shown so far);
+    a ``movable`` count is hidden (``">=N"``) until no two shown counts differ by 1..N-1. Counts that
+    are not movable are published as shown elsewhere (they already are, so hiding them here would
+    protect nothing). Conservative: counts of groups that are not nested are compared as well."""
+    out = {k: shown for k, (_, shown) in cells.items()}
+    if min_cell_count is None or min_cell_count <= 1:
+        return out
+    value = {k: v for k, (v, _) in cells.items()}
+
+    def clash(k: K) -> bool:
+        return any(
+            j != k and not is_hidden(out[j]) and 0 < abs(value[j] - value[k]) < min_cell_count for j in out
+        )
+
+    # Smallest first: a model on fewer patients is the one whose size is hidden.
+    for k in sorted((k for k in cells if k in set(movable)), key=lambda k: value[k]):
+        if not is_hidden(out[k]) and clash(k):
+            out[k] = complement_mark(min_cell_count)
+    return out

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from b2m.cohort.suppression import Shown, is_hidden, suppress, suppress_group, suppress_tree
+from b2m.cohort.suppression import Shown, is_hidden, suppress, suppress_differences, suppress_group, suppress_tree
 from b2m.rules.staging import SYSTEMS
 
 FloatArray = npt.NDArray[np.float64]
@@ -782,8 +782,9 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
         return suppress(x, n)
 
     def patients(count: int, systems: Iterable[str]) -> Shown:
-        """A number of patients: when it is the number staged by one of ``systems``, as the accounting shows it."""
-        for system in systems:
+        """A number of patients: when it is the number staged by one of ``systems`` (else by any system:
+        the same number published twice must read the same), as the accounting shows it."""
+        for system in [*systems, *accounting]:
             if system in accounting and accounting[system][0].n_staged == count:
                 shown: Shown = accounting[system][1]["n_staged"]
                 return shown
@@ -818,6 +819,7 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
         }
         return d
 
+    sizes, events = _model_counts(a, n, patients)
     return {
         "n_patients": sup(a.n_patients),
         "endpoints": {e: ENDPOINTS[e] for e in a.endpoints},
@@ -855,8 +857,8 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
                     {
                         "name": m.name,
                         "label": m.label,
-                        "n": patients(m.n, [m.name.removesuffix("_age")]),
-                        "events": sup(m.events),
+                        "n": sizes[("cox", c.endpoint, m.name)],
+                        "events": events[("cox", c.endpoint, m.name)],
                         "concordance": _num(m.concordance),
                         "terms": [
                             {
@@ -881,8 +883,8 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
             {
                 "endpoint": c.endpoint,
                 "systems": list(c.systems),
-                "n": patients(c.n, c.systems),
-                "events": sup(c.events),
+                "n": sizes[("c", c.endpoint, i)],
+                "events": events[("c", c.endpoint, i)],
                 "tau": c.tau,
                 "bootstrap": c.bootstrap,
                 "seed": c.seed,
@@ -898,7 +900,38 @@ def analysis_to_dict(a: CohortAnalysis, min_cell_count: int | None = None) -> di
                 "differences": [{"kind": k, "a": x, "b": y, **iv.to_dict()} for k, x, y, iv in c.differences],
                 "notes": list(c.notes),
             }
-            for c in a.concordance
+            for i, c in enumerate(a.concordance)
         ],
         "skipped": dict(a.skipped),
     }
+
+
+_Key = tuple[str, str, object]
+
+
+def _model_counts(
+    a: CohortAnalysis, n: int | None, patients: Callable[[int, Iterable[str]], Shown]
+) -> tuple[dict[_Key, Shown], dict[_Key, Shown]]:
+    """Patients and events of every Cox model and C-index comparison, as published. The models are
+    fitted on nested groups (fewer patients as covariates are added), so two sizes that differ by
+    less than N would give a small group away (patients without an eGFR, say): such a size is hidden
+    too (:func:`suppress_differences`), compared with every patient count the report publishes."""
+    size_cells: dict[_Key, tuple[int, Shown]] = {("all", "", None): (a.n_patients, suppress(a.n_patients, n))}
+    for x in a.accounting:
+        size_cells[("staged", x.system, None)] = (x.n_staged, patients(x.n_staged, [x.system]))
+    event_cells: dict[_Key, tuple[int, Shown]] = {}
+    for c in a.cox:
+        for m in c.models:
+            size_cells[("cox", c.endpoint, m.name)] = (m.n, patients(m.n, [m.name.removesuffix("_age")]))
+            event_cells[("cox", c.endpoint, m.name)] = (m.events, suppress(m.events, n))
+    for i, cc in enumerate(a.concordance):
+        size_cells[("c", cc.endpoint, i)] = (cc.n, patients(cc.n, cc.systems))
+        event_cells[("c", cc.endpoint, i)] = (cc.events, suppress(cc.events, n))
+    fixed = {k for k, (v, shown) in size_cells.items() if k[0] in ("all", "staged") or _published_as_staged(a, v)}
+    sizes = suppress_differences(size_cells, n, movable=[k for k in size_cells if k not in fixed])
+    return sizes, suppress_differences(event_cells, n, movable=list(event_cells))
+
+
+def _published_as_staged(a: CohortAnalysis, count: int) -> bool:
+    """The count is a system's number staged: the staging accounting publishes it already."""
+    return any(x.n_staged == count for x in a.accounting)
