@@ -22,6 +22,7 @@ import pytest
 
 from b2m.cohort import CohortData, load_cohort
 from b2m.cohort.engines import spark_session
+from b2m.errors import InputError
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.staging import staged
 
@@ -247,3 +248,35 @@ def test_day_number_is_days_since_1970(engine: str, spark: Any) -> None:
     got = eng.collect(frame.select(nw.col("d"), eng.day_number(nw.col("d")).alias("n"))).sort("d")
     want = sorted((d, (d - dt.date(1970, 1, 1)).days) for d in DATES)
     assert list(zip(got["d"], got["n"], strict=True)) == want
+
+
+def _sorted_trail(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort("patient_id", "analyte", "date", "source_id", "reason", nulls_last=True)
+
+
+def _read_trail(path: Path) -> pl.DataFrame:
+    source = path / "*.parquet" if path.is_dir() else path  # Spark writes a folder of parts
+    return pl.read_parquet(source)
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb", "spark"])
+def test_audit_trail_written_by_the_engine_equals_the_returned_one(
+    files: dict[str, Path], engine: str, spark: Any, tmp_path: Path
+) -> None:
+    """``audit_trail=PATH``: the engine writes the audit trail itself (rows in no set order; Spark a
+    folder). Sorted, it is the audit trail ``load_cohort`` returns, value for value and dtype for
+    dtype, for every event and for the used ones; the table is the same either way."""
+    kw: dict[str, Any] = {"kind": "long", "patients": files["pts.parquet"], "ldh_uln_u_l": 240.0}
+    if engine == "spark":
+        kw["spark"] = spark
+    for mode in ("all", "used"):
+        returned = load_cohort(files["labs.parquet"], engine=engine, provenance=mode, **kw)  # type: ignore[arg-type]
+        path = tmp_path / f"{mode}.parquet"
+        written = load_cohort(files["labs.parquet"], engine=engine, provenance=mode, audit_trail=path, **kw)  # type: ignore[arg-type]
+        assert written.provenance.height == 0 and written.table.equals(returned.table)
+        assert written.unit_report.equals(returned.unit_report)
+        got = _read_trail(path)
+        assert got.schema == returned.provenance.schema
+        assert _sorted_trail(got).equals(_sorted_trail(returned.provenance)), mode
+    with pytest.raises(InputError, match="audit_trail"):
+        load_cohort(files["labs.parquet"], engine=engine, provenance="none", audit_trail=tmp_path / "x.parquet", **kw)  # type: ignore[arg-type]

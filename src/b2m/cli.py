@@ -365,7 +365,11 @@ def cohort_values(
     ] = None,
     audit_trail: Annotated[
         Path | None,
-        typer.Option("--audit-trail", help="Also write every measurement, used or why not (.parquet or .csv)."),
+        typer.Option(
+            "--audit-trail",
+            help="Also write every measurement, used or why not (.parquet or .csv; written by the engine, rows "
+            "in no set order; Spark: a folder).",
+        ),
     ] = None,
     audit_rows: Annotated[
         AuditRows, typer.Option("--audit-rows", help="all measurements, or only those used.")

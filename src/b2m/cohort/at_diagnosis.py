@@ -467,6 +467,7 @@ def chosen(ev: nw.LazyFrame[Any], pack: tuple[int, int] | None = None) -> nw.Laz
 PROVENANCE_SOURCE: tuple[str, ...] = (
     "patient_id",
     "pair_id",
+    "analyte_code",
     "used",
     "reason",
     "date",
@@ -495,10 +496,11 @@ def provenance(cand: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     return cand.select(*PROVENANCE_SOURCE)
 
 
-def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
-    """Analyte, unit, canonical unit, refusal text and reason name from the codes (in Polars, after
-    collecting, so identical whichever engine ran), in the order patient, analyte, date, source id
-    (sorted on integer codes before the texts are attached: far cheaper on millions of rows)."""
+def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame, engine: Engine) -> pl.DataFrame:
+    """The collected audit trail (codes) with its texts (:func:`provenance_texts`, in Polars, so
+    identical whichever engine ran), in the order patient, analyte, date, source id (sorted on
+    integer codes before the texts are attached: far cheaper on millions of rows). ``engine`` is a
+    Polars engine (it keeps the row order through the joins)."""
     names = sorted(lookup["analyte_key"].drop_nulls().unique())
     rank = lookup.select(
         pl.col("pair_id").cast(pl.Int32),
@@ -506,31 +508,76 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
     )
     df = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(rank, on="pair_id", how="left")
     df = df.sort("patient_id", "_rank", "date", "source_id", nulls_last=True).drop("_rank")
-    texts = lookup.select(
-        "pair_id",
+    out: pl.DataFrame = provenance_texts(nw.from_native(df.lazy()), lookup, engine).collect().to_native()
+    return out
+
+
+def provenance_texts(frame: nw.LazyFrame[Any], lookup: pl.DataFrame, engine: Engine) -> nw.LazyFrame[Any]:
+    """The audit trail's columns from its codes (:func:`provenance`): analyte, unit, canonical unit
+    and refusal text by pair, reason and operator names, each from a small table joined in the
+    engine (so it runs on the collected frame or inside any engine, for an audit trail written
+    straight to a file)."""
+    c = nw.col
+    pairs = lookup.select(
+        pl.col("pair_id").cast(pl.Int64).alias("_pair"),
         pl.col("analyte_key").alias("analyte"),
         pl.when(pl.col("unit_key") != "").then(pl.col("unit_key")).alias("unit"),
         "unit_canonical",
         pl.col("unit_problem").alias("detail"),
-        "unit_refused",
+        pl.col("unit_refused").alias("_refused"),
     )
-    out = df.join(texts, on="pair_id", how="left", maintain_order="left")
-    return out.select(
-        "patient_id",
-        "analyte",
-        "used",
-        pl.col("reason").cast(pl.Int64).replace_strict(REASON_NAMES, return_dtype=pl.String).alias("reason"),
-        "date",
-        pl.col("days_from_index").cast(pl.Int32),
-        "value",
-        pl.col("operator").cast(pl.Int64).replace_strict(OPERATOR_NAMES, default=None, return_dtype=pl.String),
-        "unit",
-        pl.when(~pl.col("unit_refused")).then(pl.col("value_canonical")).alias("value_canonical"),
-        "unit_canonical",
-        pl.when(~pl.col("unit_refused")).then(pl.col("upper_canonical")).alias("upper_limit_canonical"),
-        pl.col("source_id").cast(pl.String),
-        "detail",
+    reasons = pl.DataFrame(
+        {"_reason": list(REASON_NAMES), "reason_name": list(REASON_NAMES.values())},
+        schema={"_reason": pl.Int64, "reason_name": pl.String},
     )
+    operators = pl.DataFrame(
+        {"_op": list(OPERATOR_NAMES), "operator_name": list(OPERATOR_NAMES.values())},
+        schema={"_op": pl.Int64, "operator_name": pl.String},
+    )
+    frame = frame.with_columns(
+        c("pair_id").cast(nw.Int64()).alias("_pair"),
+        c("reason").cast(nw.Int64()).alias("_reason"),
+        c("operator").cast(nw.Int64()).alias("_op"),
+    )
+    frame = engine.join_small(
+        engine.join_small(engine.join_small(frame, pairs, "_pair"), reasons, "_reason"), operators, "_op"
+    )
+    refused = c("_refused").fill_null(value=False)
+    return frame.select(
+        c("patient_id"),
+        c("analyte").cast(nw.String()),
+        c("used").cast(nw.Boolean()),
+        c("reason_name").alias("reason"),
+        c("date").cast(nw.Date()),
+        c("days_from_index").cast(nw.Int32()),
+        c("value").cast(nw.Float64()),
+        c("operator_name").alias("operator"),
+        c("unit").cast(nw.String()),
+        nw.when(~refused).then(c("value_canonical")).cast(nw.Float64()).alias("value_canonical"),
+        c("unit_canonical").cast(nw.String()),
+        nw.when(~refused).then(c("upper_canonical")).cast(nw.Float64()).alias("upper_limit_canonical"),
+        c("source_id").cast(nw.String()),
+        c("detail").cast(nw.String()),
+    )
+
+
+def patient_table_wins(cand: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], keys: list[str]) -> nw.LazyFrame[Any]:
+    """A FISH event picked for a patient whose patient table gives that result is not what the table
+    shows: not used, reason ``patient_table`` (codes, before :func:`provenance_texts`)."""
+    if not keys:
+        return cand
+    c = nw.col
+    flags = [f"_from_table_{k}" for k in keys]
+    known = patients.select("patient_id", *((~c(k).is_null()).alias(f) for k, f in zip(keys, flags, strict=True)))
+    joined = cand.join(known, on="patient_id", how="left")
+    from_table: nw.Expr = nw.lit(value=False)
+    for k, f in zip(keys, flags, strict=True):
+        from_table = from_table | ((c("analyte_code") == ANALYTE_CODES[k]) & c(f).fill_null(value=False))
+    wins = c("used") & from_table
+    return joined.with_columns(
+        nw.when(wins).then(_code("patient_table")).otherwise(c("reason")).alias("reason"),
+        (c("used") & ~wins).alias("used"),
+    ).drop(*flags)
 
 
 def picked_values(used: nw.LazyFrame[Any], analytes: Mapping[str, str]) -> nw.LazyFrame[Any]:

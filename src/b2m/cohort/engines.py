@@ -107,6 +107,14 @@ class Engine(ABC):
         out: pl.DataFrame = frame.collect(backend="polars").to_native()
         return out
 
+    def join_small(self, frame: nw.LazyFrame[Any], small: pl.DataFrame, on: str) -> nw.LazyFrame[Any]:
+        """``frame`` left-joined with a small Polars table on column ``on`` (every row of ``frame`` once)."""
+        return frame.join(self.from_polars(small), on=on, how="left")
+
+    @abstractmethod
+    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+        """Write ``frame`` to ``path`` (.parquet or .csv with a header) without collecting it here."""
+
     def collect_all(self, frames: list[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         """Collect several results derived from one shared intermediate."""
         return [self.collect(f) for f in frames]
@@ -223,6 +231,17 @@ class PolarsEngine(Engine):
         native: pl.LazyFrame = frame.to_native()
         return native.collect(engine="streaming" if self.streaming else "auto")
 
+    def join_small(self, frame: nw.LazyFrame[Any], small: pl.DataFrame, on: str) -> nw.LazyFrame[Any]:
+        native: pl.LazyFrame = frame.to_native()  # in the frame's row order (a sorted audit trail stays sorted)
+        return nw.from_native(native.join(small.lazy(), on=on, how="left", maintain_order="left"))
+
+    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+        native: pl.LazyFrame = frame.to_native()
+        if _csv(path):
+            native.sink_csv(path)
+        else:
+            native.sink_parquet(path)
+
 
 class DuckDBEngine(Engine):
     """An in-memory DuckDB connection (embedded, no server)."""
@@ -282,6 +301,13 @@ class DuckDBEngine(Engine):
         self.con.execute(f"DROP VIEW {view}")
         self._temp.append(name)
         return nw.from_native(self.con.table(name))
+
+    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+        rel = frame.to_native()
+        if _csv(path):
+            rel.write_csv(str(path), header=True)
+        else:
+            rel.write_parquet(str(path))
 
     def close(self) -> None:
         for name in self._temp:
@@ -366,6 +392,14 @@ class SparkEngine(Engine):
             out = super().collect(frame)
             gc.collect()
         return out
+
+    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+        """A folder of part files at ``path`` (written by the executors, as Spark does)."""
+        writer = frame.to_native().write.mode("overwrite")
+        if _csv(path):
+            writer.option("header", "true").csv(str(path))
+        else:
+            writer.parquet(str(path))
 
     def materialise(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
         native = frame.to_native().persist()

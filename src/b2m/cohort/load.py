@@ -67,6 +67,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
@@ -538,8 +539,14 @@ def cohort_from_events(
     mode: ProvenanceMode,
     has_efs: bool,
     notes: list[str] | None = None,
+    audit_trail: Path | None = None,
 ) -> CohortData:
     """The shared tail of the long and OMOP paths: units, window pick, pivot, staging, reports.
+
+    With ``audit_trail`` (a .parquet or .csv path) the audit trail of ``mode`` is written there by the
+    engine itself, in no particular row order, instead of being returned (a Spark engine writes a
+    folder of parts): nothing of it is held in memory beyond what the engine needs, so it scales
+    with the engine. The table then takes the cheaper route of ``mode="none"``.
 
     FISH results may come as events too (analyte ``del17p``, ``t4_14``, ``t14_16``, ``gain1q``; value
     1 = present, 0 = absent; picked around the index date like a lab value). A patient-table FISH
@@ -561,11 +568,10 @@ def cohort_from_events(
     lookup = ad.unit_lookup(pairs)
     unknown = ad.unrecognised(pairs, lookup)
     censored = int(pairs["censored"].sum()) > 0  # else every value is exact: the cheaper exact staging
+    sink, mode = (mode, "none") if audit_trail is not None else (None, mode)
     ev = ad.attached(events if censored or mode != "none" else events.drop("operator"), lookup, engine)
     if mode != "none":
-        keep = [*ad.PROVENANCE_SOURCE, "analyte_code", "_excluded", "_key"]
-        audit = ad.prepared(ad.placed(ev, patients, engine), window)
-        base = engine.shared(audit.select(*(k for k in keep if k not in ("used", "reason"))))
+        base = engine.shared(_audit_base(ad.attached(events, lookup, engine), patients, window, engine))
         usable = base.filter(nw.col("_excluded").is_null())
     else:
         usable = ad.eligible(ev, patients, window, engine)
@@ -581,10 +587,7 @@ def cohort_from_events(
             v = c(f"_fish_{k}")
             return nw.when(v == 1.0).then(nw.lit(value=True)).when(v == 0.0).then(nw.lit(value=False))
 
-        frame = frame.with_columns(
-            *(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events),
-            *((~c(k).is_null()).alias(f"{_FROM_TABLE}{k}") for k in fish_events),
-        )
+        frame = frame.with_columns(*(nw.coalesce(c(k), result(k)).alias(k) for k in fish_events))
         notes = [
             *(notes or []),
             f"FISH read from lab events ({', '.join(fish_events)}): used where the patient table gives no result",
@@ -593,17 +596,14 @@ def cohort_from_events(
     known, open_pairs = ad.implausible_counts(buckets, lookup)
     if open_pairs:  # pairs the value buckets cannot decide are counted row by row
         plans["implausible"] = ad.unit_report_plan(events, lookup, window, engine, open_pairs)
-    if mode == "all":
-        plans["provenance"] = ad.provenance(ad.audited(base, window))
-    elif mode == "used":
-        plans["provenance"] = ad.provenance(ad.ranked(usable, window).filter(nw.col("used")))
+    if mode != "none":
+        plans["provenance"] = _audit_plan(base, window, patients, fish_events, mode)
     if mode == "none":
         # Nothing large is shared: one streamed pass per result keeps memory bounded (computing the
         # common part once would hold every lab row in memory: 17 GiB at 200M rows).
         results = {name: engine.collect(plan) for name, plan in plans.items()}
     else:
         results = dict(zip(plans, engine.collect_all(list(plans.values())), strict=True))
-    engine.close()
     twice = results["table"].filter(pl.col("_used_rows") > pl.col("_used_analytes"))
     if twice.height:
         raise InputError(
@@ -611,6 +611,11 @@ def cohort_from_events(
             f"{twice.height} patient(s) with two lab rows of one analyte on one date under the same source id",
             "a unique source id on every row (or no source_id column: the row number is used)",
         )
+    if sink is not None and audit_trail is not None:
+        base = _audit_base(ad.attached(events, lookup, engine), patients, window, engine)
+        trail = _audit_plan(base, window, patients, fish_events, sink)
+        engine.sink(ad.provenance_texts(trail, lookup, engine), audit_trail)
+    engine.close()
     table = _typed_table(results["table"], has_efs)
     implausible = known
     if "implausible" in results:
@@ -620,30 +625,30 @@ def cohort_from_events(
     if mode == "none":
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
-        prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup), ordered=True)
-        prov = _patient_table_wins(prov, results["table"], fish_events, only_used=mode == "used")
+        prov = _typed_provenance(
+            ad.finish_provenance(results["provenance"], lookup, make_engine("polars")), ordered=True
+        )
     all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l), *_censored_note(table)]
     return CohortData(table, prov, report, tuple(all_notes), {})
 
 
-_FROM_TABLE = "_fish_from_table_"  # per FISH key: the patient table gave the result (so it wins)
+def _audit_base(
+    ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], window: ad.Window, engine: Engine
+) -> nw.LazyFrame[Any]:
+    """Every attached event, placed, with its exclusion code and rank key (what the audit trail is made of)."""
+    keep = [*ad.PROVENANCE_SOURCE, "_excluded", "_key"]
+    audit = ad.prepared(ad.placed(ev, patients, engine), window)
+    return audit.select(*(k for k in keep if k not in ("used", "reason")))
 
 
-def _patient_table_wins(prov: pl.DataFrame, out: pl.DataFrame, keys: list[str], *, only_used: bool) -> pl.DataFrame:
-    """A FISH event picked for a patient whose patient table gives that result is not what the table
-    shows: in the audit trail it is not used, reason ``patient_table``."""
-    if not keys:
-        return prov
-    known = out.select("patient_id", *(pl.col(f"{_FROM_TABLE}{k}").alias(k) for k in keys)).unpivot(
-        index="patient_id", variable_name="analyte", value_name="_from_table"
-    )
-    prov = prov.join(known, on=["patient_id", "analyte"], how="left", maintain_order="left")
-    wins = pl.col("used") & pl.col("_from_table").fill_null(value=False)
-    prov = prov.with_columns(
-        pl.when(wins).then(pl.lit(value=False)).otherwise(pl.col("used")).alias("used"),
-        pl.when(wins).then(pl.lit("patient_table")).otherwise(pl.col("reason")).alias("reason"),
-    ).drop("_from_table")
-    return prov.filter(pl.col("used")) if only_used else prov
+def _audit_plan(
+    base: nw.LazyFrame[Any], window: ad.Window, patients: nw.LazyFrame[Any], fish: list[str], mode: ProvenanceMode
+) -> nw.LazyFrame[Any]:
+    """The audit trail in codes: every event (``all``) or the used ones (``used``)."""
+    if mode == "all":
+        return ad.provenance(ad.patient_table_wins(ad.audited(base, window), patients, fish))
+    usable = ad.ranked(base.filter(nw.col("_excluded").is_null()), window)
+    return ad.provenance(ad.patient_table_wins(usable, patients, fish).filter(nw.col("used")))
 
 
 def load_cohort(
@@ -661,12 +666,21 @@ def load_cohort(
     spark: SparkSession | None = None,
     myeloma_concept_ids: Collection[int] = (),
     fish_concept_ids: Mapping[str, Collection[int]] | None = None,
+    audit_trail: str | os.PathLike[str] | None = None,
 ) -> CohortData:
-    """Load, pick values at diagnosis, stage. See the module docstring for the full contract."""
+    """Load, pick values at diagnosis, stage. See the module docstring for the full contract.
+
+    ``audit_trail``: write the audit trail of ``provenance`` ("all" or "used") to this .parquet or
+    .csv path from the engine (bounded by the engine, not by this process; rows in no particular
+    order; Spark writes a folder of parts) instead of returning it in ``provenance``."""
     if kind not in KINDS:
         raise InputError("kind", f"unknown kind {kind!r}", ", ".join(KINDS))
     if provenance not in ("all", "used", "none"):
         raise InputError("provenance", f"unknown mode {provenance!r}", "all, used, none")
+    trail = Path(audit_trail) if audit_trail is not None else None
+    if trail is not None and (provenance == "none" or trail.suffix.lower() not in (".parquet", ".csv")):
+        accepted = "a .parquet or .csv path, with provenance 'all' or 'used'"
+        raise InputError("audit_trail", f"{trail.name!r} with provenance={provenance!r}", accepted)
     _check_uln(ldh_uln_u_l)
     if fish_concept_ids and kind != "omop":
         raise InputError("fish_concept_ids", f"given for kind {kind!r}", "OMOP concept ids with kind='omop' only")
@@ -682,6 +696,9 @@ def load_cohort(
     }
     if kind == "wide":
         data = _load_wide(source, eng, columns, ldh_uln_u_l, provenance)
+        if trail is not None:  # one row per patient and analyte: small, written from here
+            make_engine("polars").sink(nw.from_native(data.provenance.lazy()), trail)
+            data = replace(data, provenance=data.provenance.clear())
     elif kind == "long":
         if patients is None:
             raise InputError("patients", "a long lab table needs a patient table", "patients=PATH or a frame")
@@ -690,7 +707,14 @@ def load_cohort(
         events = events_from_long(eng, labs)
         has_efs = any(c in _renamed(eng.read(patients), columns).collect_schema() for c in EFS_SCHEMA)
         data = cohort_from_events(
-            eng, events, pts, window=window, ldh_uln_u_l=ldh_uln_u_l, mode=provenance, has_efs=has_efs
+            eng,
+            events,
+            pts,
+            window=window,
+            ldh_uln_u_l=ldh_uln_u_l,
+            mode=provenance,
+            has_efs=has_efs,
+            audit_trail=trail,
         )
     else:
         from b2m.cohort import omop
@@ -703,5 +727,6 @@ def load_cohort(
             mode=provenance,
             myeloma_concept_ids=myeloma_concept_ids,
             fish_concept_ids=fish_concept_ids,
+            audit_trail=trail,
         )
     return CohortData(data.table, data.provenance, data.unit_report, data.notes, settings)

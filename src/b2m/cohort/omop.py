@@ -56,6 +56,7 @@ for every patient (R-ISS and R2-ISS give the range of stages still possible), an
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 import narwhals as nw
@@ -149,6 +150,7 @@ def load_omop(
     mode: ProvenanceMode,
     myeloma_concept_ids: Collection[int] = (),
     fish_concept_ids: Mapping[str, Collection[int]] | None = None,
+    audit_trail: Path | None = None,
 ) -> CohortData:
     fish = _checked_fish_concepts(fish_concept_ids)
     t = read_tables(engine, source, TABLES)
@@ -278,7 +280,15 @@ def load_omop(
             "for every patient, so R-ISS and R2-ISS show the stages still possible"
         )
     return cohort_from_events(
-        engine, events, pts, window=window, ldh_uln_u_l=ldh_uln_u_l, mode=mode, has_efs=False, notes=notes
+        engine,
+        events,
+        pts,
+        window=window,
+        ldh_uln_u_l=ldh_uln_u_l,
+        mode=mode,
+        has_efs=False,
+        notes=notes,
+        audit_trail=audit_trail,
     )
 
 

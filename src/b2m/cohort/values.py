@@ -6,12 +6,17 @@ optionally the audit trail (every measurement: used, or why not) and the unit re
 goes to a temporary file beside its target and replaces it only when every one is complete, so a
 run that fails (bad input, full disk) leaves what was there before.
 
+The audit trail is written by the engine (:func:`b2m.cohort.load.load_cohort`'s ``audit_trail``):
+it is never held in this process, so its size is bounded by the engine, not by memory here. Its rows
+come in no particular order (sort the file if needed); on Spark it is a folder of part files.
+
 The command line prints counts only (no patient id): the files hold the identifiers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -67,15 +72,32 @@ def _checked_outputs(outputs: Mapping[str, Path | None], inputs: Collection[obje
     return given
 
 
-def _write_temporary(frame: pl.DataFrame, target: Path) -> Path:
+def _temporary(target: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=".b2m-", suffix=target.suffix.lower(), dir=target.resolve().parent)
     os.close(fd)
-    tmp = Path(name)
-    if target.suffix.lower() == ".parquet":
-        frame.write_parquet(tmp)
+    return Path(name)
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    if path.suffix.lower() == ".parquet":
+        frame.write_parquet(path)
     else:
-        frame.write_csv(tmp)
-    return tmp
+        frame.write_csv(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _rows(path: Path) -> int:
+    """Rows of a written file, or of a folder of Spark part files."""
+    csv = path.suffix.lower() == ".csv"
+    source = path / ("*.csv" if csv else "*.parquet") if path.is_dir() else path
+    scan = pl.scan_csv(source, infer_schema=False) if csv else pl.scan_parquet(source)
+    return int(scan.select(pl.len()).collect().item())
 
 
 def write_values(
@@ -101,27 +123,30 @@ def write_values(
         {"--output": output, "--audit-trail": audit_trail, "--unit-report": unit_report},
         [source, *([patients] if patients is not None else [])],
     )
-    data = load_cohort(
-        source,
-        kind=kind,  # type: ignore[arg-type]  # the loader refuses an unknown kind by name
-        engine=engine,  # type: ignore[arg-type]  # and an unknown engine
-        patients=patients,
-        window_days=window_days,
-        policy=policy,  # type: ignore[arg-type]  # and an unknown policy
-        ldh_uln_u_l=ldh_uln_u_l,
-        provenance=audit_rows if audit_trail is not None else "none",
-        fish_concept_ids=fish_concept_ids,
-    )
-    frames = {"--output": data.table, "--audit-trail": data.provenance, "--unit-report": data.unit_report}
-    written: list[tuple[Path, Path]] = []
+    temporary = {field: _temporary(target) for field, target in targets.items()}
     try:
-        for field, target in targets.items():
-            written.append((_write_temporary(frames[field], target), target))
-        for tmp, target in written:
-            tmp.replace(target)
+        data = load_cohort(
+            source,
+            kind=kind,  # type: ignore[arg-type]  # the loader refuses an unknown kind by name
+            engine=engine,  # type: ignore[arg-type]  # and an unknown engine
+            patients=patients,
+            window_days=window_days,
+            policy=policy,  # type: ignore[arg-type]  # and an unknown policy
+            ldh_uln_u_l=ldh_uln_u_l,
+            provenance=audit_rows if audit_trail is not None else "none",
+            fish_concept_ids=fish_concept_ids,
+            audit_trail=temporary.get("--audit-trail"),  # written by the engine
+        )
+        _write(data.table, temporary["--output"])
+        if "--unit-report" in temporary:
+            _write(data.unit_report, temporary["--unit-report"])
+        audit = _rows(temporary["--audit-trail"]) if "--audit-trail" in temporary else None
+        for field, target in targets.items():  # every file is complete: now they replace their targets
+            if target.exists() and (target.is_dir() or temporary[field].is_dir()):  # Spark writes folders
+                _remove(target)
+            temporary[field].replace(target)
     finally:
-        for tmp, _ in written:
-            tmp.unlink(missing_ok=True)
+        for tmp in temporary.values():
+            _remove(tmp)
     staged = {s: int(data.table[s].is_not_null().sum()) for s in SYSTEMS}
-    audit = data.provenance.height if audit_trail is not None else None
     return ValuesSummary(data.table.height, staged, audit, tuple(str(n) for n in data.notes))
