@@ -8,10 +8,13 @@ are the sheet's (albumin g/L / 10 = g/dL).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -86,8 +89,9 @@ def test_a_failed_run_keeps_the_files_that_were_there(feed: tuple[Path, Path], t
     out.write_text("earlier result\n", encoding="utf-8")
     twice = tmp_path / "twice.csv"
     pl.DataFrame({"patient_id": ["A", "A"], "index_date": [INDEX] * 2}).write_csv(twice)
-    with pytest.raises(InputError, match="more than once"):
+    with pytest.raises(InputError, match="more than once") as refused:
         write_values(labs, out, kind="long", patients=twice)
+    assert "A" not in str(refused.value).replace("appear", "")  # a count, never the patient id
     assert out.read_text(encoding="utf-8") == "earlier result\n"
     assert not list(tmp_path.glob(".b2m-*"))
 
@@ -111,9 +115,65 @@ def test_outputs_are_checked_before_any_work(
         write_values(labs, kind="long", patients=pts, **paths)  # type: ignore[arg-type]
 
 
+def test_no_folder_and_nothing_inside_an_input_folder(feed: tuple[Path, Path], tmp_path: Path) -> None:
+    """An output that names an existing folder is refused (the folder and its files stay), unless
+    Spark wrote it (``_SUCCESS``: an earlier audit trail on Spark); a file inside an input folder (an
+    OMOP table) is refused too."""
+    labs, pts = feed
+    folder = tmp_path / "results.parquet"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("precious", encoding="utf-8")
+    with pytest.raises(InputError, match="is a folder"):
+        write_values(labs, folder, kind="long", patients=pts)
+    assert (folder / "thesis.txt").read_text(encoding="utf-8") == "precious"
+    omop = tmp_path / "cdm"
+    omop.mkdir()
+    with pytest.raises(InputError, match="inside an input folder"):
+        write_values(omop, omop / "MEASUREMENT.csv", kind="omop")
+    (folder / "thesis.txt").unlink()
+    (folder / "_SUCCESS").touch()
+    write_values(labs, folder, kind="long", patients=pts)  # a Spark folder is replaced by the file
+    assert folder.is_file()
+
+
+def test_outputs_get_ordinary_permissions(feed: tuple[Path, Path], tmp_path: Path) -> None:
+    """Temporary files are private (0600); a published output is not: a new one gets 0666 less the
+    umask, a replaced one keeps its mode."""
+    labs, pts = feed
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    old.write_text("x\n", encoding="utf-8")
+    old.chmod(0o640)
+    mask = os.umask(0o022)
+    try:
+        write_values(labs, new, kind="long", patients=pts, unit_report=old)
+    finally:
+        os.umask(mask)
+    assert (new.stat().st_mode & 0o777, old.stat().st_mode & 0o777) == (0o644, 0o640)
+
+
+def test_an_unwritable_folder_is_named_and_leaves_no_temporary(
+    feed: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second output's folder refuses the temporary file: the error names that output, and the
+    first output's temporary file is gone."""
+    labs, pts = feed
+    (tmp_path / "ro").mkdir()
+    real = tempfile.mkstemp
+
+    def mkstemp(*args: Any, **kw: Any) -> tuple[int, str]:
+        if Path(kw["dir"]).name == "ro":
+            raise PermissionError(13, "Permission denied")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    with pytest.raises(InputError, match=r"--audit-trail.*cannot write"):
+        write_values(labs, tmp_path / "out.csv", kind="long", patients=pts, audit_trail=tmp_path / "ro" / "a.parquet")
+    assert not list(tmp_path.glob(".b2m-*")) and not (tmp_path / "out.csv").exists()
+
+
 def test_parse_window() -> None:
     assert parse_window("-60,30") == (-60, 30) and parse_window(" -7 , 0 ") == (-7, 0)
-    for bad in ("-60", "a,b", "1.5,3", "30,-60", ""):
+    for bad in ("-60", "a,b", "1.5,3", "30,-60", "", "1_0,20", "\u0663,\u0664", "1e2,3"):
         with pytest.raises(InputError):
             parse_window(bad)
 

@@ -552,11 +552,11 @@ def cohort_from_events(
     1 = present, 0 = absent; picked around the index date like a lab value). A patient-table FISH
     column that is known wins; an event fills it only where it is unknown.
     """
-    dup = engine.collect(patients.group_by("patient_id").agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(1))
-    if dup.height:
-        raise InputError(
-            "patients", f"patient_id {dup['patient_id'][0]!r} appears more than once", "one row per patient"
-        )
+    dup = engine.collect(
+        patients.group_by("patient_id").agg(nw.len().alias("n")).filter(nw.col("n") > 1).select(nw.len())
+    )
+    if int(dup.item()):  # a count, not the id: messages may end up in logs
+        raise InputError("patients", f"{int(dup.item())} patient id(s) appear more than once", "one row per patient")
     buckets = ad.distinct_pairs(events, engine)
     pairs = ad.per_pair(buckets)
     if int(pairs["source_missing"].sum()):

@@ -16,6 +16,7 @@ The command line prints counts only (no patient id): the files hold the identifi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Collection, Mapping
@@ -47,35 +48,60 @@ class ValuesSummary:
 def parse_window(text: str) -> tuple[int, int]:
     """``"-60,30"`` -> (-60, 30): days from the index date, both ends inclusive."""
     lo, sep, hi = text.partition(",")
-    try:
-        window = (int(lo), int(hi))
-    except ValueError:
-        window = None
+    whole = re.compile(r"^ *[-+]?[0-9]{1,9} *$")  # ASCII digits only: no "1_0", no other scripts' digits
+    window = (int(lo), int(hi)) if whole.match(lo) and whole.match(hi) else None
     if not sep or window is None:
         raise InputError("--window", f"not LO,HI in days: {text!r}", "two whole numbers of days, e.g. -60,30")
     ad.Window(*window)  # refuses lo > hi with its own message
     return window
 
 
+def _spark_output(path: Path) -> bool:
+    """A folder Spark wrote (an earlier audit trail on Spark): the only folder an output may replace."""
+    return path.is_dir() and (path / "_SUCCESS").is_file()
+
+
 def _checked_outputs(outputs: Mapping[str, Path | None], inputs: Collection[object]) -> dict[str, Path]:
     given = {field: Path(p) for field, p in outputs.items() if p is not None}
     sources = {Path(str(i)).resolve() for i in inputs if isinstance(i, str | os.PathLike)}
     for field, path in given.items():
+        where = path.resolve()
         if path.suffix.lower() not in FORMATS:
             raise InputError(field, f"unsupported file type {path.suffix!r}", ", ".join(FORMATS))
-        if not path.resolve().parent.is_dir():
+        if not where.parent.is_dir():
             raise InputError(field, f"no such directory: {path.parent}", "a file in an existing directory")
-        if path.resolve() in sources:
-            raise InputError(field, f"{path} is an input", "a file that is not read by this run")
+        if where in sources or any(s.is_dir() and s in where.parents for s in sources):
+            raise InputError(field, f"{path} is an input or inside an input folder", "a file not read by this run")
+        if where.is_dir() and not _spark_output(where):
+            raise InputError(field, f"{path} is a folder", "a file name (a folder only if Spark wrote it)")
     if len({p.resolve() for p in given.values()}) < len(given):
         raise InputError(", ".join(given), "two outputs name the same file", "a different file for each")
     return given
 
 
-def _temporary(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".b2m-", suffix=target.suffix.lower(), dir=target.resolve().parent)
+def _temporary(field: str, target: Path) -> Path:
+    try:
+        fd, name = tempfile.mkstemp(prefix=".b2m-", suffix=target.suffix.lower(), dir=target.resolve().parent)
+    except OSError as e:
+        raise InputError(field, f"cannot write in {target.parent}: {e.strerror}", "a folder you can write to") from e
     os.close(fd)
     return Path(name)
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """``tmp`` replaces ``target``, with the permissions a new file would get (or the old file's):
+    a temporary file is private (0600), an output shared with a group should not be."""
+    if tmp.is_file():
+        if target.is_file():
+            mode = target.stat().st_mode & 0o777
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask
+        tmp.chmod(mode)
+    if target.exists() and (target.is_dir() or tmp.is_dir()):  # Spark writes folders
+        _remove(target)
+    tmp.replace(target)
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
@@ -123,8 +149,10 @@ def write_values(
         {"--output": output, "--audit-trail": audit_trail, "--unit-report": unit_report},
         [source, *([patients] if patients is not None else [])],
     )
-    temporary = {field: _temporary(target) for field, target in targets.items()}
+    temporary: dict[str, Path] = {}
     try:
+        for field, target in targets.items():
+            temporary[field] = _temporary(field, target)
         data = load_cohort(
             source,
             kind=kind,  # type: ignore[arg-type]  # the loader refuses an unknown kind by name
@@ -142,9 +170,7 @@ def write_values(
             _write(data.unit_report, temporary["--unit-report"])
         audit = _rows(temporary["--audit-trail"]) if "--audit-trail" in temporary else None
         for field, target in targets.items():  # every file is complete: now they replace their targets
-            if target.exists() and (target.is_dir() or temporary[field].is_dir()):  # Spark writes folders
-                _remove(target)
-            temporary[field].replace(target)
+            _publish(temporary[field], target)
     finally:
         for tmp in temporary.values():
             _remove(tmp)
