@@ -494,3 +494,20 @@ def test_no_shown_size_is_a_small_difference_from_another(values: list[int], fix
             assert all(not 0 < abs(shown[i] - shown[j]) < n for j in shown if j != i)
     assert all(out[i] == cells[i][1] for i in cells if fixed[i])
     assert all(out[i] in (cells[i][1], f">={n}") for i in movable)
+
+
+def test_b2m_by_egfr_publishes_no_nested_counts(registry_report: dict[str, Any]) -> None:
+    """Under suppression a B2M-by-eGFR row publishes only its patients with a B2M (what the quartiles
+    describe): patients, ISS staged, ISS III and its share nest inside one another, and in GSE24080
+    a category's patients and patients with a B2M differ by 1 (one patient without a B2M, README:
+    the '<0.5' result). A last row counts the patients left out, so with the published number of
+    patients (565) the column is one group: none or at least two of its counts are hidden."""
+    rows = registry_report["b2m_by_egfr"]
+    n = registry_report["min_cell_count"]
+    assert all(r[k] is None for r in rows for k in ("n", "n_iss_staged", "n_iss_iii", "pct_iss_iii"))
+    assert rows[-1]["kdigo_category"] == "no eGFR or no B2M"
+    column = [r["n_b2m"] for r in rows]
+    hidden = [x for x in column if isinstance(x, str)]
+    assert len(hidden) != 1 and set(hidden) <= {f"<{n}", f">={n}"}
+    if not hidden:
+        assert sum(column) == registry_report["survival"]["n_patients"]

@@ -134,10 +134,12 @@ def _quantile(values: pl.Series, q: float) -> float:
 def b2m_by_egfr(table: pl.DataFrame, egfr: pl.Series, min_cell_count: int | None) -> list[dict[str, Any]]:
     """Per KDIGO GFR category: patients, median and quartiles of B2M, share in ISS stage III.
 
-    With ``min_cell_count`` each count column is suppressed as a group over the categories (its
-    total, the patients with an eGFR, can be worked out from the completeness table), B2M quartiles
-    of fewer than N patients are not shown, and the share in stage III is not shown when either of
-    its counts is hidden (with the other it would give it back).
+    With ``min_cell_count`` only the patients with a B2M per category are published (the counts the
+    quartiles describe), suppressed as one group with the patients left out (no eGFR or no B2M,
+    its own row) against the number of patients; B2M quartiles of fewer than N patients are not
+    shown. The other counts of a row (patients, ISS staged, ISS III and its share) are not
+    published then: they nest inside one another, so their differences would be small groups
+    (one patient without a B2M in a category, say) that no suppression of a column can hide.
     """
     rows = table.select(pl.col("b2m_mg_l").cast(pl.Float64), pl.col("iss").cast(pl.String)).with_columns(
         egfr.alias("egfr")
@@ -156,6 +158,11 @@ def b2m_by_egfr(table: pl.DataFrame, egfr: pl.Series, min_cell_count: int | None
         counts["n_iss_staged"][cat] = staged.height
         counts["n_iss_iii"][cat] = int((staged["iss"] == "III").sum())
     shown = {col: suppress_group(by_cat, min_cell_count)[0] for col, by_cat in counts.items()}
+    registry = min_cell_count is not None and min_cell_count > 1
+    rest = table.height - sum(counts["n_b2m"].values())
+    if registry:
+        with_rest, _ = suppress_group({**counts["n_b2m"], REST: rest}, min_cell_count)
+        shown["n_b2m"] = with_rest
     out = []
     for _, cat in KDIGO_GFR_CATEGORIES:
         b = b2m[cat]
@@ -165,17 +172,23 @@ def b2m_by_egfr(table: pl.DataFrame, egfr: pl.Series, min_cell_count: int | None
         out.append(
             {
                 "kdigo_category": cat,
-                "n": shown["n"][cat],
+                "n": None if registry else shown["n"][cat],
                 "n_b2m": shown["n_b2m"][cat],
                 "b2m_median_mg_l": None if few or b.is_empty() else _quantile(b, 0.5),
                 "b2m_q1_mg_l": None if few or b.is_empty() else _quantile(b, 0.25),
                 "b2m_q3_mg_l": None if few or b.is_empty() else _quantile(b, 0.75),
-                "n_iss_staged": shown["n_iss_staged"][cat],
-                "n_iss_iii": shown["n_iss_iii"][cat],
-                "pct_iss_iii": None if pct_hidden or staged_n == 0 else 100.0 * n_iii / staged_n,
+                "n_iss_staged": None if registry else shown["n_iss_staged"][cat],
+                "n_iss_iii": None if registry else shown["n_iss_iii"][cat],
+                "pct_iss_iii": None if registry or pct_hidden or staged_n == 0 else 100.0 * n_iii / staged_n,
             }
         )
+    if registry:
+        none = dict.fromkeys(out[0]) if out else {}
+        out.append({**none, "kdigo_category": REST, "n_b2m": shown["n_b2m"][REST]})
     return out
+
+
+REST = "no eGFR or no B2M"  # the row that completes the B2M-by-eGFR counts under suppression
 
 
 # --------------------------------------------------------------------------- figures
@@ -314,7 +327,7 @@ def _egfr_figure(
     ]
     ax2.errorbar(xs, med, yerr=err, fmt="o", color=STAGE_COLOURS[0], capsize=3)
     ax2.axhline(B2M_STAGE_III_MIN_MG_L, color=GREY, ls="--", lw=0.8)
-    ax2.set_xticks(list(xs), [f"{r['kdigo_category']}\nn={r['n']}" for r in shown], fontsize=7)
+    ax2.set_xticks(list(xs), [f"{r['kdigo_category']}\nn={r['n_b2m']}" for r in shown], fontsize=7)
     ax2.set_ylabel("B2M median and IQR (mg/L)", fontsize=8)
     ax2.set_title("by KDIGO GFR category", fontsize=9, loc="left")
     ax2.grid(alpha=0.25)
