@@ -112,8 +112,9 @@ class Engine(ABC):
         return frame.join(self.from_polars(small), on=on, how="left")
 
     @abstractmethod
-    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
-        """Write ``frame`` to ``path`` (.parquet or .csv with a header) without collecting it here."""
+    def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
+        """Write ``frame`` to ``path`` (.parquet or .csv with a header) without collecting it here
+        (a local path, or for Spark any URI it writes to, such as ``s3a://bucket/audit.parquet``)."""
 
     def collect_all(self, frames: list[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         """Collect several results derived from one shared intermediate."""
@@ -235,9 +236,9 @@ class PolarsEngine(Engine):
         native: pl.LazyFrame = frame.to_native()  # in the frame's row order (a sorted audit trail stays sorted)
         return nw.from_native(native.join(small.lazy(), on=on, how="left", maintain_order="left"))
 
-    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+    def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
         native: pl.LazyFrame = frame.to_native()
-        if _csv(path):
+        if _csv(Path(path)):
             native.sink_csv(path)
         else:
             native.sink_parquet(path)
@@ -302,12 +303,12 @@ class DuckDBEngine(Engine):
         self._temp.append(name)
         return nw.from_native(self.con.table(name))
 
-    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+    def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
         rel = frame.to_native()
-        if _csv(path):
-            rel.write_csv(str(path), header=True)
+        if _csv(Path(path)):
+            rel.write_csv(path, header=True)
         else:
-            rel.write_parquet(str(path))
+            rel.write_parquet(path)
 
     def close(self) -> None:
         for name in self._temp:
@@ -393,13 +394,13 @@ class SparkEngine(Engine):
             gc.collect()
         return out
 
-    def sink(self, frame: nw.LazyFrame[Any], path: Path) -> None:
+    def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
         """A folder of part files at ``path`` (written by the executors, as Spark does)."""
         writer = frame.to_native().write.mode("overwrite")
-        if _csv(path):
-            writer.option("header", "true").csv(str(path))
+        if _csv(Path(path)):
+            writer.option("header", "true").csv(path)
         else:
-            writer.parquet(str(path))
+            writer.parquet(path)
 
     def materialise(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
         native = frame.to_native().persist()

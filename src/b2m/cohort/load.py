@@ -539,7 +539,7 @@ def cohort_from_events(
     mode: ProvenanceMode,
     has_efs: bool,
     notes: list[str] | None = None,
-    audit_trail: Path | None = None,
+    audit_trail: str | None = None,
 ) -> CohortData:
     """The shared tail of the long and OMOP paths: units, window pick, pivot, staging, reports.
 
@@ -677,10 +677,10 @@ def load_cohort(
         raise InputError("kind", f"unknown kind {kind!r}", ", ".join(KINDS))
     if provenance not in ("all", "used", "none"):
         raise InputError("provenance", f"unknown mode {provenance!r}", "all, used, none")
-    trail = Path(audit_trail) if audit_trail is not None else None
-    if trail is not None and (provenance == "none" or trail.suffix.lower() not in (".parquet", ".csv")):
+    trail = os.fspath(audit_trail) if audit_trail is not None else None  # a URI stays a URI (s3a://...)
+    if trail is not None and (provenance == "none" or Path(trail).suffix.lower() not in (".parquet", ".csv")):
         accepted = "a .parquet or .csv path, with provenance 'all' or 'used'"
-        raise InputError("audit_trail", f"{trail.name!r} with provenance={provenance!r}", accepted)
+        raise InputError("audit_trail", f"{Path(trail).name!r} with provenance={provenance!r}", accepted)
     _check_uln(ldh_uln_u_l)
     if fish_concept_ids and kind != "omop":
         raise InputError("fish_concept_ids", f"given for kind {kind!r}", "OMOP concept ids with kind='omop' only")

@@ -56,7 +56,6 @@ for every patient (R-ISS and R2-ISS give the range of stages still possible), an
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 import narwhals as nw
@@ -150,7 +149,7 @@ def load_omop(
     mode: ProvenanceMode,
     myeloma_concept_ids: Collection[int] = (),
     fish_concept_ids: Mapping[str, Collection[int]] | None = None,
-    audit_trail: Path | None = None,
+    audit_trail: str | None = None,
 ) -> CohortData:
     fish = _checked_fish_concepts(fish_concept_ids)
     t = read_tables(engine, source, TABLES)

@@ -163,7 +163,7 @@ def write_values(
             ldh_uln_u_l=ldh_uln_u_l,
             provenance=audit_rows if audit_trail is not None else "none",
             fish_concept_ids=fish_concept_ids,
-            audit_trail=temporary.get("--audit-trail"),  # written by the engine
+            audit_trail=str(temporary["--audit-trail"]) if "--audit-trail" in temporary else None,  # by the engine
         )
         _write(data.table, temporary["--output"])
         if "--unit-report" in temporary:
