@@ -508,15 +508,18 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame, engine: Engine) ->
     )
     df = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(rank, on="pair_id", how="left")
     df = df.sort("patient_id", "_rank", "date", "source_id", nulls_last=True).drop("_rank")
-    out: pl.DataFrame = provenance_texts(nw.from_native(df.lazy()), lookup, engine).collect().to_native()
-    return out
+    native: pl.LazyFrame = provenance_texts(nw.from_native(df.lazy()), lookup, engine).to_native()
+    return native.collect(engine="in-memory")
+
+
+_REASON_SPAN, _OPERATOR_SPAN = 32, 8  # more than the reason codes and operator codes (+ "none") there are
 
 
 def provenance_texts(frame: nw.LazyFrame[Any], lookup: pl.DataFrame, engine: Engine) -> nw.LazyFrame[Any]:
     """The audit trail's columns from its codes (:func:`provenance`): analyte, unit, canonical unit
-    and refusal text by pair, reason and operator names, each from a small table joined in the
-    engine (so it runs on the collected frame or inside any engine, for an audit trail written
-    straight to a file)."""
+    and refusal text by pair, reason and operator names, from one small table joined in the engine
+    (so it runs on the collected frame or inside any engine, for an audit trail written straight to
+    a file)."""
     c = nw.col
     pairs = lookup.select(
         pl.col("pair_id").cast(pl.Int64).alias("_pair"),
@@ -526,22 +529,26 @@ def provenance_texts(frame: nw.LazyFrame[Any], lookup: pl.DataFrame, engine: Eng
         pl.col("unit_problem").alias("detail"),
         pl.col("unit_refused").alias("_refused"),
     )
-    reasons = pl.DataFrame(
+    # One join instead of three: the small table holds every (pair, reason, operator) combination,
+    # keyed by one integer (0 stands for "no operator": an exact value).
+    names = pl.DataFrame(
         {"_reason": list(REASON_NAMES), "reason_name": list(REASON_NAMES.values())},
         schema={"_reason": pl.Int64, "reason_name": pl.String},
+    ).join(
+        pl.DataFrame(
+            {"_op": [0, *OPERATOR_NAMES], "operator_name": [None, *OPERATOR_NAMES.values()]},
+            schema={"_op": pl.Int64, "operator_name": pl.String},
+        ),
+        how="cross",
     )
-    operators = pl.DataFrame(
-        {"_op": list(OPERATOR_NAMES), "operator_name": list(OPERATOR_NAMES.values())},
-        schema={"_op": pl.Int64, "operator_name": pl.String},
+    small = pairs.join(names, how="cross").select(
+        ((pl.col("_pair") * _REASON_SPAN + pl.col("_reason")) * _OPERATOR_SPAN + pl.col("_op")).alias("_text_key"),
+        pl.exclude("_pair", "_reason", "_op"),
     )
-    frame = frame.with_columns(
-        c("pair_id").cast(nw.Int64()).alias("_pair"),
-        c("reason").cast(nw.Int64()).alias("_reason"),
-        c("operator").cast(nw.Int64()).alias("_op"),
-    )
-    frame = engine.join_small(
-        engine.join_small(engine.join_small(frame, pairs, "_pair"), reasons, "_reason"), operators, "_op"
-    )
+    key = (c("pair_id").cast(nw.Int64()) * _REASON_SPAN + c("reason").cast(nw.Int64())) * _OPERATOR_SPAN + c(
+        "operator"
+    ).cast(nw.Int64()).fill_null(0)
+    frame = engine.join_small(frame.with_columns(key.alias("_text_key")), small, "_text_key")
     refused = c("_refused").fill_null(value=False)
     return frame.select(
         c("patient_id"),
