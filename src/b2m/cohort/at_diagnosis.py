@@ -42,7 +42,7 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
-from b2m.cohort.engines import Engine
+from b2m.cohort.engines import Engine, PolarsEngine
 from b2m.errors import InputError
 from b2m.units.analytes import ANALYTES
 from b2m.units.labvalue import unit_factor
@@ -496,11 +496,11 @@ def provenance(cand: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
     return cand.select(*PROVENANCE_SOURCE)
 
 
-def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame, engine: Engine) -> pl.DataFrame:
+def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
     """The collected audit trail (codes) with its texts (:func:`provenance_texts`, in Polars, so
-    identical whichever engine ran), in the order patient, analyte, date, source id (sorted on
-    integer codes before the texts are attached: far cheaper on millions of rows). ``engine`` is a
-    Polars engine (it keeps the row order through the joins)."""
+    identical whichever engine ran; Polars keeps the row order through the join), in the order
+    patient, analyte, date, source id (sorted on integer codes before the texts are attached: far
+    cheaper on millions of rows)."""
     names = sorted(lookup["analyte_key"].drop_nulls().unique())
     rank = lookup.select(
         pl.col("pair_id").cast(pl.Int32),
@@ -508,7 +508,7 @@ def finish_provenance(df: pl.DataFrame, lookup: pl.DataFrame, engine: Engine) ->
     )
     df = df.with_columns(pl.col("pair_id").cast(pl.Int32)).join(rank, on="pair_id", how="left")
     df = df.sort("patient_id", "_rank", "date", "source_id", nulls_last=True).drop("_rank")
-    native: pl.LazyFrame = provenance_texts(nw.from_native(df.lazy()), lookup, engine).to_native()
+    native: pl.LazyFrame = provenance_texts(nw.from_native(df.lazy()), lookup, PolarsEngine()).to_native()
     return native.collect(engine="in-memory")
 
 

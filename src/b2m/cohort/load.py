@@ -74,7 +74,7 @@ import narwhals as nw
 import polars as pl
 
 from b2m.cohort import at_diagnosis as ad
-from b2m.cohort.engines import Engine, EngineName, make_engine
+from b2m.cohort.engines import Engine, EngineName, PolarsEngine, make_engine
 from b2m.errors import FileFormatError, InputError
 from b2m.io.batch import _FALSE, _NULL, _TRUE, prepare  # the batch contract's own accepted forms
 from b2m.rules.expr import NumExpr
@@ -571,7 +571,7 @@ def cohort_from_events(
     sink, mode = (mode, "none") if audit_trail is not None else (None, mode)
     ev = ad.attached(events if censored or mode != "none" else events.drop("operator"), lookup, engine)
     if mode != "none":
-        base = engine.shared(_audit_base(ad.attached(events, lookup, engine), patients, window, engine))
+        base = engine.shared(_audit_base(events, lookup, patients, window, engine))
         usable = base.filter(nw.col("_excluded").is_null())
     else:
         usable = ad.eligible(ev, patients, window, engine)
@@ -612,8 +612,7 @@ def cohort_from_events(
             "a unique source id on every row (or no source_id column: the row number is used)",
         )
     if sink is not None and audit_trail is not None:
-        base = _audit_base(ad.attached(events, lookup, engine), patients, window, engine)
-        trail = _audit_plan(base, window, patients, fish_events, sink)
+        trail = _audit_plan(_audit_base(events, lookup, patients, window, engine), window, patients, fish_events, sink)
         engine.sink(ad.provenance_texts(trail, lookup, engine), audit_trail)
     engine.close()
     table = _typed_table(results["table"], has_efs)
@@ -625,19 +624,18 @@ def cohort_from_events(
     if mode == "none":
         prov = pl.DataFrame(schema={"patient_id": table.schema["patient_id"], **PROVENANCE_SCHEMA})
     else:
-        prov = _typed_provenance(
-            ad.finish_provenance(results["provenance"], lookup, make_engine("polars")), ordered=True
-        )
+        prov = _typed_provenance(ad.finish_provenance(results["provenance"], lookup), ordered=True)
     all_notes = [*(notes or []), *_ldh_note(table, ldh_uln_u_l), *_censored_note(table)]
     return CohortData(table, prov, report, tuple(all_notes), {})
 
 
 def _audit_base(
-    ev: nw.LazyFrame[Any], patients: nw.LazyFrame[Any], window: ad.Window, engine: Engine
+    events: nw.LazyFrame[Any], lookup: pl.DataFrame, patients: nw.LazyFrame[Any], window: ad.Window, engine: Engine
 ) -> nw.LazyFrame[Any]:
-    """Every attached event, placed, with its exclusion code and rank key (what the audit trail is made of)."""
+    """Every event, attached and placed, with its exclusion code and rank key (what the audit trail is
+    made of)."""
     keep = [*ad.PROVENANCE_SOURCE, "_excluded", "_key"]
-    audit = ad.prepared(ad.placed(ev, patients, engine), window)
+    audit = ad.prepared(ad.placed(ad.attached(events, lookup, engine), patients, engine), window)
     return audit.select(*(k for k in keep if k not in ("used", "reason")))
 
 
@@ -697,7 +695,7 @@ def load_cohort(
     if kind == "wide":
         data = _load_wide(source, eng, columns, ldh_uln_u_l, provenance)
         if trail is not None:  # one row per patient and analyte: small, written from here
-            make_engine("polars").sink(nw.from_native(data.provenance.lazy()), trail)
+            PolarsEngine().sink(nw.from_native(data.provenance.lazy()), trail)
             data = replace(data, provenance=data.provenance.clear())
     elif kind == "long":
         if patients is None:

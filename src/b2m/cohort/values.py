@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import narwhals as nw
 import polars as pl
 
 from b2m.cohort import at_diagnosis as ad
+from b2m.cohort.engines import PolarsEngine
 from b2m.cohort.load import load_cohort
 from b2m.errors import InputError
 
@@ -105,10 +107,7 @@ def _publish(tmp: Path, target: Path) -> None:
 
 
 def _write(frame: pl.DataFrame, path: Path) -> None:
-    if path.suffix.lower() == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_csv(path)
+    PolarsEngine().sink(nw.from_native(frame.lazy()), str(path))  # the one .parquet / .csv writer
 
 
 def _remove(path: Path) -> None:
