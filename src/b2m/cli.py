@@ -289,8 +289,30 @@ class AuditRows(StrEnum):
     used = "used"
 
 
-WINDOW_HELP = "Days around the index date, LO,HI, both inclusive (e.g. -60,30)."
-POLICY_HELP = "nearest (ties: the earlier date), last_before or first_after the index date."
+# Options that `cohort report` and `cohort values` share, declared once.
+PatientsOption = Annotated[
+    str | None,
+    typer.Option("--patients", help="Patient table (index date, age, sex, outcomes, FISH) for --kind long."),
+]
+EngineOption = Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")]
+LdhUlnOption = Annotated[
+    float | None,
+    typer.Option("--ldh-uln", help="LDH upper limit of normal (U/L) to assume where the data give none."),
+]
+WindowOption = Annotated[
+    str, typer.Option("--window", help="Days around the index date, LO,HI, both inclusive (e.g. -60,30).")
+]
+PolicyOption = Annotated[
+    WindowPolicy,
+    typer.Option("--policy", help="nearest (ties: the earlier date), last_before or first_after the index date."),
+]
+FishConceptOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fish-concept",
+        help="OMOP: the site's concept ids of a FISH result, e.g. del17p=123,456 (repeat for t4_14, t14_16, gain1q).",
+    ),
+]
 
 
 @cohort_app.command("report")
@@ -298,29 +320,17 @@ def cohort_report(
     input: Annotated[str, typer.Argument(help="Cohort file or folder, or 'gse24080' for the bundled example.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (HTML, JSON, CSV).")],
     kind: Annotated[CohortKind, typer.Option("--kind", help="Input layout.")] = CohortKind.wide,
-    patients: Annotated[
-        str | None, typer.Option("--patients", help="Patient table (index date, age, sex, outcomes) for --kind long.")
-    ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
-    ldh_uln: Annotated[
-        float | None,
-        typer.Option("--ldh-uln", help="LDH upper limit of normal (U/L) to assume where the data give none."),
-    ] = None,
+    patients: PatientsOption = None,
+    engine: EngineOption = "polars",
+    ldh_uln: LdhUlnOption = None,
     min_cell_count: Annotated[
         int | None, typer.Option("--min-cell-count", min=2, help="Show counts below N as '<N' (registry output).")
     ] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates for C-index CIs.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 20240601,
-    window: Annotated[str, typer.Option("--window", help=WINDOW_HELP)] = "-60,30",
-    policy: Annotated[WindowPolicy, typer.Option("--policy", help=POLICY_HELP)] = WindowPolicy.nearest,
-    fish_concept: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fish-concept",
-            help="OMOP: the site's concept ids of a FISH result, e.g. del17p=123,456 (repeat for t4_14, t14_16, "
-            "gain1q).",
-        ),
-    ] = None,
+    window: WindowOption = "-60,30",
+    policy: PolicyOption = WindowPolicy.nearest,
+    fish_concept: FishConceptOption = None,
 ) -> None:
     """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
     from b2m.cohort.report import cohort_report as run
@@ -353,16 +363,11 @@ def cohort_values(
     input: Annotated[str, typer.Argument(help="Lab table (--kind long), OMOP CDM folder or file, or wide table.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Per-patient table: .parquet or .csv.")],
     kind: Annotated[CohortKind, typer.Option("--kind", help="Input layout.")] = CohortKind.long,
-    patients: Annotated[
-        str | None, typer.Option("--patients", help="Patient table (index date, outcomes, FISH) for --kind long.")
-    ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="polars (default), duckdb or spark.")] = "polars",
-    window: Annotated[str, typer.Option("--window", help=WINDOW_HELP)] = "-60,30",
-    policy: Annotated[WindowPolicy, typer.Option("--policy", help=POLICY_HELP)] = WindowPolicy.nearest,
-    ldh_uln: Annotated[
-        float | None,
-        typer.Option("--ldh-uln", help="LDH upper limit of normal (U/L) to assume where the data give none."),
-    ] = None,
+    patients: PatientsOption = None,
+    engine: EngineOption = "polars",
+    window: WindowOption = "-60,30",
+    policy: PolicyOption = WindowPolicy.nearest,
+    ldh_uln: LdhUlnOption = None,
     audit_trail: Annotated[
         Path | None,
         typer.Option(
@@ -377,10 +382,7 @@ def cohort_values(
     unit_report: Annotated[
         Path | None, typer.Option("--unit-report", help="Also write the units seen, converted, refused (.csv).")
     ] = None,
-    fish_concept: Annotated[
-        list[str] | None,
-        typer.Option("--fish-concept", help="OMOP: the site's concept ids of a FISH result, e.g. del17p=123,456."),
-    ] = None,
+    fish_concept: FishConceptOption = None,
 ) -> None:
     """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
     from b2m.cohort.values import parse_window, write_values
