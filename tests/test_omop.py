@@ -488,20 +488,26 @@ def test_cli_fish_concepts(fish_export: Path, tmp_path: Path) -> None:
         assert "fish" in p.stderr.lower()
 
 
+def _diagnosed(n: int) -> dict[str, pl.DataFrame]:
+    """Persons 1..n, each with myeloma (ICD-10-CM C90.00) on 2020-01-10: the index date."""
+    ids = list(range(1, n + 1))
+    person = pl.DataFrame({"person_id": ids, "gender_concept_id": [8507, 8532] * (n // 2) + [8507] * (n % 2)})
+    cond = pl.DataFrame(
+        {
+            "person_id": ids,
+            "condition_concept_id": [0] * n,
+            "condition_start_date": [D(2020, 1, 10)] * n,
+            "condition_source_value": ["C90.00"] * n,
+        }
+    )
+    return {"person": person.with_columns(year_of_birth=pl.lit(1950)), "condition_occurrence": cond}
+
+
 def test_standard_operator_ids_and_source_text_without_a_concept_table() -> None:
     """Without a concept table: person 1's albumin 3.6 g/dL has operator_concept_id 4171756 (the
     OMOP 'Meas Value Operator' concept '<'); person 2's has value_as_number 3.6 and value_source_value
     '<3.6' (an ETL that kept the bare number). Both are censored, '<3.6': albumin may be below 3.5,
     so with B2M 2.0 ISS is I or II (Greipp 2005: I needs albumin >= 3.5), never a plain I."""
-    person = pl.DataFrame({"person_id": [1, 2], "gender_concept_id": [8507, 8532], "year_of_birth": [1950, 1960]})
-    cond = pl.DataFrame(
-        {
-            "person_id": [1, 2],
-            "condition_concept_id": [0, 0],
-            "condition_start_date": [D(2020, 1, 10)] * 2,
-            "condition_source_value": ["C90.00"] * 2,
-        }
-    )
     meas = pl.DataFrame(
         {
             "measurement_id": [1, 2, 3, 4],
@@ -515,7 +521,7 @@ def test_standard_operator_ids_and_source_text_without_a_concept_table() -> None
             "measurement_source_value": ["1952-1", "1751-7", "1952-1", "1751-7"],
         }
     )
-    r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
+    r = load_cohort({**_diagnosed(2), "measurement": meas}, kind="omop")
     assert r.table["albumin_censored"].to_list() == ["<3.6", "<3.6"]
     assert r.table["iss_possible"].to_list() == ["I|II", "I|II"]
 
@@ -525,15 +531,6 @@ def test_plain_number_in_source_text_when_value_as_number_is_empty() -> None:
     B2M is '6.1' mg/L there, so it is used like any number. B2M 6.1 >= 5.5 is ISS III whatever the
     albumin (Greipp 2005). Person 2's text is not a number ('see note'): no value, so with albumin 4.0
     ISS is still open (I, II or III), never a favourable default."""
-    person = pl.DataFrame({"person_id": [1, 2], "gender_concept_id": [8507, 8532], "year_of_birth": [1950, 1960]})
-    cond = pl.DataFrame(
-        {
-            "person_id": [1, 2],
-            "condition_concept_id": [0, 0],
-            "condition_start_date": [D(2020, 1, 10)] * 2,
-            "condition_source_value": ["C90.00"] * 2,
-        }
-    )
     meas = pl.DataFrame(
         {
             "measurement_id": [1, 2, 3, 4],
@@ -546,7 +543,7 @@ def test_plain_number_in_source_text_when_value_as_number_is_empty() -> None:
             "measurement_source_value": ["1952-1", "1751-7", "1952-1", "1751-7"],
         }
     )
-    r = load_cohort({"person": person, "condition_occurrence": cond, "measurement": meas}, kind="omop")
+    r = load_cohort({**_diagnosed(2), "measurement": meas}, kind="omop")
     assert _row(r.table, 1)["b2m_mg_l"] == 6.1 and _row(r.table, 1)["iss"] == "III"
     assert _row(r.table, 2)["b2m_mg_l"] is None and _row(r.table, 2)["iss_possible"] == "I|II|III"
 
@@ -558,15 +555,6 @@ def test_fish_numbers_are_read_like_lab_values() -> None:
     1 with unit '%' (1 % of nuclei, not 'present'; sheet §2) -> refused. Person 4: no
     value_as_number, source text '1' -> present. None of the first three may read as present."""
     fish_id = 2000000101
-    person = pl.DataFrame({"person_id": [1, 2, 3, 4], "gender_concept_id": [8507] * 4, "year_of_birth": [1950] * 4})
-    cond = pl.DataFrame(
-        {
-            "person_id": [1, 2, 3, 4],
-            "condition_concept_id": [0] * 4,
-            "condition_start_date": [D(2020, 1, 10)] * 4,
-            "condition_source_value": ["C90.00"] * 4,
-        }
-    )
     meas = pl.DataFrame(
         {
             "measurement_id": [1, 2, 3, 4],
@@ -581,7 +569,7 @@ def test_fish_numbers_are_read_like_lab_values() -> None:
         },
         schema_overrides={"measurement_source_value": pl.String},
     )
-    tables = {"person": person, "condition_occurrence": cond, "measurement": meas}
+    tables = {**_diagnosed(4), "measurement": meas}
     for engine in ("polars", "duckdb"):
         r = load_cohort(tables, kind="omop", engine=engine, fish_concept_ids={"del17p": [fish_id]})  # type: ignore[arg-type]
         assert r.table["del17p"].to_list() == [None, None, None, True], engine
