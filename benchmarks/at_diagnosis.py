@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from _timing import best_of
 
-from b2m.cohort import load_cohort
+from b2m.io.cohort import load_cohort
 
 ANALYTES = ("b2m", "albumin", "ldh", "creatinine")
 CANONICAL = ("mg/L", "g/dL", "U/L", "mg/dL")

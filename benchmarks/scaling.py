@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from at_diagnosis import synthetic  # type: ignore[import-not-found]
 
-from b2m.cohort import load_cohort
+from b2m.io.cohort import load_cohort
 
 CHUNK = 1_000_000
 

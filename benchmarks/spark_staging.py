@@ -29,7 +29,7 @@ from pathlib import Path
 import narwhals as nw
 from streaming_100m import write_input  # type: ignore[import-not-found]
 
-from b2m.cohort.engines import spark_session
+from b2m.engines import spark_session
 from b2m.rules.inputs import BATCH_COLUMNS, StagingInputs
 from b2m.rules.staging import OUTPUT_COLUMNS, staged
 

@@ -20,9 +20,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from b2m.cohort import CohortData, load_cohort
-from b2m.cohort.engines import spark_session
+from b2m.engines import spark_session
 from b2m.errors import InputError
+from b2m.io.cohort import CohortData, load_cohort
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.staging import staged
 
@@ -219,7 +219,7 @@ def test_polars_lookup_by_join_equals_lookup_by_position(
     texts it falls back to the join every other engine uses. Both give the same cohort."""
     kw: dict[str, Any] = {"kind": "long", "patients": files["pts.parquet"], "ldh_uln_u_l": 240.0}
     by_position = load_cohort(files["labs.parquet"], **kw)
-    monkeypatch.setattr("b2m.cohort.engines._DENSE_LIMIT", 0)
+    monkeypatch.setattr("b2m.engines.polars_engine.DENSE_LIMIT", 0)
     assert_same(by_position, load_cohort(files["labs.parquet"], **kw))
 
 
@@ -241,7 +241,7 @@ DATES = [
 def test_day_number_is_days_since_1970(engine: str, spark: Any) -> None:
     """The portable day number (every engine but Polars, which stores dates as it) against Python's
     own calendar, across leap and non-leap century years."""
-    from b2m.cohort.engines import make_engine
+    from b2m.engines import make_engine
 
     eng = make_engine(engine, spark=spark if engine == "spark" else None)  # type: ignore[arg-type]
     frame = eng.lazy(pl.DataFrame({"d": DATES}))

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from b2m.cohort import load_cohort
 from b2m.cohort.at_diagnosis import REASONS
 from b2m.errors import InputError
+from b2m.io.cohort import load_cohort
 
 D = dt.date
 INDEX = D(2020, 3, 1)  # 2020 is a leap year: INDEX - 60 days = 2020-01-01, INDEX + 30 days = 2020-03-31
@@ -443,7 +443,7 @@ def test_implausible_counts_decided_by_magnitude_buckets() -> None:
     import narwhals as nw
 
     from b2m.cohort import at_diagnosis as ad
-    from b2m.cohort.engines import make_engine
+    from b2m.engines import make_engine
 
     eng = make_engine("polars")
     events = nw.from_native(

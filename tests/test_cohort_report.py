@@ -17,9 +17,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from b2m.cohort import gse24080
-from b2m.cohort.report import egfr_ckd_epi_2021, write_example_report
+from b2m.cli.cohort import write_example_report
+from b2m.cohort.renal import egfr_ckd_epi_2021
 from b2m.cohort.survival import analyse
+from b2m.io.cohort import gse24080
 
 ULN = 250.0
 BOOTSTRAP = 40
@@ -165,10 +166,10 @@ def test_cli_cohort_report(tmp_path: Path) -> None:
 
 
 def test_wide_table_through_the_loader(tmp_path: Path) -> None:
-    """The same cohort as a wide file goes through ``b2m.cohort.load`` into a report stating the assumed ULN
+    """The same cohort as a wide file goes through ``b2m.io.cohort.load`` into a report stating the assumed ULN
     (the loader makes the '<0.5' B2M unknown, so its ISS numbers differ from the example's by one patient)."""
-    pytest.importorskip("b2m.cohort.load")
-    from b2m.cohort.report import cohort_report
+    pytest.importorskip("b2m.io.cohort.load")
+    from b2m.cli.cohort import cohort_report
 
     raw = pl.read_csv(gse24080_path(), infer_schema_length=0)
     wide = raw.select(

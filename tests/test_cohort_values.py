@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from b2m.cohort.values import parse_window, write_values
 from b2m.errors import InputError
+from b2m.io.cohort.values import parse_window, write_values
 
 INDEX = dt.date(2020, 3, 1)
 

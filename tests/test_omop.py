@@ -41,10 +41,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from b2m.cohort import load_cohort
 from b2m.cohort.at_diagnosis import LOINC_TO_ANALYTE, loinc_check_digit, loinc_valid
-from b2m.cohort.engines import spark_session
-from b2m.cohort.omop import MYELOMA_ICD10, MYELOMA_ICD10CM, MYELOMA_SNOMED
+from b2m.engines import spark_session
+from b2m.io.cohort import load_cohort
+from b2m.io.cohort.omop import MYELOMA_ICD10, MYELOMA_ICD10CM, MYELOMA_SNOMED
 
 ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "Synthea27Nj_5.4.zip"
 pytestmark = pytest.mark.skipif(not ZIP.is_file(), reason=f"shared OMOP export not found at {ZIP}")

@@ -30,7 +30,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from b2m.cohort.report import suppress_unit_report, write_example_report
+from b2m.cli.cohort import write_example_report
+from b2m.cohort.publication import suppress_unit_report
 from b2m.cohort.suppression import suppress, suppress_differences, suppress_group, suppress_tree
 from b2m.cohort.survival import StageAccounting
 
@@ -431,7 +432,7 @@ def test_data_notes_publish_no_small_count() -> None:
     """Registry output (N = 10): a note's count of 1 becomes "<10", counts written in its text
     ("3 of 565 patients", "for 3 patients", "12 yes") follow the same rule, numbers that are not counts
     of patients (0.3 g/dL, 250 U/L) stay, and patient ids are dropped. Without N nothing changes."""
-    from b2m.cohort.report import _registry_note
+    from b2m.cohort.publication import registry_note as _registry_note
 
     note = {
         "code": "x",
@@ -454,8 +455,8 @@ def test_data_notes_publish_no_small_count() -> None:
 def test_registry_notes_carry_no_per_patient_values() -> None:
     """GSE24080's one implausible albumin (0.3 g/dL, ../shared/data/README.md) is quoted in the
     ordinary report; in registry output (N = 10) its note names neither the value nor the patient."""
-    from b2m.cohort.gse24080 import load as load_example
-    from b2m.cohort.report import _registry_note
+    from b2m.cohort.publication import registry_note as _registry_note
+    from b2m.io.cohort.gse24080 import load as load_example
 
     note = next(x.to_dict() for x in load_example().notes if x.code == "albumin_implausible")
     assert "0.3" in _registry_note(note, None)["text"]

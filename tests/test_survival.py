@@ -23,7 +23,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from b2m.cohort import gse24080
 from b2m.cohort.suppression import suppress
 from b2m.cohort.survival import (
     NotEstimable,
@@ -36,6 +35,7 @@ from b2m.cohort.survival import (
     stage_concordance,
     staging_accounting,
 )
+from b2m.io.cohort import gse24080
 
 ORACLE_SCRIPT = r"""
 import csv, numpy as np

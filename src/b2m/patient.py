@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from b2m.rules.durie_salmon_1975 import BoneLesions
 from b2m.units import LabValue
 
 Sex = Literal["female", "male"]
@@ -22,6 +21,9 @@ SEXES: tuple[Sex, ...] = ("female", "male")
 SETTINGS: tuple[Setting, ...] = ("new_diagnosis", "relapse", "smm", "mgus")
 DISEASES: tuple[Disease, ...] = ("multiple_myeloma", "cll", "waldenstrom", "follicular_lymphoma")
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgM", "IgD", "IgE", "light_chain", "non_secretory")
+# Skeletal survey grade of Durie–Salmon 1975 (read by that rule; recorded with the patient's imaging).
+BoneLesions = Literal["none", "solitary_plasmacytoma", "limited", "advanced"]
+BONE_LESIONS: tuple[BoneLesions, ...] = ("none", "solitary_plasmacytoma", "limited", "advanced")
 
 
 @dataclass(frozen=True, slots=True)

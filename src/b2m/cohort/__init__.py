@@ -1,11 +1,5 @@
-"""Cohorts at any scale: lab feeds, OMOP CDM or wide tables -> lab values at diagnosis -> stages.
-
-``load_cohort`` (:mod:`b2m.cohort.load`) is the entry point; the window pick lives in
-:mod:`b2m.cohort.at_diagnosis`, OMOP reading in :mod:`b2m.cohort.omop`, and the engine adapters
-(Polars, DuckDB, Spark) in :mod:`b2m.cohort.engines`. Imports point one way: ``cohort`` uses
-``rules``, ``units`` and ``io``; nothing in those imports ``cohort``.
+"""Cohort analytics: lab values at diagnosis (:mod:`~b2m.cohort.at_diagnosis`, :mod:`~b2m.cohort.assemble`),
+survival by staging system (:mod:`~b2m.cohort.survival`), small-count suppression
+(:mod:`~b2m.cohort.suppression`). Reading cohort sources is the edge's job (:mod:`b2m.io.cohort`);
+engines (Polars, DuckDB, Spark) are infrastructure (:mod:`b2m.engines`).
 """
-
-from b2m.cohort.load import CohortData, load_cohort
-
-__all__ = ["CohortData", "load_cohort"]

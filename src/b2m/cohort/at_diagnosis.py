@@ -21,7 +21,7 @@ get ``"same_day_duplicate"``. Nothing is averaged.
 This is written once as narwhals expressions (the exclusion conditions, a window ``min`` and a pivot
 by ``max`` over at most one row), so the same code runs on Polars, DuckDB and Spark; the engine
 adapters only attach the unit lookup to each event and take date differences
-(:mod:`b2m.cohort.engines`). The rank is an integer key: ``2|d| + (d > 0)`` for ``nearest`` (so the
+(:mod:`b2m.engines`). The rank is an integer key: ``2|d| + (d > 0)`` for ``nearest`` (so the
 earlier of two equally distant dates has the smaller key), ``-d`` for ``last_before``, ``d`` for
 ``first_after``; with integer source ids it is packed with the source id into one integer, so one
 window pass picks.
@@ -42,7 +42,7 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
-from b2m.cohort.engines import Engine, PolarsEngine
+from b2m.engines import Engine, PolarsEngine
 from b2m.errors import InputError
 from b2m.units.analytes import ANALYTES
 from b2m.units.labvalue import unit_factor

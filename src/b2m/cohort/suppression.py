@@ -4,7 +4,7 @@ A registry publishes no count of patients below N (``min_cell_count``), and that
 published total lets a reader work a hidden count out by subtraction. :func:`suppress` hides one
 number on its own; :func:`suppress_tree` / :func:`suppress_group` hide counts that add up, so that
 no hidden count is a sum or difference of published ones (the rule is in :func:`suppress_tree`).
-Used by :mod:`b2m.cohort.survival` and :mod:`b2m.cohort.report`.
+Used by :mod:`b2m.cohort.survival`, :mod:`b2m.cohort.publication` and :mod:`b2m.report.cohort`.
 """
 
 from __future__ import annotations

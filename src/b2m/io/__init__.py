@@ -1,1 +1,7 @@
-"""Input and output at the edge: the patient JSON contract and batch files."""
+"""The edge: every document and file that enters or leaves b2m is read or written here, and nowhere else.
+
+- :mod:`b2m.io.patient` - the patient JSON contract -> :class:`b2m.patient.Patient`
+- :mod:`b2m.io.batch` - ``b2m stage``: CSV / Parquet batch files, streamed
+- :mod:`b2m.io.columns` - typed columns from text (numbers, censored results, dates, yes/no) on any engine
+- :mod:`b2m.io.cohort` - cohort sources (wide, long lab feeds, OMOP CDM, GSE24080) and ``b2m cohort values``
+"""

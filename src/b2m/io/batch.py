@@ -20,15 +20,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from b2m.errors import FileFormatError
+from b2m.io.columns import FALSE_FORMS, NULL_FORMS, TRUE_FORMS
 from b2m.rules.inputs import BATCH_COLUMNS, FISH_COLUMNS, NUMERIC_COLUMNS
 from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
 from b2m.units.analytes import ANALYTES
 
 FORMATS = (".csv", ".parquet")
 CHUNK_ROWS = 1_000_000
-_TRUE = ("true", "t", "yes", "y", "1", "positive", "pos")
-_FALSE = ("false", "f", "no", "n", "0", "negative", "neg")
-_NULL = ("", "na", "n/a", "nan", "null", "none", "unknown", ".")
 
 # Numeric batch columns -> analyte whose plausibility bounds apply (the ULN shares LDH's bounds).
 _BOUNDS_OF = {"b2m_mg_l": "b2m", "albumin_g_dl": "albumin", "ldh_u_l": "ldh", "ldh_uln_u_l": "ldh"}
@@ -172,7 +170,7 @@ class _Checker:
 def _numeric(df: pl.DataFrame, col: str, checker: _Checker) -> pl.Series:
     raw = df[col]
     if raw.dtype == pl.String:
-        text = raw.str.strip_chars().replace(list(_NULL), None)
+        text = raw.str.strip_chars().replace(list(NULL_FORMS), None)
         parsed = text.cast(pl.Float64, strict=False)
         s = checker.check(col, raw, parsed, parsed.is_null() & text.is_not_null(), "not a number", NUMBER_FORMS)
     elif raw.dtype.is_numeric() or raw.dtype == pl.Null:
@@ -198,9 +196,9 @@ def _flag(df: pl.DataFrame, col: str, checker: _Checker) -> pl.Series:
         raise FileFormatError(f"column {col}", f"has type {raw.dtype}", FLAG_FORMS)
     low = raw.str.strip_chars().str.to_lowercase()
     clean = pl.select(
-        pl.when(pl.lit(low).is_in(_TRUE)).then(True).when(pl.lit(low).is_in(_FALSE)).then(False)
+        pl.when(pl.lit(low).is_in(TRUE_FORMS)).then(True).when(pl.lit(low).is_in(FALSE_FORMS)).then(False)
     ).to_series()
-    unknown = ~(low.is_in([*_TRUE, *_FALSE, *_NULL]) | low.is_null())
+    unknown = ~(low.is_in([*TRUE_FORMS, *FALSE_FORMS, *NULL_FORMS]) | low.is_null())
     return checker.check(col, raw, clean, unknown, "not a yes/no value", FLAG_FORMS)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from b2m.errors import InputError
 from b2m.io import fields as f
 from b2m.patient import (
+    BONE_LESIONS,
     DISEASES,
     ISOTYPES,
     SETTINGS,
@@ -19,7 +20,6 @@ from b2m.patient import (
     LymphomaFeatures,
     Patient,
 )
-from b2m.rules.durie_salmon_1975 import BONE_LESIONS
 from b2m.units import LAB_NAMES, LabValue, parse_lab
 
 CYTOGENETIC_FLAGS: tuple[str, ...] = (

@@ -19,7 +19,10 @@ Creatinine reported in µmol/L is converted to mg/dL by the units layer before i
 
 from __future__ import annotations
 
+import narwhals as nw
+
 from b2m.kidney.base import (
+    ADULT_MIN_AGE_YEARS,
     UNIT_ML_MIN_1_73_M2,
     KidneyEstimate,
     Sex,
@@ -79,3 +82,32 @@ def estimate(*, creatinine_mg_dl: float, age_years: float, sex: Sex) -> KidneyEs
         * (FEMALE_FACTOR if sex == "female" else 1.0)
     )
     return KidneyEstimate(RULE, value, UNIT_ML_MIN_1_73_M2, inputs)
+
+
+def expression(creatinine_mg_dl: nw.Expr, age_years: nw.Expr, sex: nw.Expr) -> nw.Expr:
+    """The same equation over a whole table (narwhals: Polars, DuckDB, Spark), from the same constants.
+
+    ``sex`` holds ``"female"`` / ``"male"``. Null wherever :func:`estimate` gives no value or refuses
+    the inputs: creatinine or age missing, not finite or not > 0, an unknown sex, or a child (age below
+    the adult limit). Equal to :func:`estimate` on every row (tested on generated inputs).
+    """
+    female = sex == "female"
+    kappa = nw.when(female).then(nw.lit(KAPPA_MG_DL["female"])).otherwise(nw.lit(KAPPA_MG_DL["male"]))
+    alpha = nw.when(female).then(nw.lit(ALPHA["female"])).otherwise(nw.lit(ALPHA["male"]))
+    ratio = creatinine_mg_dl / kappa
+    value = (
+        EGFR_COEFFICIENT
+        * ratio.clip(upper_bound=1.0) ** alpha
+        * ratio.clip(lower_bound=1.0) ** EXPONENT_ABOVE_KNOT
+        * nw.lit(AGE_BASE_PER_YEAR) ** age_years
+        * nw.when(female).then(nw.lit(FEMALE_FACTOR)).otherwise(nw.lit(1.0))
+    )
+    valid = (
+        sex.is_in(["female", "male"])
+        & (creatinine_mg_dl > 0)
+        & ~creatinine_mg_dl.is_nan()
+        & (creatinine_mg_dl < float("inf"))
+        & (age_years >= ADULT_MIN_AGE_YEARS)
+        & (age_years < float("inf"))
+    )
+    return nw.when(valid.fill_null(value=False)).then(value)

@@ -262,17 +262,40 @@ def render_svg(chart: Chart) -> str:
         fig.legend(
             handles, labels, fontsize=fs_small, frameon=False, loc="outside lower center", ncols=min(len(labels), 3)
         )
+    return figure_svg(fig, f"chart-{chart.key}", title=chart.description, css_class="chart")
+
+
+def figure_svg(
+    fig: Figure,
+    prefix: str,
+    *,
+    title: str | None = None,
+    label: str | None = None,
+    css_class: str | None = None,
+    namespaces: bool = True,
+) -> str:
+    """A matplotlib figure as an inline ``<svg>`` element: the one way every report draws (monitoring
+    charts and the cohort report's figures).
+
+    No prolog, DOCTYPE, metadata or global style sheet; every id prefixed with ``prefix`` so several
+    figures share a page; a fixed hash salt so the same figure gives the same SVG. Its text
+    alternative is a ``<title>`` (``title``, referenced by ``aria-labelledby``) or an ``aria-label``
+    (``label``). ``namespaces=False`` also drops the ``xmlns`` attributes (an HTML parser needs none,
+    and a page that must hold no address at all keeps none).
+    """
     buf = io.StringIO()
-    # A fixed hash salt makes the SVG ids (and so the report) reproducible from run to run.
-    with matplotlib.rc_context({"svg.hashsalt": chart.key, "svg.fonttype": "path"}):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
-        )
-    svg = _scoped(buf.getvalue(), f"chart-{chart.key}")
+    with matplotlib.rc_context({"svg.hashsalt": prefix, "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    svg = _scoped(buf.getvalue(), prefix)
+    if not namespaces:
+        svg = re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", svg)
     head, rest = svg.split(">", 1)
-    return (
-        f'{head} role="img" aria-labelledby="chart-{chart.key}-title" class="chart">'
-        f'<title id="chart-{chart.key}-title">{_escape(chart.description)}</title>{rest}'
-    )
+    attrs = ' role="img"'
+    if label is not None:
+        attrs += f' aria-label="{_escape(label)}"'
+    if title is not None:
+        attrs += f' aria-labelledby="{prefix}-title"'
+        rest = f'<title id="{prefix}-title">{_escape(title)}</title>{rest}'
+    if css_class:
+        attrs += f' class="{css_class}"'
+    return f"<svg{attrs}{head.removeprefix('<svg')}>{rest}"

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from b2m.patient import BONE_LESIONS, BoneLesions
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
 from b2m.rules.checks import check_choice, check_number
@@ -66,8 +67,6 @@ INPUTS: tuple[str, ...] = (
 
 Isotype = Literal["IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory"]
 ISOTYPES: tuple[Isotype, ...] = ("IgG", "IgA", "IgD", "IgE", "IgM", "light_chain", "non_secretory")
-BoneLesions = Literal["none", "solitary_plasmacytoma", "limited", "advanced"]
-BONE_LESIONS: tuple[BoneLesions, ...] = ("none", "solitary_plasmacytoma", "limited", "advanced")
 
 STAGE_NUMBERS: tuple[str, ...] = ("I", "II", "III")
 SUBCLASSES: tuple[str, ...] = ("A", "B")

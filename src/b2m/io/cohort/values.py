@@ -6,7 +6,7 @@ optionally the audit trail (every measurement: used, or why not) and the unit re
 goes to a temporary file beside its target and replaces it only when every one is complete, so a
 run that fails (bad input, full disk) leaves what was there before.
 
-The audit trail is written by the engine (:func:`b2m.cohort.load.load_cohort`'s ``audit_trail``):
+The audit trail is written by the engine (:func:`b2m.io.cohort.load_cohort`'s ``audit_trail``):
 it is never held in this process, so its size is bounded by the engine, not by memory here. Its rows
 come in no particular order (sort the file if needed); on Spark it is a folder of part files.
 
@@ -28,9 +28,9 @@ import narwhals as nw
 import polars as pl
 
 from b2m.cohort import at_diagnosis as ad
-from b2m.cohort.engines import PolarsEngine
-from b2m.cohort.load import load_cohort
+from b2m.engines import PolarsEngine
 from b2m.errors import InputError
+from b2m.io.cohort import load_cohort
 
 FORMATS: tuple[str, ...] = (".parquet", ".csv")
 AuditRows = Literal["all", "used"]
@@ -140,7 +140,7 @@ def write_values(
     unit_report: Path | None = None,
     fish_concept_ids: Mapping[str, Collection[int]] | None = None,
 ) -> ValuesSummary:
-    """Load the cohort (:func:`b2m.cohort.load.load_cohort`) and write its table, and on request its
+    """Load the cohort (:func:`b2m.io.cohort.load_cohort`) and write its table, and on request its
     audit trail (``audit_rows``: every measurement, or only those used) and unit report."""
     if audit_rows not in ("all", "used"):
         raise InputError("--audit-rows", f"unknown choice {audit_rows!r}", "all, used")

@@ -61,18 +61,10 @@ from typing import Any
 import narwhals as nw
 
 from b2m.cohort import at_diagnosis as ad
-from b2m.cohort.engines import Engine, read_tables
-from b2m.cohort.load import (
-    CohortData,
-    ProvenanceMode,
-    as_censored,
-    as_date,
-    as_float,
-    as_int,
-    as_string,
-    cohort_from_events,
-)
+from b2m.cohort.assemble import CohortData, ProvenanceMode, cohort_from_events
+from b2m.engines import Engine, read_tables
 from b2m.errors import InputError
+from b2m.io.columns import as_censored, as_date, as_float, as_int, as_string
 
 MYELOMA_SNOMED = ("109989006",)  # Multiple myeloma (disorder)
 MYELOMA_ICD10 = ("C90.0",)  # WHO ICD-10: Multiple myeloma
@@ -386,7 +378,7 @@ def _censoring(engine: Engine, concept: nw.LazyFrame[Any] | None, meas: nw.LazyF
     """(number, operator code) of a measurement: ``value_as_number`` with the operator named by
     ``operator_concept_id`` in ``concept`` ("<", "<=", ">", ">="; "=" is exact); with no number, the
     source text ``value_source_value`` when it is a number, exact ("4.2") or censored ("<0.5"), read
-    by :func:`b2m.cohort.load.as_censored` (an ETL that left ``value_as_number`` empty loses no result)."""
+    by :func:`b2m.io.columns.as_censored` (an ETL that left ``value_as_number`` empty loses no result)."""
     names: dict[int, int] = dict(STANDARD_OPERATORS)
     if concept is not None and "concept_name" in concept.collect_schema():
         used = engine.collect(meas.select("operator_concept_id").unique())["operator_concept_id"].drop_nulls()

@@ -205,7 +205,8 @@ def demo(
     """Assess the bundled example patients and print their reports; write the GSE24080 cohort report."""
     raw = json.loads(resources.files("b2m").joinpath("data/example_patients.json").read_text(encoding="utf-8"))
     _assess_document(raw, format)
-    from b2m.cohort.report import terminal_progress, write_example_report
+    from b2m.cli.cohort import write_example_report
+    from b2m.cli.progress import terminal_progress
 
     with terminal_progress() as hook:
         files = write_example_report(out, ldh_uln_u_l=ldh_uln, progress=hook)
@@ -224,7 +225,7 @@ def monitor(
     """IMWG 2016 response and progression over time, B2M kinetics with kidney function, and alerts."""
     from b2m.monitor.monitor import monitor_patient
     from b2m.monitor.series import parse_series_document, read_long_format
-    from b2m.monitor.text import render_monitor_text
+    from b2m.report.monitor_text import render_monitor_text
 
     is_table = file != "-" and Path(file).suffix.lower() in (".csv", ".parquet")
     raw = None if is_table else _read_json(file)
@@ -333,9 +334,9 @@ def cohort_report(
     fish_concept: FishConceptOption = None,
 ) -> None:
     """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
-    from b2m.cohort.report import cohort_report as run
-    from b2m.cohort.report import terminal_progress
-    from b2m.cohort.values import parse_window
+    from b2m.cli.cohort import cohort_report as run
+    from b2m.cli.progress import terminal_progress
+    from b2m.io.cohort.values import parse_window
 
     window_days = parse_window(window)
 
@@ -385,7 +386,7 @@ def cohort_values(
     fish_concept: FishConceptOption = None,
 ) -> None:
     """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
-    from b2m.cohort.values import parse_window, write_values
+    from b2m.io.cohort.values import parse_window, write_values
 
     summary = write_values(
         input,

@@ -5,7 +5,7 @@ Data: NCBI GEO GSE24080 clinical supplement (the MAQC-II myeloma set), bundled u
 Cite Shi L et al., Nat Biotechnol 2010;28(8):827-838 (DOI 10.1038/nbt.1665) and the UAMS myeloma
 group (Zhan, Shaughnessy, Barlogie).
 
-:func:`load` maps the file to the cohort table of ``b2m.cohort.load`` (one row per patient, canonical
+:func:`load` maps the file to the cohort table of ``b2m.io.cohort.load`` (one row per patient, canonical
 units in the column names, the staging outputs of :func:`b2m.rules.staging.stage_frame`). What the
 file does not say is left unknown, never filled in, and every special case is listed in
 :attr:`ExampleCohort.notes`:
