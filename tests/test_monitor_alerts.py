@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from b2m.io.series import parse_patient_series
 from b2m.monitor.monitor import monitor_patient
 from tests.test_monitor_response import case, cats, run
 
@@ -87,7 +88,7 @@ def _gap_doc(gap_days: int) -> dict[str, Any]:
 @pytest.mark.parametrize(("gap", "alerted"), [(120, False), (121, True)])
 def test_monitoring_gap(gap: int, alerted: bool) -> None:
     """Heuristic threshold: a gap of more than 120 days between response assessments (exclusive: 120 is not)."""
-    r = monitor_patient(_gap_doc(gap)).to_dict()
+    r = monitor_patient(parse_patient_series(_gap_doc(gap))).to_dict()
     gaps = [a for a in r["alerts"] if a["code"] == "monitoring_gap"]
     assert bool(gaps) is alerted
     if gaps:

@@ -1,7 +1,7 @@
 """The HTML reports of ``b2m report``: one self-contained page per patient and audience.
 
 Input is the monitor's output for one patient (``b2m monitor --format json``, docs/monitor-contract.md)
-and the patient's input document (for the dated series the charts draw). Nothing is recomputed here:
+and the patient's series as read at the edge (for the dated series the charts draw). Nothing is recomputed here:
 stages, response categories, kinetics and alerts are shown as the monitor gave them.
 
 The page works offline: styles are inline, charts are inline SVG (:mod:`b2m.report.charts`), no
@@ -19,7 +19,6 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoes
 from markupsafe import Markup
 
 import b2m
-from b2m.errors import InputError
 from b2m.interpret import interpret_b2m
 from b2m.interpret.b2m import GREIPP_2005
 from b2m.interpret.flags import (
@@ -28,7 +27,7 @@ from b2m.interpret.flags import (
     KDIGO_2012,
 )
 from b2m.monitor.kinetics import KIDNEY_MATCH_WINDOW_DAYS
-from b2m.monitor.series import parse_patient_series
+from b2m.monitor.series import PatientSeries
 from b2m.report import content_patient as cp
 from b2m.report.charts import (
     BLUE,
@@ -42,7 +41,7 @@ from b2m.report.charts import (
     SeriesSet,
     points_from_monitor,
     render_svg,
-    series_from_input,
+    series_from_patient,
 )
 from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
 from b2m.units import LabValue
@@ -147,16 +146,8 @@ def _date(x: object) -> dt.date | None:
     return None
 
 
-def _therapy_events(patient: Mapping[str, Any]) -> tuple[tuple[dt.date, str], ...]:
-    out = []
-    for t in patient.get("therapy_lines") or []:
-        d = _date(t.get("start"))
-        if d is not None:
-            label = f"L{t.get('line', '?')}"
-            if t.get("regimen"):
-                label += f" {t['regimen']}"
-            out.append((d, label))
-    return tuple(out)
+def _therapy_events(series: PatientSeries) -> tuple[tuple[dt.date, str], ...]:
+    return tuple((t.start, f"L{t.line}" + (f" {t.regimen}" if t.regimen else "")) for t in series.therapy_lines)
 
 
 def _progression_events(doc: Mapping[str, Any]) -> tuple[tuple[dt.date, str], ...]:
@@ -176,9 +167,8 @@ def _egfr_equation(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _involved_chain(patient: Mapping[str, Any]) -> str | None:
-    chain = patient.get("involved_light_chain")
-    return chain if chain in ("kappa", "lambda") else None
+def _involved_chain(series: PatientSeries) -> str | None:
+    return series.patient.involved_light_chain
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +178,7 @@ def _involved_chain(patient: Mapping[str, Any]) -> str | None:
 
 def build_charts(
     doc: Mapping[str, Any],
-    patient: Mapping[str, Any],
+    patient: PatientSeries,
     series: SeriesSet,
     audience: Audience,
     *,
@@ -410,18 +400,19 @@ def _values_table(series: SeriesSet, b2m_points: Sequence[Point], egfr_points: S
 
 def render_html(
     doc: Mapping[str, Any],
-    patient: Mapping[str, Any],
+    patient: PatientSeries,
     audience: Audience,
     *,
     generated: dt.date | None = None,
 ) -> str:
     """The report as one self-contained HTML page.
 
-    ``doc`` is the monitor output for one patient, ``patient`` that patient's input document.
+    ``doc`` is the monitor output for one patient (:meth:`b2m.monitor.monitor.MonitorResult.to_dict`),
+    ``patient`` that patient's series as read at the edge.
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
-    series = series_from_input(patient)
+    series = series_from_patient(patient)
     latest = latest_b2m_reading(doc, patient)
     if latest is not None:  # shown as flags (clinician) and as points to talk about (patient)
         doc = {
@@ -437,7 +428,7 @@ def render_html(
     }
     context: dict[str, Any] = {
         "doc": doc,
-        "patient": patient,
+        "patient": patient.patient,
         "charts": charts,
         "values": _values_table(series, b2m_points, egfr_points),
         "generated": (generated or dt.date.today()).isoformat(),
@@ -460,7 +451,7 @@ def render_html(
                 for k, v in (doc.get("staging_at_diagnosis") or {}).items()
                 if isinstance(v, Mapping)
             ],
-            "therapy_lines": patient.get("therapy_lines") or [],
+            "therapy_lines": patient.therapy_lines,
             "kinetics": (doc.get("kinetics") or {}).get("b2m") or {},
             "flags": _clinician_flags(doc),
             "egfr_cutoffs": (EGFR_REDUCED_BELOW_ML_MIN_1_73M2, EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2),
@@ -487,17 +478,13 @@ def _nearest(labs: Sequence[LabValue], d: dt.date) -> LabValue | None:
     return min(near, key=lambda t: (t[0], t[1]))[2] if near else None
 
 
-def latest_b2m_reading(doc: Mapping[str, Any], patient: Mapping[str, Any]) -> LatestB2M | None:
+def latest_b2m_reading(doc: Mapping[str, Any], ps: PatientSeries) -> LatestB2M | None:
     """Flags of the latest B2M result from the engine's interpretation (:func:`interpret_b2m`).
 
     The monitor reports kinetics and alerts over time; what may be moving the latest single result
     (kidney function, inflammation, infection, drugs, method, censoring) is the engine's reading,
     with the eGFR the monitor computed for that date and the creatinine and CRP of the same window.
     """
-    try:
-        ps = parse_patient_series(patient)
-    except InputError:
-        return None  # the monitor refuses such input before any report is made
     results = ps.lab("b2m")
     latest = results[-1] if results else None
     if latest is None or latest.date is None:

@@ -16,7 +16,9 @@ from b2m.units.analytes import ANALYTES, LAB_NAMES, Analyte
 from b2m.units.censored import Censored, Direction
 from b2m.units.registry import normalise_unit_text, parse_unit, round_sig
 
-_CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$")
+# A censored result as text ("<0.5", ">= 20", "≤0.2"); also the JSON Schema pattern of censored values.
+CENSORED_PATTERN = r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$"
+_CENSORED = re.compile(CENSORED_PATTERN)
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
 _DIRECTIONS: dict[str, Direction] = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "≤": "<=", "≥": ">="}
 # Units are short; anything longer, or with characters no unit spelling uses ("mg/L=1", control
