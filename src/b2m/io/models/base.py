@@ -36,7 +36,7 @@ class Contract(BaseModel):
         strict=True,
         allow_inf_nan=False,
         frozen=True,
-        str_max_length=1 << 20,  # no single string of a document is longer than a mebibyte
+        field_title_generator=lambda name, info: name,  # the JSON Schema shows each key as written
     )
 
 

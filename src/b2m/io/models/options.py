@@ -27,7 +27,7 @@ SEED_RANGE = (0, 2**32 - 1)
 
 
 class StageOptions(Contract):
-    """``b2m stage``: batch staging of a CSV or Parquet table."""
+    """`b2m stage`: batch staging of a CSV or Parquet table."""
 
     on_invalid: Literal["error", "null"] = Field(
         "error",
@@ -37,7 +37,7 @@ class StageOptions(Contract):
 
 
 class CohortOptions(Contract):
-    """What ``b2m cohort values`` and ``b2m cohort report`` share: where the values at diagnosis come from."""
+    """What `b2m cohort values` and `b2m cohort report` share: where the values at diagnosis come from."""
 
     kind: Kind = Field(
         description="Input layout: wide (the batch columns of b2m stage), long (a lab-event table with a patient "
@@ -98,7 +98,7 @@ class CohortOptions(Contract):
 
 
 class CohortValuesOptions(CohortOptions):
-    """``b2m cohort values``: values at diagnosis and stages per patient."""
+    """`b2m cohort values`: values at diagnosis and stages per patient."""
 
     kind: Kind = Field("long", description=CohortOptions.model_fields["kind"].description)
     audit_rows: Literal["all", "used"] = Field(
@@ -107,7 +107,7 @@ class CohortValuesOptions(CohortOptions):
 
 
 class CohortReportOptions(CohortOptions):
-    """``b2m cohort report``: survival by ISS, R-ISS and R2-ISS."""
+    """`b2m cohort report`: survival by ISS, R-ISS and R2-ISS."""
 
     kind: Kind = Field("wide", description=CohortOptions.model_fields["kind"].description)
     min_cell_count: int | None = Field(

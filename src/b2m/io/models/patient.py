@@ -23,6 +23,7 @@ from b2m.io.models.base import (
 )
 from b2m.patient import BoneLesions, Disease, Isotype, Setting, Sex
 from b2m.units import ANALYTES
+from b2m.units.labvalue import MAX_UNIT_CHARS
 
 MAX_PATIENTS_PER_DOCUMENT = 100_000
 AGE_RANGE_YEARS = (0.0, 130.0)
@@ -30,7 +31,7 @@ WEIGHT_RANGE_KG = (1.0, 400.0)
 
 
 class LabResult(Contract):
-    """One lab result as the reporting lab sent it. A ``null`` value means unknown."""
+    """One lab result as the reporting lab sent it. A `null` value means unknown."""
 
     value: LabNumber | None = Field(
         None,
@@ -43,6 +44,7 @@ class LabResult(Contract):
         "(µ U+00B5, μ U+03BC, u, mc) and the UCUM forms are read; a value implausible in its unit is refused with "
         "the unit most likely meant.",
         examples=["mg/L", "µmol/L", "g/dL"],
+        json_schema_extra={"maxLength": MAX_UNIT_CHARS},  # checked by the unit layer, with the accepted units
     )
     lower_limit: LimitNumber | None = Field(
         None, description="The reporting lab's lower reference limit, in the result's unit (0: 'up to')."
@@ -91,7 +93,7 @@ Finding = Annotated[bool | None, Accepted("true, false, null (unknown)")]
 
 
 class Cytogenetics(Contract):
-    """FISH and sequencing results; ``null`` (or absent) is unknown, never normal."""
+    """FISH and sequencing results; `null` (or absent) is unknown, never normal."""
 
     del17p: Finding = Field(None, description="del(17p).")
     t4_14: Finding = Field(None, description="t(4;14).")
@@ -154,7 +156,7 @@ CodeList = Annotated[
 
 
 class PatientDocument(Contract):
-    """One patient of ``b2m assess``: values as received, with their units. Absent keys and ``null`` mean unknown;
+    """One patient of `b2m assess`: values as received, with their units. Absent keys and `null` mean unknown;
     unknown keys are refused."""
 
     id: PatientId | None = Field(
@@ -215,4 +217,4 @@ class PatientDocument(Contract):
 class PatientFile(
     RootModel[PatientDocument | Annotated[list[PatientDocument], Field(max_length=MAX_PATIENTS_PER_DOCUMENT)]]
 ):
-    """The input of ``b2m assess``: one patient object, or an array of them."""
+    """The input of `b2m assess`: one patient object, or an array of them."""

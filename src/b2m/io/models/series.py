@@ -24,7 +24,7 @@ MAX_PATIENTS_PER_SERIES_DOCUMENT = 10_000
 
 
 class DatedLabResult(LabResult):
-    """One dated lab result of a series: a value and a date are required; units as in ``labs``."""
+    """One dated lab result of a series: a value and a date are required; units as in `labs`."""
 
     value: LabNumber = Field(
         description='The result: a number, or a censored string such as "<0.1". A serum M-protein of 0 (or a censored '
@@ -128,8 +128,8 @@ class ImagingEvent(Contract):
 
 
 class SeriesDocument(PatientDocument):
-    """One patient followed over time (``b2m monitor``, ``b2m report``): the patient document of ``b2m assess``
-    (``labs`` = values at diagnosis, for the stage at diagnosis) plus dated series, therapy lines and imaging."""
+    """One patient followed over time (`b2m monitor`, `b2m report`): the patient document of `b2m assess`
+    (`labs` = values at diagnosis, for the stage at diagnosis) plus dated series, therapy lines and imaging."""
 
     series: Series | None = Field(None, description="Dated results by lab name, marrow and immunofixation.")
     therapy_lines: Annotated[list[TherapyLine] | None, Accepted("a JSON array of therapy lines")] = Field(
@@ -146,7 +146,7 @@ class SeriesDocument(PatientDocument):
 class SeriesFile(
     RootModel[SeriesDocument | Annotated[list[SeriesDocument], Field(max_length=MAX_PATIENTS_PER_SERIES_DOCUMENT)]]
 ):
-    """The input of ``b2m monitor`` and ``b2m report``: one patient object, or an array of them (ids unique)."""
+    """The input of `b2m monitor` and `b2m report`: one patient object, or an array of them (ids unique)."""
 
 
 __all__ = [
