@@ -91,6 +91,9 @@ def _factor(key: str, unit: str) -> float:
     return float(q.magnitude) / float(canon.magnitude)
 
 
+# Both below are pure functions of short strings (units are at most MAX_UNIT_CHARS), called for every lab
+# value: cached, the unit layer reads a value in microseconds (a service reads one patient per request).
+@lru_cache(maxsize=1024)
 def canonical_spelling(key: str, unit: str) -> str:
     """Older HL7 feeds send upper case ("MG/L"); match the analyte's spellings case-insensitively
     first, because pint would read "MG" as megagram."""
@@ -100,6 +103,7 @@ def canonical_spelling(key: str, unit: str) -> str:
     return next((ok for ok in spellings if normalise_unit_text(ok).casefold() == folded), unit)
 
 
+@lru_cache(maxsize=1024)
 def _same_unit(key: str, a: str, b: str) -> bool:
     a, b = canonical_spelling(key, a), canonical_spelling(key, b)
     try:
