@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from b2m.errors import InputError, short
 from b2m.io.models.base import Accepted, got
+from b2m.units import ANALYTES
 
 Loc = tuple[int | str, ...]
 
@@ -122,12 +123,13 @@ def _is_number_error(kind: str) -> bool:
     return kind in ("float_type", "int_type", "float_parsing", "int_parsing", "int_from_float", "finite_number")
 
 
-def _problem(err: ErrorDetails, name: str | None, tp: Any, meta: list[Any]) -> str:
+def _problem(err: ErrorDetails, name: str | None, tp: Any, meta: list[Any], *, keyed: bool) -> str:
+    """The problem in the project's words; ``keyed``: the value stands under a key (not an array item)."""
     kind, raw = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
     lo, hi = _bounds(meta)
     whole = tp is int
-    if kind == "missing" or (raw is None and kind not in ("value_error", "assertion_error")):
+    if kind == "missing" or (keyed and raw is None and kind not in ("value_error", "assertion_error")):
         return f"{name or 'value'} is required"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected an object, got {got(raw)}"
@@ -209,7 +211,12 @@ def input_error(exc: ValidationError, model: type[BaseModel], prefix: str = "", 
         raw = err.get("input")
         problem = f"expected a {root} object, got null" if raw is None else f"expected an object, got {got(raw)}"
         return InputError(path, problem, "a JSON object")
-    return InputError(path, _problem(err, name, tp, meta), accepted_forms(tp, meta))
+    accepted = accepted_forms(tp, meta)
+    analyte = next((p for p in reversed(loc) if isinstance(p, str) and p in ANALYTES), None)
+    if name == "unit" and analyte is not None:  # a lab's unit: the analyte's accepted units (units/analytes.py)
+        accepted = ", ".join(ANALYTES[analyte].accepted)
+    keyed = bool(loc) and isinstance(loc[-1], str)
+    return InputError(path, _problem(err, name, tp, meta, keyed=keyed), accepted)
 
 
 __all__ = ["accepted_forms", "field_path", "input_error"]
