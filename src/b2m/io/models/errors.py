@@ -52,12 +52,11 @@ def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
             return tp, meta
 
 
-def _slot(model: type[BaseModel], loc: Loc) -> tuple[str | None, Any, list[Any], type[BaseModel] | None]:
-    """Walk ``loc`` through the model: the last field name, its type, its metadata and the model holding it."""
+def _slot(model: type[BaseModel], loc: Loc) -> tuple[str | None, Any, list[Any]]:
+    """Walk ``loc`` through the model: the last field name on the way, the type at ``loc`` and its metadata."""
     tp: Any = model
     name: str | None = None
     meta: list[Any] = []
-    holder: type[BaseModel] | None = None
     for part in loc:
         base, _ = _unwrap(tp)
         if isinstance(part, int):
@@ -68,14 +67,13 @@ def _slot(model: type[BaseModel], loc: Loc) -> tuple[str | None, Any, list[Any],
             break
         if isinstance(base, type) and issubclass(base, BaseModel) and part in base.model_fields:
             info: FieldInfo = base.model_fields[part]
-            holder, name = base, part
-            tp = info.annotation
+            name, tp = part, info.annotation
             meta = [*info.metadata, *_unwrap(tp)[1]]
         elif get_origin(base) is dict:
             tp = get_args(base)[1]
         else:
             break
-    return name, _unwrap(tp)[0], meta, holder
+    return name, _unwrap(tp)[0], meta
 
 
 def _bounds(meta: list[Any]) -> tuple[Any, Any]:
@@ -159,7 +157,7 @@ def _problem(err: ErrorDetails, name: str | None, tp: Any, meta: list[Any], *, k
         return f"not a number: {short(raw)}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number"):
         return f"out of range: {short(raw)}"
-    return str(err.get("msg", kind))
+    return f"not accepted: {short(raw)}"  # a check without its own wording here: the accepted forms say more
 
 
 def _extra_keys(errors: list[ErrorDetails], parent: Loc) -> list[str]:
@@ -184,7 +182,7 @@ def input_error(exc: ValidationError, model: type[BaseModel], prefix: str = "", 
         return type(cause)(field_path(inner or [root], prefix), cause.problem, cause.accepted, cause.hint)
     if err["type"] == "extra_forbidden":
         parent = loc[:-1]
-        _, holder_tp, _, _ = _slot(model, parent) if parent else (None, model, [], None)
+        holder_tp = _slot(model, parent)[1]
         keys = _extra_keys(errors, parent)
         allowed = (
             ", ".join(holder_tp.model_fields)
@@ -199,13 +197,13 @@ def input_error(exc: ValidationError, model: type[BaseModel], prefix: str = "", 
         )
     if "[key]" in loc:  # a mapping's key that is not one of its choices
         at = loc.index("[key]")
-        name, tp, meta, _ = _slot(model, loc[: at - 1])
-        key_type = get_args(_unwrap(tp)[0])[0] if get_origin(_unwrap(tp)[0]) is dict else None
+        mapping = _slot(model, loc[: at - 1])[1]
+        key_type = get_args(mapping)[0] if get_origin(mapping) is dict else None
         choices = _choices(key_type) if key_type is not None else None
         return InputError(
             field_path(loc[: at - 1], prefix), f"unknown key {short(loc[at - 1])}", ", ".join(choices or ())
         )
-    name, tp, meta, _ = _slot(model, loc)
+    name, tp, meta = _slot(model, loc)
     path = field_path(loc or (root,), prefix)
     if not loc and err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         raw = err.get("input")

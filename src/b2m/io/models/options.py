@@ -24,6 +24,7 @@ LDH_ULN_RANGE_U_L = ANALYTES["ldh"].plausible
 MAX_WINDOW_DAYS = 999_999_999
 MAX_BOOTSTRAP = 100_000
 SEED_RANGE = (0, 2**32 - 1)
+ConceptId = Annotated[int, Field(ge=0, le=2**63 - 1)]  # OMOP concept_id: an integer column (int64 at most)
 
 
 class StageOptions(Contract):
@@ -67,7 +68,7 @@ class CohortOptions(Contract):
         description="LDH upper limit of normal (U/L) to assume where the data give none; stated in the output as "
         "an assumption.",
     )
-    fish_concept_ids: dict[FishKey, list[int]] | None = Field(
+    fish_concept_ids: dict[FishKey, list[ConceptId]] | None = Field(
         None,
         description="OMOP only: the site's own concept ids of each FISH result (FISH has no agreed OMOP code; "
         "without them FISH is unknown).",
