@@ -49,7 +49,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 SYSTEM_LABELS: dict[str, str] = {"iss": "ISS", "r_iss": "R-ISS", "r2_iss": "R2-ISS"}
-STAGES: dict[str, tuple[str, ...]] = {name: tuple(m.STAGES) for name, m in SYSTEMS.items()}
+STAGES: dict[str, tuple[str, ...]] = {name: s.stages for name, s in SYSTEMS.items()}
 ENDPOINTS: dict[str, str] = {"os": "overall survival", "efs": "event-free survival"}
 DEFAULT_BOOTSTRAP = 500
 DEFAULT_SEED = 20240601

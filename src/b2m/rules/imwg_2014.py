@@ -62,6 +62,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
 from b2m.rules.checks import check_bool, check_choice, check_count, check_lab, check_number
 from b2m.rules.kleene import Num, Tri, and_, bounds, ge, gt, gt_num, lt, not_, or_
+from b2m.rules.spec import Features, ScoreRule
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
 from b2m.units.registry import round_sig
@@ -700,3 +701,40 @@ def imwg_2014(
         missing=tuple(missing),
         notes=tuple(notes),
     )
+
+
+def smouldering_risk_applies(features: Features, results: Mapping[str, RuleResult]) -> bool:
+    """Smouldering-myeloma risk applies where SMM is the setting or still a possible IMWG 2014 class."""
+    r = results.get(REF.id)
+    return features["setting"] == "smm" or (r is not None and "smouldering_myeloma" in r.possible)
+
+
+SPEC = ScoreRule(
+    name="imwg_2014",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=imwg_2014,
+    arguments={
+        "bmpc_percent": "bmpc_percent",
+        "plasmacytoma": "plasmacytoma",
+        "isotype": "isotype",
+        "m_protein_g_dl": "m_protein_g_dl",
+        "urine_m_protein_mg_24h": "urine_m_protein_mg_24h",
+        "calcium": "calcium",
+        "creatinine": "creatinine",
+        "crcl_ml_min": "crcl_ml_min",
+        "crcl_estimator": "crcl_estimator",
+        "hemoglobin": "hemoglobin",
+        "osteolytic_lesions": "osteolytic_lesions",
+        "mri_focal_lesions_ge_5mm": "mri_focal_lesions_ge_5mm",
+        "flc_kappa": "flc_kappa",
+        "flc_lambda": "flc_lambda",
+        "crab_attributable": "crab_attributable",
+        "amyloidosis": "amyloidosis",
+        "igm_related_features": "igm_related_features",
+        "bm_lymphoplasmacytic_percent": "bm_lymphoplasmacytic_percent",
+    },
+    diseases=("multiple_myeloma",),
+)
