@@ -45,6 +45,7 @@ def _toy_evaluate(x: StagingInputs[V], earlier: Mapping[str, Conditions[V]], /) 
 
 TOY = StagingSystem(
     name="b2m_only",
+    label="B2M-only (toy)",
     ref=RuleRef("b2m_only", "toy", "Toy B2M-only staging (test)", TOY_SOURCE),
     stages=("I", "II"),
     inputs=("b2m_mg_l",),
@@ -102,6 +103,7 @@ def test_today_output_columns() -> None:
     assert registry.output_columns() == expected
     assert tuple(OUTPUT_COLUMNS) == expected
     assert list(SYSTEMS) == ["iss", "r_iss", "r2_iss"]
+    assert [s.label for s in registry.staging_systems()] == ["ISS", "R-ISS", "R2-ISS"]
 
 
 def test_toy_staging_system_reaches_assess_json_and_text() -> None:

@@ -126,6 +126,7 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 SPEC = StagingSystem(
     name="iss",
+    label="ISS",
     ref=REF,
     stages=STAGES,
     inputs=INPUTS,

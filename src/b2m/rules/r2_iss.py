@@ -162,6 +162,7 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 SPEC = StagingSystem(
     name="r2_iss",
+    label="R2-ISS",
     ref=REF,
     stages=STAGES,
     inputs=INPUTS,

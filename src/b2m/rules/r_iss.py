@@ -112,6 +112,7 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 SPEC = StagingSystem(
     name="r_iss",
+    label="R-ISS",
     ref=REF,
     stages=STAGES,
     inputs=INPUTS,

@@ -73,12 +73,14 @@ class Score:
 class StagingSystem:
     """One ISS-family staging system: everything shown about it, and its definition.
 
-    ``name`` is its batch output column and its key in the assessment JSON. ``value_notes`` are notes
+    ``name`` is its batch output column and its key in the assessment JSON; ``label`` its short name in
+    tables and figures ("R2-ISS"). ``value_notes`` are notes
     on the patient's values (ISS: a value exactly on a disputed boundary); they are given to this
     system's results and to those of every system that ``uses`` it.
     """
 
     name: str
+    label: str
     ref: RuleRef
     stages: tuple[str, ...]
     inputs: tuple[str, ...]  # names from b2m.rules.inputs
