@@ -198,7 +198,7 @@ def _c_pair(
 
 def compare_concordance(
     table: pl.DataFrame,
-    systems: Sequence[str] = tuple(STAGES),
+    systems: Sequence[str] | None = None,
     endpoint: str = "os",
     *,
     bootstrap: int = DEFAULT_BOOTSTRAP,
@@ -210,8 +210,10 @@ def compare_concordance(
 
     Percentile bootstrap intervals (``bootstrap`` replicates, ``numpy.random.default_rng(seed)``):
     every replicate resamples patients with replacement once and scores every system on that same
-    resample, so the intervals of the differences between systems are paired.
+    resample, so the intervals of the differences between systems are paired. ``systems``: every
+    registered staging system unless given.
     """
+    systems = tuple(STAGES) if systems is None else tuple(systems)
     rows = outcome_rows(staged_rows(table, systems), endpoint)
     if rows.height < 2 or not rows["_event"].any():
         raise NotEstimable(
