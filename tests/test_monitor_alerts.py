@@ -119,7 +119,7 @@ def test_b2m_rise_alert_mentions_kidneys_and_gives_no_advice() -> None:
 def _relapse_case(relapsed: int) -> dict[str, Any]:
     """CR on assessments 1 and 2 (IFE negative, marrow 2% clonal, electrophoresis 0), then serum
     immunofixation positive again with electrophoresis still 0 on the last ``relapsed`` assessments:
-    relapse from CR (reappearance on immunofixation, Kumar 2016, sheet §6 [S]); those assessments are
+    relapse from CR (reappearance on immunofixation, Kumar 2016; b2m reference RESP-6); those assessments are
     VGPR (not detectable by electrophoresis), not PD (no 0.5 g/dL rise)."""
     ife = {1: ("negative", "negative"), 2: ("negative", "negative")}
     ife |= {3 + i: ("positive", "negative") for i in range(relapsed)}
