@@ -21,7 +21,9 @@ from typing import Any, cast
 import pytest
 
 import b2m
+from b2m.io.series import parse_patient_series
 from b2m.monitor.monitor import monitor_patient
+from b2m.monitor.series import PatientSeries
 from b2m.report.html import AUDIENCES, FOOTER_ID_MAX_CHARS, Audience, footer_id, render_html
 from b2m.report.pdf import html_to_pdf
 
@@ -72,15 +74,15 @@ def _lines(page: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fixture_doc() -> tuple[dict[str, Any], dict[str, Any]]:
+def fixture_doc() -> tuple[dict[str, Any], PatientSeries]:
     with FIXTURE.open(encoding="utf-8") as fh:
         fx = json.load(fh)
-    return fx["monitor"], fx["patient"]
+    return fx["monitor"], parse_patient_series(fx["patient"])
 
 
 @pytest.mark.parametrize(("pid", "shown"), HOSTILE_IDS, ids=[f"id{i}" for i in range(len(HOSTILE_IDS))])
 def test_clinician_footer_survives_a_hostile_id(
-    fixture_doc: tuple[dict[str, Any], dict[str, Any]], pid: str, shown: str, tmp_path: Path
+    fixture_doc: tuple[dict[str, Any], PatientSeries], pid: str, shown: str, tmp_path: Path
 ) -> None:
     """Every page of the clinician PDF ends with its footer, the id shown as text, and "page i of n"."""
     doc, patient = copy.deepcopy(fixture_doc)
@@ -96,7 +98,7 @@ def test_clinician_footer_survives_a_hostile_id(
 
 
 def test_patient_footer_and_header_with_a_hostile_id(
-    fixture_doc: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+    fixture_doc: tuple[dict[str, Any], PatientSeries], tmp_path: Path
 ) -> None:
     """The patient PDF's footer (no id in it) is on every page, and its header shows the id as text."""
     doc, patient = copy.deepcopy(fixture_doc)
@@ -116,7 +118,7 @@ def test_footer_id_is_one_bounded_line() -> None:
     assert footer_id("O'Neil & Co") == "O'Neil & Co"  # text; the template escapes it once, as HTML
 
 
-def test_html_report_footer_is_markup_not_css(fixture_doc: tuple[dict[str, Any], dict[str, Any]]) -> None:
+def test_html_report_footer_is_markup_not_css(fixture_doc: tuple[dict[str, Any], PatientSeries]) -> None:
     """The id is never written into the style sheet: the page's <style> is the same whatever the id."""
     doc, patient = copy.deepcopy(fixture_doc)
 
@@ -140,7 +142,7 @@ lone last sentence had 18 words)."""
 @pytest.mark.parametrize("pid", [p["id"] for p in EXAMPLES])
 def test_last_page_is_not_an_orphan(pid: str, audience: str, tmp_path: Path) -> None:
     """The last page of each example patient's PDF holds more than a few words besides its footer."""
-    patient = next(p for p in EXAMPLES if p["id"] == pid)
+    patient = parse_patient_series(next(p for p in EXAMPLES if p["id"] == pid))
     html = render_html(monitor_patient(patient).to_dict(), patient, cast(Audience, audience))
     pages = pdf_page_texts(html_to_pdf(html), tmp_path)
     footer = PATIENT_FOOTER if audience == "patient" else CLINICIAN_FOOTER + pid
