@@ -82,16 +82,27 @@ def parse_patient(raw: object, default_id: str = "1", *, prefix: str = "") -> Pa
 
 
 def parse_patients(raw: object) -> list[Patient]:
-    """One patient object or an array of them; errors are prefixed with the array index."""
+    """One patient object or a non-empty array of them (ids unique, as in the series document); errors are
+    prefixed with the array index and never quote an id."""
     if not isinstance(raw, list):
         return [parse_patient(raw)]
+    if not raw:
+        raise InputError("patients", "no patient in the document (an empty array)", "a patient object or array of them")
     if len(raw) > MAX_PATIENTS_PER_DOCUMENT:
         raise InputError(
             "patients",
             f"{len(raw)} patients in one document",
             f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts",
         )
-    return [parse_patient(item, default_id=str(i + 1), prefix=f"[{i}]") for i, item in enumerate(raw)]
+    out: list[Patient] = []
+    ids: set[str] = set()
+    for i, item in enumerate(raw):
+        p = parse_patient(item, default_id=str(i + 1), prefix=f"[{i}]")
+        if p.id in ids:
+            raise InputError(f"[{i}].id", "the same patient id appears twice", "one entry per patient")
+        ids.add(p.id)
+        out.append(p)
+    return out
 
 
 __all__ = ["MAX_PATIENTS_PER_DOCUMENT", "parse_patient", "parse_patients", "to_patient"]

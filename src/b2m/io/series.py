@@ -219,6 +219,8 @@ def parse_series_document(raw: object) -> list[PatientSeries]:
     """One patient object or an array of them (ids unique); errors are prefixed with the array index."""
     if not isinstance(raw, list):
         return [parse_patient_series(raw)]
+    if not raw:
+        raise InputError("patients", "no patient in the document (an empty array)", "a patient object or array of them")
     if len(raw) > MAX_PATIENTS:
         raise InputError("patients", f"{len(raw)} patients in one document", f"at most {MAX_PATIENTS:,}")
     out = []
@@ -266,29 +268,101 @@ _FALSE = ("false", "f", "no", "n", "0")
 MAX_LONG_BYTES = 256 << 20
 
 
+_BINARY_PROBE = 1 << 16
+MAX_LONG_HEADER_BYTES = 1 << 16
+MAX_LONG_FIELDS = 64  # the long format has 14 columns; a header with many more is not one
+MAX_PARQUET_FOOTER_BYTES = 64 << 20  # the schema and row-group index; a file of the long format needs kilobytes
+
+
+def _not_a_table(name: str, kind: str, problem: str) -> FileFormatError:
+    return FileFormatError(name, problem, f"a {kind} file with a header row and the columns " + ", ".join(LONG_COLUMNS))
+
+
+def _check_long_csv(path: Path, name: str) -> None:
+    """Refuse from its first bytes what polars should not be asked to read: an empty or binary file, a header
+    that is not UTF-8 text or is far wider than the format (a million columns)."""
+    with path.open("rb") as fh:
+        head = fh.read(_BINARY_PROBE)
+    if not head.strip():
+        raise _not_a_table(name, "CSV", "is an empty file")
+    if b"\x00" in head:
+        raise _not_a_table(name, "CSV", "has a NUL byte: a binary file, not CSV text")
+    end = head.find(b"\n")
+    if end < 0 and len(head) >= MAX_LONG_HEADER_BYTES:
+        raise _not_a_table(name, "CSV", f"header row longer than {MAX_LONG_HEADER_BYTES >> 10} KiB")
+    try:
+        header = (head if end < 0 else head[:end]).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _not_a_table(name, "CSV", "header row is not UTF-8 text") from None
+    if header.count(",") + 1 > MAX_LONG_FIELDS:
+        raise _not_a_table(name, "CSV", f"header has {header.count(',') + 1:,} columns")
+
+
+def _check_long_parquet(path: Path, name: str) -> None:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 4, 0))
+        tail = fh.read(4)
+        fh.seek(max(size - 8, 0))
+        footer = int.from_bytes(fh.read(4), "little")
+    if size < 12 or head != b"PAR1" or tail != b"PAR1" or footer > size - 12:
+        raise _not_a_table(name, "Parquet", "is not a complete Parquet file (truncated or another format)")
+    if footer > MAX_PARQUET_FOOTER_BYTES:
+        raise _not_a_table(name, "Parquet", f"Parquet footer larger than {MAX_PARQUET_FOOTER_BYTES >> 20} MiB")
+
+
+def _csv_problem(path: Path) -> str:
+    """Where a CSV file polars could not read goes wrong (row number and field counts, never the row)."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = csv.reader(fh)
+            width = len(next(rows, []))
+            for n, row in enumerate(rows, start=2):
+                if row and len(row) != width:
+                    return f"row {n} has {len(row)} fields, the header {width}"
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except csv.Error:
+        return f"malformed CSV near row {rows.line_num}"
+    return "a row it cannot parse (an unclosed quote?)"
+
+
 def _read_table(path: Path, name: str) -> list[dict[str, str | None]]:
-    """Every column as text (validation then names the offending value), rows as dicts."""
+    """Every column as text (validation then names the offending value), rows as dicts.
+
+    Errors name the file, the row and the problem, never a row's content (it holds patient ids).
+    """
     import polars as pl
 
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise FileFormatError(name, f"unsupported file type {path.suffix or '(none)'!r}", ".json, .csv, .parquet")
+    if path.is_dir():
+        raise FileFormatError(name, f"is a folder: {path}", "a path to a .csv or .parquet file")
     if not path.is_file():
         raise FileFormatError(name, f"no such file: {path}", "a path to a .csv or .parquet file")
     if path.stat().st_size > MAX_LONG_BYTES:
         raise FileFormatError(name, f"larger than {MAX_LONG_BYTES >> 20} MiB", "one patient series file per run")
+    kind = "CSV" if suffix == ".csv" else "Parquet"
+    (_check_long_csv if suffix == ".csv" else _check_long_parquet)(path, name)
     try:
         if suffix == ".csv":
             df = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
         else:
             df = pl.read_parquet(path)
+            if len(df.columns) > MAX_LONG_FIELDS:
+                raise _not_a_table(name, kind, f"has {len(df.columns):,} columns")
             df = df.select(pl.all().cast(pl.String))
-    except Exception as e:  # polars / arrow raise many error kinds on malformed files
-        kind = "CSV" if suffix == ".csv" else "Parquet"
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
-        raise FileFormatError(
-            name, f"not a readable {kind} file ({first})", f"a {kind} file with a header row"
-        ) from None
+    except FileFormatError:
+        raise
+    except BaseException as e:  # polars raises many error kinds (a Rust panic is no Exception); never echoed
+        if isinstance(e, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        problem = _csv_problem(path) if suffix == ".csv" else "corrupt or not a Parquet file"
+        raise _not_a_table(name, kind, f"not a readable {kind} file ({problem})") from None
     dupes = sorted({c for c in df.columns if df.columns.count(c) > 1})
     if dupes:
         raise FileFormatError(name, f"duplicate column(s) {', '.join(dupes)}", "each column once")

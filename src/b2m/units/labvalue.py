@@ -143,6 +143,13 @@ def _checked_factor(key: str, unit: object, field: str) -> float:
     return factor
 
 
+# A positive number this small (5e-324, 1e-300) is no laboratory result but an artefact of whatever wrote the
+# file (a float underflow), and dividing by it overflows every later step (a percent change from a baseline
+# of 5e-324 has 300 digits). The floor lies far below any reported value in any accepted unit; zero stays
+# zero (not detected).
+MIN_REPORTED_VALUE = 1e-12
+
+
 def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Censored:
     """A finite, non-negative number, or (if allowed) a censored value such as ``"<0.5"``."""
     accepted = "a number such as 4.2" + (', or a censored value such as "<0.5" or ">20"' if allow_censored else "")
@@ -159,6 +166,8 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
         bound = float(m.group(2))
         if not math.isfinite(bound):
             raise InputError(field, f"censored bound is not finite: {short(raw)}", accepted)
+        if 0 < bound < MIN_REPORTED_VALUE:
+            raise InputError(field, f"censored bound {short(raw)} is below any reported value", accepted)
         return Censored(_DIRECTIONS[m.group(1)], bound)
     else:
         raise InputError(field, f"not a number: {short(raw)}", accepted)
@@ -166,6 +175,12 @@ def parse_number(raw: object, field: str, *, allow_censored: bool) -> float | Ce
         raise InputError(field, f"value is not finite: {short(raw)}", accepted)
     if x < 0:
         raise InputError(field, f"value is negative: {short(raw)}", accepted)
+    if 0 < x < MIN_REPORTED_VALUE:
+        raise InputError(
+            field,
+            f"{short(raw)} is below any reported value (0 means not detected)",
+            f"0, or {MIN_REPORTED_VALUE:g} or more",
+        )
     return x
 
 

@@ -149,7 +149,11 @@ def load_cohort(
             data = replace(data, provenance=data.provenance.clear())
     elif kind == "long":
         if patients is None:
-            raise InputError("patients", "a long lab table needs a patient table", "patients=PATH or a frame")
+            raise InputError(
+                "patients",
+                "a long lab table needs a patient table",
+                "a patient table: --patients FILE (in Python, patients=PATH or a frame)",
+            )
         labs = renamed(eng.read(source), columns)
         pts = patients_from_long(renamed(eng.read(patients), columns))
         events = events_from_long(eng, labs)

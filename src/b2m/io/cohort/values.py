@@ -54,7 +54,10 @@ def parse_window(text: str) -> tuple[int, int]:
     window = (int(lo), int(hi)) if whole.match(lo) and whole.match(hi) else None
     if not sep or window is None:
         raise InputError("--window", f"not LO,HI in days: {text!r}", "two whole numbers of days, e.g. -60,30")
-    ad.Window(*window)  # refuses lo > hi with its own message
+    try:
+        ad.Window(*window)  # refuses lo > hi with its own message
+    except InputError as e:
+        raise InputError("--window", e.problem, e.accepted, e.hint) from None
     return window
 
 

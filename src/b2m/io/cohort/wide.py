@@ -52,9 +52,7 @@ def load_wide(
     if columns:
         raw = raw.rename({k: v for k, v in columns.items() if k in raw.columns})
     if "patient_id" not in raw.columns:
-        raise FileFormatError(
-            "input", "missing column patient_id", "a patient_id column (or columns={'id': 'patient_id'})"
-        )
+        raise FileFormatError("input", "missing column patient_id", "a patient_id column")
     notes: list[str] = []
     previous = [c for c in (*OUTPUT_COLUMNS, "b2m_issues") if c in raw.columns]
     if previous:  # the output of `b2m stage` is a valid input: its stages are recomputed, not trusted

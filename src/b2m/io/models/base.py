@@ -12,6 +12,7 @@ about the field names (:mod:`b2m.io.models.errors`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,10 +21,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from b2m.errors import InputError, short
 from b2m.units import CENSORED_PATTERN, Censored, parse_number
 
-# Plausible calendar for dated clinical results (a typo such as 0202-01-10 is refused, not monitored).
+# One date rule for every dated field of every document (lab results, series, marrow, immunofixation,
+# therapy lines, imaging): a calendar date written YYYY-MM-DD (no ISO week "2026-W10-1", ordinal
+# "2026-061", basic "20260131" or time of day), from 1950 (a typo such as 0202-01-10 is refused, not
+# monitored) to today. A result is not dated in the future: a date up to FUTURE_MARGIN_DAYS after the
+# machine's own date is accepted, because time zones span 26 hours and a sample taken just after midnight
+# where the calendar is ahead of the machine's carries the next date (or the one after).
 EARLIEST_DATE = dt.date(1950, 1, 1)
-LATEST_DATE = dt.date(2100, 12, 31)
-DATE_ACCEPTED = "an ISO 8601 date such as 2026-01-31"
+LATEST_DATE = dt.date(2100, 12, 31)  # the calendar's end; "today" comes first
+FUTURE_MARGIN_DAYS = 2
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_ACCEPTED = "an ISO 8601 calendar date YYYY-MM-DD such as 2026-01-31, from 1950-01-01 to today"
+_DATE = re.compile(DATE_PATTERN)
 MAX_TEXT_CHARS = 200
 MAX_ID_CHARS = 64
 
@@ -127,31 +136,45 @@ LimitNumber = Annotated[
 ]
 
 
+def latest_date() -> dt.date:
+    """The latest date a result may carry: today on this machine, plus :data:`FUTURE_MARGIN_DAYS`."""
+    return min(dt.date.today() + dt.timedelta(days=FUTURE_MARGIN_DAYS), LATEST_DATE)
+
+
 def parse_iso_date(raw: object, field: str = "") -> dt.date:
-    """A calendar date in ISO 8601 (``2026-01-31``), from 1950 to 2100."""
+    """A calendar date ``YYYY-MM-DD`` from 1950-01-01 to today (see :data:`FUTURE_MARGIN_DAYS`)."""
     if raw is None:
         raise InputError(field, "date is required", DATE_ACCEPTED)
     if isinstance(raw, dt.datetime):
         raw = raw.date()
     if isinstance(raw, dt.date):
         d = raw
-    elif isinstance(raw, str) and len(raw) <= 40:
+    elif isinstance(raw, str) and _DATE.match(raw):
         try:
-            d = dt.date.fromisoformat(raw.strip())
+            d = dt.date.fromisoformat(raw)
         except ValueError:
-            raise InputError(field, f"not a date: {short(raw)}", DATE_ACCEPTED) from None
+            raise InputError(field, f"not a date: {short(raw)} (no such calendar day)", DATE_ACCEPTED) from None
     else:
-        raise InputError(field, f"not a date: {short(raw)}", DATE_ACCEPTED)
-    if not EARLIEST_DATE <= d <= LATEST_DATE:
-        raise InputError(field, f"implausible date {d.isoformat()}", f"a date from {EARLIEST_DATE} to {LATEST_DATE}")
+        raise InputError(field, f"not a date: {short(raw)} (written YYYY-MM-DD)", DATE_ACCEPTED)
+    if d < EARLIEST_DATE:
+        raise InputError(field, f"implausible date {d.isoformat()} (before {EARLIEST_DATE})", DATE_ACCEPTED)
+    latest = latest_date()
+    if d > latest:
+        today = latest - dt.timedelta(days=FUTURE_MARGIN_DAYS)
+        raise InputError(field, f"date {d.isoformat()} is in the future (today is {today.isoformat()})", DATE_ACCEPTED)
     return d
 
 
-def _series_date(raw: object) -> dt.date:
+def _clinical_date(raw: object) -> dt.date:
     return parse_iso_date(raw)
 
 
-ClinicalDate = Annotated[dt.date, BeforeValidator(_series_date), Accepted(DATE_ACCEPTED)]
+ClinicalDate = Annotated[
+    dt.date,
+    BeforeValidator(_clinical_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+    Accepted(DATE_ACCEPTED),
+]
 
 ID_ACCEPTED = f"printable text of 1-{MAX_ID_CHARS} characters, or an integer"
 

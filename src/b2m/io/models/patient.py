@@ -12,9 +12,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, RootModel
 
 from b2m.io.models.base import (
-    DATE_ACCEPTED,
     MAX_TEXT_CHARS,
     Accepted,
+    ClinicalDate,
     Contract,
     LabNumber,
     LimitNumber,
@@ -54,8 +54,8 @@ class LabResult(Contract):
         description="The reporting lab's upper reference limit, in the result's unit; plausibility-checked like the "
         "value (a limit in another unit is refused, never used).",
     )
-    date: Annotated[str | None, Accepted(DATE_ACCEPTED)] = Field(
-        None, description="Sampling date, ISO 8601 (2026-01-31; a date and time is read as its date).", max_length=40
+    date: ClinicalDate | None = Field(
+        None, description="Sampling date, YYYY-MM-DD, from 1950-01-01 to today (a result is not dated in the future)."
     )
     method: Text | None = Field(None, description="Assay method as reported (e.g. nephelometry).")
     loinc: Text | None = Field(None, description="LOINC code of the test (e.g. 1952-1).", examples=["1952-1"])

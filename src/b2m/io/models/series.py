@@ -30,16 +30,16 @@ class DatedLabResult(LabResult):
         description='The result: a number, or a censored string such as "<0.1". A serum M-protein of 0 (or a censored '
         '"<x") means not detected by electrophoresis.'
     )
-    # A required, checked date where a single result's is optional text (pydantic: a subclass may narrow a field).
-    date: ClinicalDate = Field(  # type: ignore[assignment]
-        description="Sampling date, ISO 8601 (1950-01-01 to 2100-12-31)."
+    # A required date where a single result's is optional (pydantic: a subclass may narrow a field).
+    date: ClinicalDate = Field(
+        description="Sampling date, YYYY-MM-DD, from 1950-01-01 to today (a result is not dated in the future)."
     )
 
 
 class MarrowResult(Contract):
     """Bone marrow plasma cells on one date. Percentages have no unit and do not go through the unit layer."""
 
-    date: ClinicalDate = Field(description="Date of the marrow sample, ISO 8601.")
+    date: ClinicalDate = Field(description="Date of the marrow sample, YYYY-MM-DD.")
     value: Annotated[LabNumber, Accepted("a percentage from 0 to 100")] = Field(
         description='Plasma cells, percent (0-100; a censored value such as "<5" is kept as such).'
     )
@@ -63,7 +63,7 @@ IFE_ACCEPTED = Accepted("positive, negative, null (not done)")
 class ImmunofixationResult(Contract):
     """Serum and urine immunofixation on one date."""
 
-    date: ClinicalDate = Field(description="Date of the test, ISO 8601.")
+    date: ClinicalDate = Field(description="Date of the test, YYYY-MM-DD.")
     serum: Annotated[IfeResult | None, IFE_ACCEPTED] = Field(None, description="Serum immunofixation.")
     urine: Annotated[IfeResult | None, IFE_ACCEPTED] = Field(None, description="Urine immunofixation.")
 
@@ -104,9 +104,9 @@ class TherapyLine(Contract):
 
     line: int = Field(ge=1, le=MAX_THERAPY_LINES, description="Line number, 1-50, unique; follows the start dates.")
     regimen: Text | None = Field(None, description="Regimen as written (e.g. VRd).")
-    start: ClinicalDate = Field(description="Start date, ISO 8601.")
-    end: Annotated[ClinicalDate | None, Accepted("an ISO 8601 date on or after the start")] = Field(
-        None, description="End date, ISO 8601, on or after the start; null: ongoing."
+    start: ClinicalDate = Field(description="Start date, YYYY-MM-DD.")
+    end: Annotated[ClinicalDate | None, Accepted("a date YYYY-MM-DD on or after the start, not in the future")] = Field(
+        None, description="End date, YYYY-MM-DD, on or after the start and not in the future; null: ongoing."
     )
 
     @model_validator(mode="after")
@@ -119,7 +119,7 @@ class TherapyLine(Contract):
 class ImagingEvent(Contract):
     """An imaging finding on one date."""
 
-    date: ClinicalDate = Field(description="Date of the imaging, ISO 8601.")
+    date: ClinicalDate = Field(description="Date of the imaging, YYYY-MM-DD.")
     finding: ImagingFinding = Field(
         description="new_bone_lesion, new_soft_tissue_plasmacytoma and lesion_growth_50_percent count as "
         "progression; no_new_or_progressing_lesions does not."
