@@ -152,12 +152,20 @@ def patient_features(p: Patient, kidney: KidneySummary) -> dict[str, object]:
 _STAGING_VALUES = tuple(StagingValues.__dataclass_fields__)
 
 
+def _staging_values(features: Features) -> StagingValues:
+    return StagingValues(**{k: features[k] for k in _STAGING_VALUES})  # type: ignore[arg-type]
+
+
+def staging_values(p: Patient, kidney: KidneySummary) -> StagingValues:
+    """The canonical inputs the ISS-family systems read for one patient (what :func:`assess` staged)."""
+    return _staging_values(patient_features(p, kidney))
+
+
 def _staging(features: Features, disease: str) -> dict[str, RuleResult]:
     systems = [s for s in registry.staging_systems() if disease in s.diseases]
     if not systems:
         return {}
-    values = StagingValues(**{k: features[k] for k in _STAGING_VALUES})  # type: ignore[arg-type]
-    return stage_patient(values, systems)
+    return stage_patient(_staging_values(features), systems)
 
 
 def _scores(features: Features, disease: str) -> dict[str, RuleResult]:

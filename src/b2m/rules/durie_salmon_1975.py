@@ -347,4 +347,5 @@ SPEC = ScoreRule(
         "creatinine_mg_dl": "creatinine_mg_dl",
     },
     diseases=("multiple_myeloma",),
+    settings=("new_diagnosis",),  # clinical staging of myeloma at diagnosis (Durie & Salmon 1975)
 )

@@ -269,4 +269,5 @@ SPEC = ScoreRule(
         "del17p_clonal_fraction_percent": "del17p_clonal_fraction_percent",
     },
     diseases=("multiple_myeloma",),
+    settings=("new_diagnosis",),  # "defined for newly diagnosed multiple myeloma" (the setting note above)
 )

@@ -952,4 +952,7 @@ SPEC = ScoreRule(
         "bm_lymphoplasmacytic_percent": "bm_lymphoplasmacytic_percent",
     },
     diseases=("multiple_myeloma",),
+    # which plasma-cell disorder: the question of a smouldering or MGUS work-up (a new diagnosis or
+    # relapse of myeloma is the setting's own answer; the JSON and --detail keep the classification)
+    settings=("smm", "mgus"),
 )

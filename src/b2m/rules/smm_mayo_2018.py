@@ -142,4 +142,5 @@ SPEC = ScoreRule(
     diseases=("multiple_myeloma",),
     outcomes=OUTCOMES,
     applies=smouldering_risk_applies,
+    settings=("smm",),  # risk of progression of smouldering myeloma
 )

@@ -19,7 +19,7 @@ from typing import Generic, Protocol
 from b2m.provenance import RuleRef
 from b2m.rules.base import Note, Outcome, RuleResult
 from b2m.rules.expr import Tri, V
-from b2m.rules.inputs import StagingInputs, StagingValues
+from b2m.rules.inputs import Setting, StagingInputs, StagingValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +105,9 @@ class ScoreRule:
     ``arguments`` maps each keyword of ``evaluate`` to a feature name. ``applies``, when given, decides
     from the features and the results of the rules before it whether the rule is evaluated at all
     (smouldering-myeloma risk only where smouldering myeloma is the setting or still possible).
+    ``settings``, when given, are the clinical settings whose question the rule answers (smouldering-
+    myeloma risk: ``smm``); for a patient whose setting is known and another, the rule is still evaluated
+    and kept in the JSON, but left out of the one-screen summary of ``b2m assess``.
     """
 
     name: str
@@ -117,6 +120,7 @@ class ScoreRule:
     diseases: tuple[str, ...]
     outcomes: tuple[Outcome, ...] = ()
     applies: Callable[[Features, Mapping[str, RuleResult]], bool] | None = None
+    settings: tuple[Setting, ...] | None = None
 
     def __call__(self, features: Features) -> RuleResult:
         return self.evaluate(**{k: features[f] for k, f in self.arguments.items()})
