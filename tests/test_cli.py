@@ -102,8 +102,9 @@ def test_assess_array_gives_array(b2m) -> None:  # type: ignore[no-untyped-def]
 
 def test_assess_text_report(b2m) -> None:  # type: ignore[no-untyped-def]
     """Issue #2 item 6: the readable report shows the stage, the criteria that fired, the source DOI
-    and the decision-support disclaimer (B2M 4.2 mg/L: ISS II by Greipp 2005)."""
-    r = b2m(["assess", "-"], json.dumps(PATIENT))
+    and the decision-support disclaimer (B2M 4.2 mg/L: ISS II by Greipp 2005). Since issue 10 this full
+    report is `--detail`; the default is the one-screen summary (tests/test_assess_summary.py)."""
+    r = b2m(["assess", "--detail", "-"], json.dumps(PATIENT))
     assert r.code == 0
     assert "Patient P1" in r.out and "International Staging System" in r.out
     assert "10.1200/JCO.2005.04.242" in r.out

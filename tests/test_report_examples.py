@@ -122,8 +122,9 @@ def test_cli_single_patient_needs_no_id(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-a", "patient", "-o", "{tmp}/r.pdf"], "--patient ID, one of EX1-responder"),
-        (["-a", "patient", "-o", "{tmp}/r.pdf", "--patient", "nobody"], "no patient with id 'nobody'"),
+        # Issue 10: no patient id in an error (they end up in logs): the count, and how to list the ids.
+        (["-a", "patient", "-o", "{tmp}/r.pdf"], "holds 3 patients and a report is for one; accepted: --patient ID"),
+        (["-a", "patient", "-o", "{tmp}/r.pdf", "--patient", "nobody"], "no patient with the id given"),
         (["-a", "patient", "-o", "{tmp}/r.txt", "--patient", "EX1-responder"], "unknown report format '.txt'"),
         (["-a", "doctor", "-o", "{tmp}/r.pdf"], "'doctor' is not one of 'patient', 'clinician'"),
         (["-a", "patient", "-o", "{tmp}/missing/r.pdf", "-p", "EX1-responder"], "no such directory"),
@@ -141,6 +142,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     assert code == 2
     assert err.startswith("b2m: error: ") and err.count("\n") == 1
     assert expected in err
+    assert not any(pid in err for pid in IDS if "--patient" not in args or pid not in args), err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -6,13 +6,14 @@ accepted forms; no traceback is ever shown (set ``B2M_DEBUG=1`` to see one while
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,15 +28,44 @@ if TYPE_CHECKING:
     from b2m.io.documents import Loaded
     from b2m.monitor.series import PatientSeries
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="b2m",
     help="Serum beta-2 microglobulin in myeloma: staging, interpretation and batch staging. "
     "Decision support, not diagnosis.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    context_settings=HELP_OPTIONS,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from b2m import __version__
+
+        sys.stdout.write(f"b2m {__version__}\n")
+        raise typer.Exit()
+
+
+def _help_without_command(ctx: typer.Context) -> None:
+    """A group called without a command prints its help (on standard output, exit status 0)."""
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        sys.stdout.write(ctx.get_help() + "\n")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    _help_without_command(ctx)
+
 
 PROGRESS_MIN_BYTES = 8 << 20
 
@@ -55,34 +85,74 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
-def _read(source: str) -> tuple[bytes, str]:
-    """The bytes of FILE or standard input, through the edge's size check."""
-    from b2m.io.documents import read_source
+def _console() -> Console:
+    return Console(file=sys.stdout, width=_width(110), soft_wrap=False)
 
-    return read_source(source, sys.stdin.buffer)
+
+def _width(default: int) -> int:
+    given = os.environ.get("COLUMNS", "")
+    return int(given) if given.isdigit() and 40 <= int(given) <= 1000 else default
+
+
+def _json_text(payload: object) -> str:
+    return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _emit(payload: object, fmt: OutputFormat, patients_text: str | None = None) -> None:
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        sys.stdout.write(_json_text(payload) + "\n")
     elif patients_text is not None:
         sys.stdout.write(patients_text)
 
 
-def _assess_document(data: bytes, name: str, fmt: OutputFormat) -> None:
-    from b2m.assessment import assess
-    from b2m.io.documents import patients_from_json
-    from b2m.report.text import render_text
+def _assess_stream(stream: IO[bytes], name: str, fmt: OutputFormat, detail: bool) -> None:
+    """Assess a document's patients one at a time, writing each result as it is done.
 
-    loaded = patients_from_json(data, name)
-    results = assess(loaded.items)
+    The document is read twice: first every patient is checked (bad input prints its one error line and
+    nothing else), then each is assessed and written, so memory does not grow with the number of
+    patients. A JSON array is written element by element, byte for byte what ``json.dumps(results,
+    indent=2)`` would give.
+    """
+    from b2m.assessment import assess
+    from b2m.io.documents import iter_patients
+
+    for _ in iter_patients(stream, name)[1]:
+        pass
+    stream.seek(0)
+    is_array, patients = iter_patients(stream, name)
+    write = sys.stdout.write
     if fmt is OutputFormat.json:
-        docs = [r.to_dict() for r in results]
-        _emit(docs if loaded.array else docs[0], fmt)
-    else:
-        console = Console(file=sys.stdout, width=int(os.environ.get("COLUMNS", "110")), soft_wrap=False)
-        for r in results:
-            render_text(r, console)
+        write("[\n" if is_array else "")
+        for n, p in enumerate(patients):
+            (result,) = assess([p])
+            text = _json_text(result.to_dict())
+            write(((",\n" if n else "") + "  " + text.replace("\n", "\n  ")) if is_array else text + "\n")
+        write("\n]\n" if is_array else "")
+        return
+    if detail:
+        from b2m.report.text import render_text
+
+        console = _console()
+        for p in patients:
+            (result,) = assess([p])
+            render_text(result, console)
+        return
+    from b2m.report.summary import render_summary
+
+    width = _width(100)
+    for p in patients:
+        (result,) = assess([p])
+        write(render_summary(result, width))
+
+
+DetailOption = Annotated[
+    bool,
+    typer.Option(
+        "--detail",
+        help="The full report: every rule, criterion, note, published outcome and source (default: a one-screen "
+        "summary per patient).",
+    ),
+]
 
 
 @app.command()
@@ -91,9 +161,13 @@ def assess(
     format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text report or the JSON contract")
     ] = OutputFormat.text,
+    detail: DetailOption = False,
 ) -> None:
-    """Stage and interpret one patient or an array of patients."""
-    _assess_document(*_read(file), format)
+    """Stage and interpret one patient or an array of patients: a one-screen summary each (--detail: everything)."""
+    from b2m.io.documents import open_source
+
+    with open_source(file, sys.stdin.buffer) as (stream, name):
+        _assess_stream(stream, name, format, detail)
 
 
 @app.command()
@@ -160,17 +234,20 @@ def demo(
         bool,
         typer.Option("--no-ldh-uln", help="Assume no LDH upper limit: R-ISS and R2-ISS then stay ranges."),
     ] = False,
+    detail: DetailOption = False,
 ) -> None:
     """Assess the bundled example patients and print their reports; write the GSE24080 cohort report."""
     from b2m.cli.cohort import write_demo_report
 
     if no_ldh_uln and ldh_uln is not None:
         raise InputError("--no-ldh-uln", "given together with --ldh-uln", "one of --ldh-uln U/L or --no-ldh-uln")
-    example = resources.files("b2m").joinpath("data/example_patients.json")
-    _assess_document(example.read_bytes(), example.name, format)
+    from b2m.cli.outputs import check_output_folder, writing
     from b2m.cli.progress import terminal_progress
 
-    with terminal_progress() as hook:
+    example = resources.files("b2m").joinpath("data/example_patients.json")
+    check_output_folder(out, "--out")
+    _assess_stream(io.BytesIO(example.read_bytes()), example.name, format, detail)
+    with terminal_progress() as hook, writing("--out", out):
         files = write_demo_report(out, ldh_uln_u_l=ldh_uln, assume_ldh_uln=not no_ldh_uln, progress=hook)
     sys.stderr.write(f"b2m: GSE24080 cohort report -> {files.html}\n")
 
@@ -194,37 +271,45 @@ def monitor(
         docs = [r.to_dict() for r in results]
         _emit(docs if loaded.array else docs[0], format)
     else:
-        console = Console(file=sys.stdout, width=int(os.environ.get("COLUMNS", "110")), soft_wrap=False)
+        console = _console()
         for r in results:
             render_monitor_text(r, console)
 
 
 def _read_series(file: str) -> Loaded[PatientSeries]:
     """The patients of a series FILE: JSON (or - for standard input), or the long format (.csv, .parquet)."""
-    from b2m.io.documents import Loaded, series_from_json
+    from b2m.io.documents import Loaded, iter_series, open_source
     from b2m.io.series import read_long_format
 
     if file != "-" and Path(file).suffix.lower() in (".csv", ".parquet"):
         return Loaded(read_long_format(Path(file)), array=True)
-    return series_from_json(*_read(file))
+    with open_source(file, sys.stdin.buffer) as (stream, name):
+        is_array, items = iter_series(stream, name)
+        return Loaded(list(items), array=is_array)
+
+
+LIST_IDS = "list them with `b2m report FILE --list-patients`"
 
 
 def _one_patient(loaded: Loaded[PatientSeries], patient_id: str | None) -> PatientSeries:
-    """The one patient a report is for: the only one, or the one whose id is ``patient_id``."""
+    """The one patient a report is for: the only one, or the one whose id is ``patient_id``.
+
+    Errors give the number of patients and how to list their ids, never an id (the README's promise: no
+    patient id in any error message, which may end up in a log).
+    """
     items = loaded.items
+    count = f"{len(items):,} patient{'s' if len(items) != 1 else ''}"
     if patient_id is not None:
         chosen = [p for p in items if p.id == patient_id]
         if not chosen:
-            ids = ", ".join(p.id for p in items)
-            raise InputError("--patient", f"no patient with id {patient_id!r} in the document", ids or "(none)")
+            raise InputError(
+                "--patient",
+                f"no patient with the id given among the document's {count}",
+                f"one of their ids ({LIST_IDS})",
+            )
         return chosen[0]
     if len(items) != 1:
-        ids = ", ".join(p.id for p in items[:20])
-        raise InputError(
-            "FILE",
-            f"the document holds {len(items)} patients and a report is for one",
-            f"--patient ID, one of {ids}" if items else "one patient object",
-        )
+        raise InputError("FILE", f"the document holds {count} and a report is for one", f"--patient ID ({LIST_IDS})")
     return items[0]
 
 
@@ -240,21 +325,39 @@ def report(
         typer.Argument(help="Patient series (JSON, see docs/monitor-contract.md; CSV/Parquet long format), or -."),
     ],
     audience: Annotated[
-        ReportAudience, typer.Option("--audience", "-a", help="patient: plain language; clinician: full detail.")
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.pdf or OUT.html (written atomically).")],
+        ReportAudience | None,
+        typer.Option("--audience", "-a", help="patient: plain language; clinician: full detail (required)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="OUT.pdf or OUT.html (written atomically; required).")
+    ] = None,
     patient: Annotated[
         str | None, typer.Option("--patient", "-p", help="The patient's id, when FILE holds several.")
     ] = None,
+    list_patients: Annotated[
+        bool,
+        typer.Option("--list-patients", help="Print the ids of the patients in FILE, one per line, and exit."),
+    ] = False,
 ) -> None:
     """Monitoring report of one patient with trend charts, as PDF or self-contained HTML."""
+    from b2m.cli.outputs import check_output_file, writing
     from b2m.monitor.monitor import monitor_patient
     from b2m.report.pdf import check_report_target, write_report
 
+    if list_patients:
+        for p in _read_series(file).items:
+            sys.stdout.write(p.id + "\n")  # ids are printable text (checked when read)
+        return
+    if audience is None:
+        raise InputError("--audience", "missing", "--audience patient or --audience clinician")
+    if output is None:
+        raise InputError("--output", "missing", "-o OUT.pdf or -o OUT.html")
     chosen: Literal["patient", "clinician"] = "patient" if audience is ReportAudience.patient else "clinician"
     check_report_target(output, chosen)
+    check_output_file(output, "--output", [file])
     series = _one_patient(_read_series(file), patient)
-    written = write_report(monitor_patient(series), chosen, output)
+    with writing("--output", output):
+        written = write_report(monitor_patient(series), chosen, output)
     sys.stderr.write(f"b2m: {audience.value} report -> {written}\n")
 
 
@@ -275,10 +378,15 @@ def schema(
 
 cohort_app = typer.Typer(
     help="Cohort analytics: survival by staging system and the cohort report.",
-    no_args_is_help=True,
     rich_markup_mode=None,
+    context_settings=HELP_OPTIONS,
 )
 app.add_typer(cohort_app, name="cohort")
+
+
+@cohort_app.callback(invoke_without_command=True)
+def _cohort(ctx: typer.Context) -> None:
+    _help_without_command(ctx)
 
 
 class CohortKind(StrEnum):
@@ -343,6 +451,7 @@ def cohort_report(
 ) -> None:
     """Survival by ISS, R-ISS and R2-ISS: a self-contained HTML report with JSON and CSV beside it."""
     from b2m.cli.cohort import cohort_report as run
+    from b2m.cli.outputs import check_output_folder, writing
     from b2m.cli.progress import terminal_progress
     from b2m.io.cohort.values import parse_window
     from b2m.io.models.options import CohortReportOptions
@@ -359,7 +468,8 @@ def cohort_report(
         bootstrap=bootstrap,
         seed=seed,
     )
-    with terminal_progress() as hook:
+    check_output_folder(out, "--out", [input, patients])
+    with terminal_progress() as hook, writing("--out", out):
         files = run(
             input,
             out,
