@@ -10,6 +10,8 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -25,7 +27,6 @@ from b2m.errors import B2MError, InputError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from b2m.io.documents import Loaded
     from b2m.monitor.series import PatientSeries
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
@@ -98,13 +99,6 @@ def _json_text(payload: object) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def _emit(payload: object, fmt: OutputFormat, patients_text: str | None = None) -> None:
-    if fmt is OutputFormat.json:
-        sys.stdout.write(_json_text(payload) + "\n")
-    elif patients_text is not None:
-        sys.stdout.write(patients_text)
-
-
 def _assess_stream(stream: IO[bytes], name: str, fmt: OutputFormat, detail: bool) -> None:
     """Assess a document's patients one at a time, writing each result as it is done.
 
@@ -120,14 +114,8 @@ def _assess_stream(stream: IO[bytes], name: str, fmt: OutputFormat, detail: bool
         pass
     stream.seek(0)
     is_array, patients = iter_patients(stream, name)
-    write = sys.stdout.write
     if fmt is OutputFormat.json:
-        write("[\n" if is_array else "")
-        for n, p in enumerate(patients):
-            (result,) = assess([p])
-            text = _json_text(result.to_dict())
-            write(((",\n" if n else "") + "  " + text.replace("\n", "\n  ")) if is_array else text + "\n")
-        write("\n]\n" if is_array else "")
+        _write_json_items((assess([p])[0].to_dict() for p in patients), is_array)
         return
     if detail:
         from b2m.report.text import render_text
@@ -142,7 +130,7 @@ def _assess_stream(stream: IO[bytes], name: str, fmt: OutputFormat, detail: bool
     width = _width(100)
     for p in patients:
         (result,) = assess([p])
-        write(render_summary(result, width))
+        sys.stdout.write(render_summary(result, width))
 
 
 DetailOption = Annotated[
@@ -265,52 +253,74 @@ def monitor(
     from b2m.monitor.monitor import monitor_patient
     from b2m.report.monitor_text import render_monitor_text
 
-    loaded = _read_series(file)
-    results = [monitor_patient(p) for p in loaded.items]
-    if format is OutputFormat.json:
-        docs = [r.to_dict() for r in results]
-        _emit(docs if loaded.array else docs[0], format)
-    else:
-        console = _console()
-        for r in results:
-            render_monitor_text(r, console)
+    with _series(file) as (is_array, patients):
+        for _ in patients():  # every patient checked first: bad input prints its one line and nothing else
+            pass
+        if format is OutputFormat.json:
+            _write_json_items((monitor_patient(p).to_dict() for p in patients()), is_array)
+        else:
+            console = _console()
+            for p in patients():
+                render_monitor_text(monitor_patient(p), console)
 
 
-def _read_series(file: str) -> Loaded[PatientSeries]:
-    """The patients of a series FILE: JSON (or - for standard input), or the long format (.csv, .parquet)."""
-    from b2m.io.documents import Loaded, iter_series, open_source
-    from b2m.io.series import read_long_format
+def _write_json_items(docs: Iterator[object], is_array: bool) -> None:
+    """Documents written one at a time: an array element by element, byte for byte ``json.dumps(list, indent=2)``."""
+    write = sys.stdout.write
+    if not is_array:
+        for doc in docs:
+            write(_json_text(doc) + "\n")
+        return
+    write("[\n")
+    for n, doc in enumerate(docs):
+        write((",\n" if n else "") + "  " + _json_text(doc).replace("\n", "\n  "))
+    write("\n]\n")
+
+
+@contextmanager
+def _series(file: str) -> Iterator[tuple[bool, Callable[[], Iterator[PatientSeries]]]]:
+    """The patients of a series FILE, to be read as often as needed: JSON (or - for standard input), or the
+    long format (.csv, .parquet); whether the document is an array."""
+    from b2m.io.documents import iter_series, open_source
+    from b2m.io.series import LongFormat
 
     if file != "-" and Path(file).suffix.lower() in (".csv", ".parquet"):
-        return Loaded(read_long_format(Path(file)), array=True)
+        table = LongFormat(Path(file))
+        yield True, lambda: iter(table)
+        return
     with open_source(file, sys.stdin.buffer) as (stream, name):
-        is_array, items = iter_series(stream, name)
-        return Loaded(list(items), array=is_array)
+
+        def again() -> Iterator[PatientSeries]:
+            stream.seek(0)
+            return iter_series(stream, name)[1]
+
+        yield iter_series(stream, name)[0], again
 
 
 LIST_IDS = "list them with `b2m report FILE --list-patients`"
 
 
-def _one_patient(loaded: Loaded[PatientSeries], patient_id: str | None) -> PatientSeries:
+def _one_patient(patients: Iterator[PatientSeries], patient_id: str | None) -> PatientSeries:
     """The one patient a report is for: the only one, or the one whose id is ``patient_id``.
 
     Errors give the number of patients and how to list their ids, never an id (the README's promise: no
     patient id in any error message, which may end up in a log).
     """
-    items = loaded.items
-    count = f"{len(items):,} patient{'s' if len(items) != 1 else ''}"
-    if patient_id is not None:
-        chosen = [p for p in items if p.id == patient_id]
-        if not chosen:
-            raise InputError(
-                "--patient",
-                f"no patient with the id given among the document's {count}",
-                f"one of their ids ({LIST_IDS})",
-            )
-        return chosen[0]
-    if len(items) != 1:
+    chosen: PatientSeries | None = None
+    n = 0
+    for p in patients:
+        n += 1
+        if (patient_id is None and n == 1) or (patient_id is not None and p.id == patient_id):
+            chosen = p
+    count = f"{n:,} patient{'s' if n != 1 else ''}"
+    if patient_id is not None and chosen is None:
+        raise InputError(
+            "--patient", f"no patient with the id given among the document's {count}", f"one of their ids ({LIST_IDS})"
+        )
+    if patient_id is None and n != 1:
         raise InputError("FILE", f"the document holds {count} and a report is for one", f"--patient ID ({LIST_IDS})")
-    return items[0]
+    assert chosen is not None
+    return chosen
 
 
 class ReportAudience(StrEnum):
@@ -345,8 +355,9 @@ def report(
     from b2m.report.pdf import check_report_target, write_report
 
     if list_patients:
-        for p in _read_series(file).items:
-            sys.stdout.write(p.id + "\n")  # ids are printable text (checked when read)
+        with _series(file) as (_, patients):
+            for p in patients():
+                sys.stdout.write(p.id + "\n")  # ids are printable text (checked when read)
         return
     if audience is None:
         raise InputError("--audience", "missing", "--audience patient or --audience clinician")
@@ -355,7 +366,8 @@ def report(
     chosen: Literal["patient", "clinician"] = "patient" if audience is ReportAudience.patient else "clinician"
     check_report_target(output, chosen)
     check_output_file(output, "--output", [file])
-    series = _one_patient(_read_series(file), patient)
+    with _series(file) as (_, patients):
+        series = _one_patient(patients(), patient)
     with writing("--output", output):
         written = write_report(monitor_patient(series), chosen, output)
     sys.stderr.write(f"b2m: {audience.value} report -> {written}\n")

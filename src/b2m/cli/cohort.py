@@ -114,6 +114,26 @@ def write_example_report(
 
 
 EXAMPLE_DATASETS = ("gse24080",)
+COHORT_FILE_FORMS = "a CSV or Parquet table with a header row, or a folder of them (OMOP CDM)"
+
+
+def check_cohort_inputs(source: str, patients: str | None) -> None:
+    """The cohort's files exist and are whole tables (:func:`b2m.io.tables.check_table_file`) before an engine
+    reads them: a missing path, an empty, binary or truncated file is one line naming it, not an engine's error."""
+    from b2m.io.tables import check_table_file
+
+    for option, given in (("INPUT", source), ("--patients", patients)):
+        if given is None:
+            continue
+        path = Path(given)
+        shown = given if len(given) <= 200 else given[:200] + "..."
+        if not path.exists():
+            raise InputError(option, f"no such file or folder: {shown}", COHORT_FILE_FORMS)
+        tables = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for table in tables:
+            check_table_file(table, shown if table == path else f"{shown}/{table.name}", COHORT_FILE_FORMS)
+
+
 COHORT_KINDS = ("wide", "long", "omop")
 
 
@@ -152,6 +172,7 @@ def cohort_report(
         )
     from b2m.io.cohort import load_cohort
 
+    check_cohort_inputs(source, patients)
     if progress:
         progress("preparing: loading the cohort", 0, 0)
     data = load_cohort(

@@ -98,6 +98,11 @@ def _spool(stream: BinaryIO, name: str, max_bytes: int) -> IO[bytes]:
     return spool
 
 
+def shown_path(source: str, limit: int = 200) -> str:
+    """A path as an error shows it: cut so that the error stays one readable line."""
+    return source if len(source) <= limit else source[:limit] + "..."
+
+
 @contextmanager
 def open_source(
     source: str, stdin: BinaryIO, *, max_bytes: int = MAX_DOCUMENT_BYTES
@@ -119,24 +124,26 @@ def open_source(
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise InputError("FILE", f"no such file: {source}", "a path to a JSON file, or - for standard input") from None
+        raise InputError(
+            "FILE", f"no such file: {shown_path(source)}", "a path to a JSON file, or - for standard input"
+        ) from None
     except OSError as e:
-        raise InputError("FILE", f"cannot read {source} ({e.strerror})", "a readable JSON file") from None
+        raise InputError("FILE", f"cannot read {shown_path(source)} ({e.strerror})", "a readable JSON file") from None
     if stat.S_ISDIR(mode):
-        raise InputError("FILE", f"is a folder: {source}", "a path to a JSON file, or - for standard input")
+        raise InputError("FILE", f"is a folder: {shown_path(source)}", "a path to a JSON file, or - for standard input")
     if stat.S_ISREG(mode) and path.stat().st_size > max_bytes:
-        raise InputError("FILE", f"{source} is {_too_large(max_bytes)}", "use `b2m stage` for cohorts")
+        raise InputError("FILE", f"{shown_path(source)} is {_too_large(max_bytes)}", "use `b2m stage` for cohorts")
     try:
         fh = path.open("rb")
     except OSError as e:
-        raise InputError("FILE", f"cannot read {source} ({e.strerror})", "a readable JSON file") from None
+        raise InputError("FILE", f"cannot read {shown_path(source)} ({e.strerror})", "a readable JSON file") from None
     with fh:
         if stat.S_ISREG(mode):
-            yield fh, source
+            yield fh, shown_path(source)
             return
-        spool = _spool(fh, source, max_bytes)
+        spool = _spool(fh, shown_path(source), max_bytes)
         try:
-            yield spool, source
+            yield spool, shown_path(source)
         finally:
             spool.close()
 

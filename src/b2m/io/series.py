@@ -23,13 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from b2m.errors import FileFormatError, InputError, short
 from b2m.io.models import SeriesDocument, validate
 from b2m.io.models.series import (
+    MAX_ENTRIES_PER_SERIES,
     MAX_PATIENTS_PER_SERIES_DOCUMENT,
     MAX_THERAPY_LINES,
     DatedLabResult,
@@ -43,6 +44,7 @@ from b2m.io.models.series import (
     TherapyLine as TherapyLineEntry,
 )
 from b2m.io.patient import lab_entry, to_patient
+from b2m.io.tables import check_table_file
 from b2m.monitor.series import (
     IFE_KEY,
     MARROW_KEY,
@@ -55,6 +57,9 @@ from b2m.monitor.series import (
 )
 from b2m.rules.base import Note
 from b2m.units import LAB_NAMES, LabValue, parse_lab, parse_number
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_PATIENTS = MAX_PATIENTS_PER_SERIES_DOCUMENT
 
@@ -268,48 +273,12 @@ _FALSE = ("false", "f", "no", "n", "0")
 MAX_LONG_BYTES = 256 << 20
 
 
-_BINARY_PROBE = 1 << 16
-MAX_LONG_HEADER_BYTES = 1 << 16
 MAX_LONG_FIELDS = 64  # the long format has 14 columns; a header with many more is not one
-MAX_PARQUET_FOOTER_BYTES = 64 << 20  # the schema and row-group index; a file of the long format needs kilobytes
+_LONG_FORMS = "a {kind} file with a header row and the columns " + ", ".join(LONG_COLUMNS)
 
 
 def _not_a_table(name: str, kind: str, problem: str) -> FileFormatError:
-    return FileFormatError(name, problem, f"a {kind} file with a header row and the columns " + ", ".join(LONG_COLUMNS))
-
-
-def _check_long_csv(path: Path, name: str) -> None:
-    """Refuse from its first bytes what polars should not be asked to read: an empty or binary file, a header
-    that is not UTF-8 text or is far wider than the format (a million columns)."""
-    with path.open("rb") as fh:
-        head = fh.read(_BINARY_PROBE)
-    if not head.strip():
-        raise _not_a_table(name, "CSV", "is an empty file")
-    if b"\x00" in head:
-        raise _not_a_table(name, "CSV", "has a NUL byte: a binary file, not CSV text")
-    end = head.find(b"\n")
-    if end < 0 and len(head) >= MAX_LONG_HEADER_BYTES:
-        raise _not_a_table(name, "CSV", f"header row longer than {MAX_LONG_HEADER_BYTES >> 10} KiB")
-    try:
-        header = (head if end < 0 else head[:end]).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _not_a_table(name, "CSV", "header row is not UTF-8 text") from None
-    if header.count(",") + 1 > MAX_LONG_FIELDS:
-        raise _not_a_table(name, "CSV", f"header has {header.count(',') + 1:,} columns")
-
-
-def _check_long_parquet(path: Path, name: str) -> None:
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(4)
-        fh.seek(max(size - 4, 0))
-        tail = fh.read(4)
-        fh.seek(max(size - 8, 0))
-        footer = int.from_bytes(fh.read(4), "little")
-    if size < 12 or head != b"PAR1" or tail != b"PAR1" or footer > size - 12:
-        raise _not_a_table(name, "Parquet", "is not a complete Parquet file (truncated or another format)")
-    if footer > MAX_PARQUET_FOOTER_BYTES:
-        raise _not_a_table(name, "Parquet", f"Parquet footer larger than {MAX_PARQUET_FOOTER_BYTES >> 20} MiB")
+    return FileFormatError(name, problem, _LONG_FORMS.format(kind=kind))
 
 
 def _csv_problem(path: Path) -> str:
@@ -330,8 +299,8 @@ def _csv_problem(path: Path) -> str:
     return "a row it cannot parse (an unclosed quote?)"
 
 
-def _read_table(path: Path, name: str) -> list[dict[str, str | None]]:
-    """Every column as text (validation then names the offending value), rows as dicts.
+def _read_frame(path: Path, name: str) -> pl.DataFrame:
+    """Every column as text (validation then names the offending value).
 
     Errors name the file, the row and the problem, never a row's content (it holds patient ids).
     """
@@ -341,13 +310,13 @@ def _read_table(path: Path, name: str) -> list[dict[str, str | None]]:
     if suffix not in (".csv", ".parquet"):
         raise FileFormatError(name, f"unsupported file type {path.suffix or '(none)'!r}", ".json, .csv, .parquet")
     if path.is_dir():
-        raise FileFormatError(name, f"is a folder: {path}", "a path to a .csv or .parquet file")
+        raise FileFormatError(name, "is a folder", "a path to a .csv or .parquet file")
     if not path.is_file():
-        raise FileFormatError(name, f"no such file: {path}", "a path to a .csv or .parquet file")
+        raise FileFormatError(name, "no such file", "a path to a .csv or .parquet file")
     if path.stat().st_size > MAX_LONG_BYTES:
         raise FileFormatError(name, f"larger than {MAX_LONG_BYTES >> 20} MiB", "one patient series file per run")
     kind = "CSV" if suffix == ".csv" else "Parquet"
-    (_check_long_csv if suffix == ".csv" else _check_long_parquet)(path, name)
+    check_table_file(path, name, _LONG_FORMS.format(kind=kind), max_fields=MAX_LONG_FIELDS)
     try:
         if suffix == ".csv":
             df = pl.read_csv(path, infer_schema=False, raise_if_empty=False)
@@ -372,10 +341,16 @@ def _read_table(path: Path, name: str) -> list[dict[str, str | None]]:
     unknown = [c for c in df.columns if c not in LONG_COLUMNS]
     if unknown:
         raise FileFormatError(name, f"unknown column(s) {', '.join(unknown)}", "columns " + ", ".join(LONG_COLUMNS))
-    rows: list[dict[str, str | None]] = []
-    for row in df.iter_rows(named=True):
-        rows.append({k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items()})
-    return rows
+    return df
+
+
+def _read_table(path: Path, name: str) -> list[dict[str, str | None]]:
+    """Every column as text, rows as dicts (blank cells as ``None``)."""
+    return [_clean(row) for row in _read_frame(path, name).iter_rows(named=True)]
+
+
+def _clean(row: Mapping[str, object]) -> dict[str, str | None]:
+    return {k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items()}
 
 
 def _cell_number(raw: str | None, where: str, lo: float, hi: float) -> float | None:
@@ -418,11 +393,16 @@ def _cell_bool(raw: str | None, where: str) -> bool | None:
     raise InputError(where, f"expected true or false, got {short(raw)}", "true/false, yes/no, 1/0, empty for unknown")
 
 
-def long_rows_to_documents(rows: Sequence[Mapping[str, str | None]], name: str = "input") -> list[dict[str, object]]:
-    """Group long-format rows by patient into documents of the JSON contract (order of first appearance)."""
+def long_rows_to_documents(
+    rows: Iterable[Mapping[str, str | None]], name: str = "input", lines: Iterable[int] | None = None
+) -> list[dict[str, object]]:
+    """Group long-format rows by patient into documents of the JSON contract (order of first appearance).
+
+    ``lines`` are the rows' numbers in the file (the header is row 1), for errors; by default 2, 3, ...
+    """
     docs: dict[str, dict[str, object]] = {}
-    for n, row in enumerate(rows):
-        where = f"{name} row {n + 2}"  # header is line 1
+    for row_no, row in zip(itertools.count(2) if lines is None else lines, rows, strict=False):
+        where = f"{name} row {row_no}"
         pid = row.get("patient_id")
         if pid is None:
             raise InputError(f"{where}: patient_id", "patient_id is empty", "a patient identifier")
@@ -492,12 +472,74 @@ def long_rows_to_documents(rows: Sequence[Mapping[str, str | None]], name: str =
     return list(docs.values())
 
 
+class LongFormat:
+    """A long-format file read once and its patients given one at a time, as often as asked (``b2m monitor``
+    checks every patient, then monitors each in turn): memory holds the table and one patient's documents.
+
+    Before any patient is built, the number of patients and of results per patient and analyte are
+    counted on the table, so a file over the limits is refused without building a million entries.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import polars as pl
+
+        self.name = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."  # one readable error line
+        df = _read_frame(path, self.name).with_row_index("__line", offset=2)
+        blank = df.filter(pl.col("patient_id").str.strip_chars().fill_null("") == "")
+        if blank.height:
+            raise InputError(
+                f"{self.name} row {blank['__line'][0]}: patient_id", "patient_id is empty", "a patient identifier"
+            )
+        df = df.with_columns(pl.col("patient_id").str.strip_chars())
+        patients = df["patient_id"].n_unique()
+        if patients > MAX_PATIENTS:
+            raise InputError("patients", f"{patients:,} patients in one file", f"at most {MAX_PATIENTS:,}")
+        if df.height == 0:
+            raise InputError("patients", "no patient in the file (no rows)", "a patient's results, one per row")
+        crowded = (
+            df.group_by("patient_id", "analyte")
+            .agg(pl.len().alias("n"), pl.col("__line").min().alias("first"))
+            .filter(pl.col("n") > MAX_ENTRIES_PER_SERIES)
+            .sort("first")
+        )
+        if crowded.height:
+            raise InputError(
+                f"{self.name} row {crowded['first'][0]}: analyte",
+                f"one patient's {_analyte_shown(crowded['analyte'][0])} has {crowded['n'][0]:,} results",
+                f"at most {MAX_ENTRIES_PER_SERIES:,} per patient and analyte",
+            )
+        first = df.group_by("patient_id").agg(pl.col("__line").min().alias("__first"))
+        self._df = df.join(first, on="patient_id").sort("__first", "__line")
+        self.count = patients
+
+    def __iter__(self) -> Iterator[PatientSeries]:
+        import polars as pl
+
+        df = self._df
+        bounds = (
+            df.with_row_index("__i")
+            .group_by("__first", maintain_order=True)
+            .agg(pl.col("__i").min().alias("start"), pl.len().alias("n"))
+        )
+        for i, (start, n) in enumerate(bounds.select("start", "n").iter_rows()):
+            part = df.slice(start, n)
+            lines = part["__line"].to_list()
+            rows = (_clean(r) for r in part.drop("__line", "__first").iter_rows(named=True))
+            (doc,) = long_rows_to_documents(rows, self.name, lines)
+            yield parse_patient_series(doc, default_id=str(i + 1), prefix=f"[{i}]")
+
+
+def _analyte_shown(analyte: object) -> str:
+    return analyte if isinstance(analyte, str) and analyte in LONG_ANALYTES else "analyte"
+
+
 def read_long_format(path: Path, therapy: Path | None = None) -> list[PatientSeries]:
     """Patients from a long-format CSV/Parquet file (and an optional therapy-lines file).
 
     The therapy file has columns ``patient_id, line, start`` and optionally ``end, regimen``.
     """
-    docs = long_rows_to_documents(_read_table(path, str(path)), str(path))
+    name = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."  # one readable error line
+    docs = long_rows_to_documents(_read_table(path, name), name)
     if therapy is not None:
         by_id = {cast(str, d["id"]): d for d in docs}
         for n, row in enumerate(_read_therapy(therapy)):
@@ -543,6 +585,7 @@ def _read_therapy(path: Path) -> list[dict[str, str | None]]:
 __all__ = [
     "LONG_COLUMNS",
     "MAX_PATIENTS",
+    "LongFormat",
     "long_rows_to_documents",
     "parse_patient_series",
     "parse_series_document",
