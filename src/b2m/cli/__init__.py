@@ -229,6 +229,9 @@ def demo(
 
     if no_ldh_uln and ldh_uln is not None:
         raise InputError("--no-ldh-uln", "given together with --ldh-uln", "one of --ldh-uln U/L or --no-ldh-uln")
+    from b2m.io.models.options import CohortReportOptions
+
+    _options(CohortReportOptions, kind="wide", ldh_uln_u_l=ldh_uln)  # checked before anything is printed
     from b2m.cli.outputs import check_output_folder, writing
     from b2m.cli.progress import terminal_progress
 

@@ -80,6 +80,17 @@ def _too_large(max_bytes: int) -> str:
     return f"larger than {max_bytes >> 20} MiB" if max_bytes >= 1 << 20 else f"larger than {max_bytes:,} bytes"
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _refuse_binary(data: bytes, name: str, *, first: bool) -> None:
+    """UTF-16 or UTF-32 text (its byte-order mark) and binary data (a NUL byte, which JSON text never holds)."""
+    if first and data.startswith(_UTF16_BOMS):
+        raise InputError(name, "is UTF-16 or UTF-32 text, not UTF-8", "a UTF-8 JSON document")
+    if b"\x00" in data:
+        raise InputError(name, "contains a NUL byte: binary data, not JSON text", _NOT_JSON)
+
+
 def _spool(stream: BinaryIO, name: str, max_bytes: int) -> IO[bytes]:
     """A stream that cannot be read twice (standard input, a pipe, a device) copied to a temporary file
     (in memory up to :data:`SPOOL_IN_MEMORY_BYTES`), refusing more than ``max_bytes`` and binary data as it reads."""
@@ -90,9 +101,11 @@ def _spool(stream: BinaryIO, name: str, max_bytes: int) -> IO[bytes]:
         if total > max_bytes:
             spool.close()
             raise InputError(name, f"input is {_too_large(max_bytes)}", "use `b2m stage` for cohorts")
-        if b"\x00" in chunk:
+        try:
+            _refuse_binary(chunk, name, first=total == len(chunk))
+        except InputError:
             spool.close()
-            raise InputError(name, "contains a NUL byte: binary data, not JSON text", _NOT_JSON)
+            raise
         spool.write(chunk)
     spool.seek(0)
     return spool
@@ -228,9 +241,8 @@ class _Text:
         if self.eof:
             return False
         data = self._stream.read(size)
+        _refuse_binary(data, self.name, first=self.read_bytes == 0)
         self.read_bytes += len(data)
-        if b"\x00" in data:
-            raise InputError(self.name, "contains a NUL byte: binary data, not JSON text", _NOT_JSON)
         try:
             text = self._decode(data, final=not data)
         except UnicodeDecodeError:

@@ -56,7 +56,7 @@ from b2m.monitor.series import (
     TherapyLine,
 )
 from b2m.rules.base import Note
-from b2m.units import LAB_NAMES, LabValue, parse_lab, parse_number
+from b2m.units import CENSORED_PATTERN, LAB_NAMES, LabValue, parse_lab, parse_number
 
 if TYPE_CHECKING:
     import polars as pl
@@ -370,16 +370,23 @@ _INTEGER = re.compile(r"^[-+]?[0-9]+$")
 _DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
-def _cell_value(raw: str | None) -> object:
-    """A result cell as JSON would carry it: a number as a number (``850`` an integer, ``3.2`` a float), any
-    other text (a censored ``<0.5``, or a wrong value the model then names) as text."""
+_CENSORED_CELL = re.compile(CENSORED_PATTERN)
+CELL_NUMBER_ACCEPTED = 'a number such as 4.2, or a censored value such as "<0.5" or ">20"'
+
+
+def _cell_value(raw: str | None, where: str) -> object:
+    """A result cell as JSON would carry it: a number as a number (``850`` an integer, ``3.2`` a float), a
+    censored ``<0.5`` as text. Other text is refused here without being quoted: a value column that holds
+    something else is most often a shifted row, and what it holds may be an identifier."""
     if raw is None:
         return None
     if _INTEGER.match(raw):
         return int(raw)
     if _DECIMAL.match(raw):
         return float(raw)
-    return raw
+    if _CENSORED_CELL.match(raw):
+        return raw
+    raise InputError(where, f"not a number (text of {len(raw)} characters, not shown)", CELL_NUMBER_ACCEPTED)
 
 
 def _cell_bool(raw: str | None, where: str) -> bool | None:
@@ -456,16 +463,20 @@ def long_rows_to_documents(
             series.setdefault(MARROW_KEY, []).append(
                 {
                     "date": date,
-                    "value": _cell_value(value),
+                    "value": _cell_value(value, f"{where}: value"),
                     "clonal": _cell_bool(row.get("clonal"), f"{where}: clonal"),
                     "method": row.get("method"),
                 }
             )
         else:
-            entry: dict[str, object] = {"date": date, "value": _cell_value(value), "unit": row.get("unit")}
+            entry: dict[str, object] = {
+                "date": date,
+                "value": _cell_value(value, f"{where}: value"),
+                "unit": row.get("unit"),
+            }
             for col in ("lower_limit", "upper_limit"):
                 if row.get(col) is not None:
-                    entry[col] = _cell_value(row[col])
+                    entry[col] = _cell_value(row[col], f"{where}: {col}")
             if row.get("method") is not None:
                 entry["method"] = row["method"]
             series.setdefault(analyte, []).append(entry)
