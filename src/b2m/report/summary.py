@@ -63,7 +63,7 @@ def input_name(name: str) -> str:
         return SHORT_NAMES[name]
     label = FEATURES.get(name)
     if label is None:
-        return name.replace("_", " ")
+        return name.replace("_", " ").replace(".", " ")  # "calcium.upper_limit": the lab's limit
     label = label.split(": ", 1)[0]  # "del(1p32): absent, monoallelic, ..." names its values after a colon
     return label[: label.rfind(" (")] if label.endswith(")") and " (" in label else label
 
@@ -201,8 +201,8 @@ def _caution_lines(a: Assessment, width: int) -> list[str]:
     for name, r in a.staging.items():
         static = {n.code for n in registry.staging_system(name).notes}
         for n in r.notes:
-            if n.code in static or n.code in seen or n.kind == "unconfirmed":
-                continue
+            if n.code in static or n.code in seen or n.kind in ("unconfirmed", "missing"):
+                continue  # a missing input is said, with what it could change, under "Missing"
             seen.add(n.code)
             lines += _wrap(f"{n.kind.upper()}: {_safe(n.text)}", width)
     return lines

@@ -35,7 +35,7 @@ from b2m.units import ANALYTES
 # The analyte whose plausible range (canonical unit = the column's unit) gives each numeric input's grid.
 ANALYTE_OF: dict[str, str] = {"b2m_mg_l": "b2m", "albumin_g_dl": "albumin", "ldh_u_l": "ldh", "ldh_uln_u_l": "ldh"}
 GRID_POINTS = 32  # log-spaced; neighbouring points differ by < 35 % over B2M's range (0.05-250 mg/L)
-PAIR_GRID_POINTS = 10  # per input, for two unknown numbers compared with each other (LDH and its upper limit)
+PAIR_GRID_POINTS = 6  # per input, for two unknown numbers compared with each other (LDH and its upper limit)
 
 Met = Mapping[str, bool | None]
 
@@ -136,9 +136,11 @@ def _distance(column: str, actual: object, candidate: float | bool) -> float:
     b = bounds(actual)  # type: ignore[arg-type]
     if b is None:
         return 0.0
-    lo, hi = (max(v, 1e-12) for v in b)
+    lo, hi = (max(v, 1e-12) for v in b)  # a censored value's bounds: 0 and infinity included
     c = max(float(candidate), 1e-12)
-    return 0.0 if lo <= c <= hi else min(abs(math.log(c / lo)), abs(math.log(c / hi)))
+    if lo <= c <= hi:
+        return 0.0
+    return math.log(lo / c) if c < lo else math.log(c / hi)
 
 
 class _Probe:
@@ -165,8 +167,8 @@ def _reached(probe: _Probe, system: StagingSystem, now: Evaluated) -> tuple[Reac
     best: dict[tuple[str, str], tuple[float, Reach]] = {}
     for column in system.inputs:
         actual = getattr(probe.values, column)
-        if actual is None:
-            continue
+        if actual is None or probe({column: None})[system.name].possible == now.possible:
+            continue  # unknown, or no value of it could change the stages: nothing to probe
         for candidate in _candidates(column):
             if candidate == actual:
                 continue
