@@ -412,6 +412,29 @@ def test_bom_and_crlf_documents_are_read(tmp_path: Path) -> None:
 # ---- outputs ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "args", [["assess", "-f", "json"], ["assess"], ["monitor"]], ids=["json", "summary", "monitor"]
+)
+def test_a_full_standard_output_is_one_line(args: list[str], tmp_path: Path) -> None:
+    """Standard output on a full disk (/dev/full): the write fails, said in one line, exit 2."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    source = tmp_path / "doc.json"
+    source.write_text(json.dumps([S0, S1] if args[0] == "monitor" else [P0, P1]), encoding="utf-8")
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run(
+            [sys.executable, "-m", "b2m", *args, str(source)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+            timeout=TIME_LIMIT_S,
+        )
+    err = p.stderr.decode()
+    ERRORS.append(err)
+    assert p.returncode == 2 and err.count("\n") == 1 and "standard output" in err, err
+    assert "internal error" not in err and not any(pid in err for pid in PLANTED)
+
+
 def _series_file(tmp_path: Path, name: str = "s.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps([S0, S1]), encoding="utf-8")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from b2m.monitor.series import PatientSeries
+    from b2m.patient import Patient
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
@@ -95,6 +96,21 @@ def _width(default: int) -> int:
     return int(given) if given.isdigit() and 40 <= int(given) <= 1000 else default
 
 
+@contextmanager
+def _standard_output() -> Iterator[None]:
+    """Results written to standard output, flushed here: a full disk (``> /dev/full``) is one line, exit 2. A
+    reader that went away (``| head``) is left to the command-line library (exit 1, nothing said)."""
+    try:
+        yield
+        sys.stdout.flush()
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            raise
+        raise InputError(
+            "standard output", f"cannot write ({e.strerror or type(e).__name__})", "a writable output"
+        ) from None
+
+
 def _json_text(payload: object) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False)
 
@@ -107,13 +123,19 @@ def _assess_stream(stream: IO[bytes], name: str, fmt: OutputFormat, detail: bool
     patients. A JSON array is written element by element, byte for byte what ``json.dumps(results,
     indent=2)`` would give.
     """
-    from b2m.assessment import assess
     from b2m.io.documents import iter_patients
 
     for _ in iter_patients(stream, name)[1]:
         pass
     stream.seek(0)
     is_array, patients = iter_patients(stream, name)
+    with _standard_output():
+        _write_assessments(is_array, patients, fmt, detail)
+
+
+def _write_assessments(is_array: bool, patients: Iterator[Patient], fmt: OutputFormat, detail: bool) -> None:
+    from b2m.assessment import assess
+
     if fmt is OutputFormat.json:
         _write_json_items((assess([p])[0].to_dict() for p in patients), is_array)
         return
@@ -259,12 +281,13 @@ def monitor(
     with _series(file) as (is_array, patients):
         for _ in patients():  # every patient checked first: bad input prints its one line and nothing else
             pass
-        if format is OutputFormat.json:
-            _write_json_items((monitor_patient(p).to_dict() for p in patients()), is_array)
-        else:
-            console = _console()
-            for p in patients():
-                render_monitor_text(monitor_patient(p), console)
+        with _standard_output():
+            if format is OutputFormat.json:
+                _write_json_items((monitor_patient(p).to_dict() for p in patients()), is_array)
+            else:
+                console = _console()
+                for p in patients():
+                    render_monitor_text(monitor_patient(p), console)
 
 
 def _write_json_items(docs: Iterator[object], is_array: bool) -> None:
