@@ -360,7 +360,8 @@ def _cell_number(raw: str | None, where: str, lo: float, hi: float) -> float | N
     try:
         x = float(raw)
     except ValueError:
-        raise InputError(where, f"not a number: {short(raw)}", accepted) from None
+        # not quoted: a number column holding text is most often a shifted row, and the text may be an id
+        raise InputError(where, f"not a number (text of {len(raw)} characters, not shown)", accepted) from None
     if not lo <= x <= hi:  # also refuses nan
         raise InputError(where, f"out of range: {short(raw)}", accepted)
     return x
