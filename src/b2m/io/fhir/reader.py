@@ -125,6 +125,7 @@ class FhirInput:
     origins: Mapping[str, Origin]
     ignored: tuple[Ignored, ...]
     not_in_series: tuple[Ignored, ...]
+    used: tuple[str, ...]  # paths of every resource the documents were read from (with ignored: all)
     notes: tuple[Note, ...]
     subject: str | None  # reference of the patient (for the resources b2m writes)
     conditions: tuple[str, ...]  # references of the myeloma Condition(s): the focus of the stages
@@ -271,6 +272,17 @@ def _collect(
         return
     if len(out) >= MAX_RESOURCES:
         raise InputError(path, f"more than {MAX_RESOURCES:,} resources", "one patient's resources")
+    if rt not in READ_TYPES:
+        # Not validated: b2m reads nothing from it (listed as ignored with the reason below, or here).
+        try:
+            get_fhir_model_class(rt)
+        except ValueError:
+            ignored.append(
+                Ignored(path, f"resource type {rt!r} has no FHIR R4B model (R4-only or unknown); not read by b2m")
+            )
+            return
+        ignored.append(Ignored(path, f"resource type {rt} is not read by b2m"))
+        return
     try:
         model = get_fhir_model_class(rt)
     except ValueError:
@@ -281,12 +293,7 @@ def _collect(
     try:
         resource = model.model_validate(raw)
     except ValidationError as e:
-        if rt in READ_TYPES:
-            raise _validation_error(e, path, rt) from None
-        ignored.append(
-            Ignored(path, f"not a valid R4B {rt} ({_validation_error(e, path, rt).problem}); a type b2m does not read")
-        )
-        return
+        raise _validation_error(e, path, rt) from None
     out.append(_Entry(path, resource, full_url))
 
 
@@ -756,11 +763,11 @@ def read_fhir(
             name, med_entry = (
                 _medication_name(res, medications_by_ref) if rt != "Procedure" else (_cc_text(res.code), None)
             )
-            if med_entry is not None:
-                used_medications.add(med_entry.path)
             if line is not None:
                 start, end, where = _line_dates(res)
                 lines.setdefault(line, []).append((e, start, end, name, where))
+                if med_entry is not None:
+                    used_medications.add(med_entry.path)
                 continue
             if rt == "Procedure":
                 ignored.append(
@@ -776,11 +783,12 @@ def read_fhir(
                 ignored.append(Ignored(e.path, "no medication code or name b2m can read"))
             for item in items:
                 medication_items.append((item, Origin(e.path, e.reference, {"": "medication"}, None, e.type)))
+            if items and med_entry is not None:
+                used_medications.add(med_entry.path)
             continue
-        ignored.append(Ignored(e.path, f"resource type {rt} is not read by b2m"))
     for e in entries:
         if e.type == "Medication" and e.path not in used_medications:
-            ignored.append(Ignored(e.path, "a Medication not referenced by a medication b2m reads"))
+            ignored.append(Ignored(e.path, "a Medication not referenced by a medication b2m uses"))
 
     # -- the assessment: latest result per analyte -------------------------------------------------
     chosen: dict[tuple[Kind, str], _Reading] = {}
@@ -903,12 +911,17 @@ def read_fhir(
                 )
             )
     subject = patient.reference if patient is not None else next(iter(subjects), None)
+    used = [o.path.split(".component[")[0] for k, o in origins.items() if k not in ("age", "sex")]
+    used += [patient.path] if patient is not None else []
+    used += [e.path for e in entries if e.type == "Condition" and e.reference in condition_refs]
+    used += [e.path for e in entries if e.path in used_medications]
     return FhirInput(
         document=document,
         series=series,
         origins=origins,
         ignored=tuple(ignored),
         not_in_series=tuple(not_in_series),
+        used=tuple(dict.fromkeys(used)),
         notes=tuple(notes),
         subject=subject,
         conditions=tuple(dict.fromkeys(condition_refs)),
