@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from b2m.errors import InputError
-from b2m.io.fhir import read_fhir
 from b2m.io.fhir import codes as c
+from b2m.io.fhir import read_fhir
 from b2m.io.patient import parse_patients
 from b2m.monitor.series import parse_series_document
 from b2m.units import Censored
