@@ -199,17 +199,29 @@ def demo(
         Path, typer.Option("--out", help="Directory for the cohort report on the bundled GSE24080 cohort.")
     ] = Path("b2m-demo-report"),
     ldh_uln: Annotated[
-        float | None, typer.Option("--ldh-uln", help="LDH upper limit (U/L) to assume for GSE24080 (it has none).")
+        float | None,
+        typer.Option(
+            "--ldh-uln",
+            help="LDH upper limit (U/L) to assume for GSE24080, which gives none (default: the README example's "
+            "250 U/L; the report states it as an assumption).",
+        ),
     ] = None,
+    no_ldh_uln: Annotated[
+        bool,
+        typer.Option("--no-ldh-uln", help="Assume no LDH upper limit: R-ISS and R2-ISS then stay ranges."),
+    ] = False,
 ) -> None:
     """Assess the bundled example patients and print their reports; write the GSE24080 cohort report."""
+    from b2m.cli.cohort import write_demo_report
+
+    if no_ldh_uln and ldh_uln is not None:
+        raise InputError("--no-ldh-uln", "given together with --ldh-uln", "one of --ldh-uln U/L or --no-ldh-uln")
     raw = json.loads(resources.files("b2m").joinpath("data/example_patients.json").read_text(encoding="utf-8"))
     _assess_document(raw, format)
-    from b2m.cli.cohort import write_example_report
     from b2m.cli.progress import terminal_progress
 
     with terminal_progress() as hook:
-        files = write_example_report(out, ldh_uln_u_l=ldh_uln, progress=hook)
+        files = write_demo_report(out, ldh_uln_u_l=ldh_uln, assume_ldh_uln=not no_ldh_uln, progress=hook)
     sys.stderr.write(f"b2m: GSE24080 cohort report -> {files.html}\n")
 
 

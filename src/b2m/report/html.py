@@ -11,6 +11,7 @@ script, no web font, no external address. The PDF is made from the same page (:m
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -45,6 +46,7 @@ from b2m.report.charts import (
     series_from_input,
 )
 from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
+from b2m.rules.registry import SystemView
 from b2m.units import LabValue
 
 Audience = Literal["patient", "clinician"]
@@ -69,7 +71,7 @@ CATEGORY_NAMES: Mapping[str, str] = {
     "PD": "progressive disease",
     "not_evaluable": "not evaluable",
 }
-STAGING_TITLES: Mapping[str, str] = {"iss": "ISS", "r_iss": "R-ISS", "r2_iss": "R2-ISS"}
+STAGING_TITLES: Mapping[str, str] = SystemView(lambda s: s.label)  # the registry's systems, read at each use
 MARKER_NAMES: Mapping[str, str] = {
     "serum_m_protein": "serum M-protein",
     "urine_m_protein": "urine M-protein",
@@ -311,6 +313,23 @@ def tri(x: object) -> str:
     return str(x)
 
 
+FOOTER_ID_MAX_CHARS = 40
+"""The longest id the page footer shows in full (the header shows it whole; the footer shares its line
+with "decision support, not diagnosis" and the page numbers)."""
+
+
+def footer_id(x: object) -> str:
+    """The patient id as the page footer shows it: one line, at most :data:`FOOTER_ID_MAX_CHARS`.
+
+    Line breaks, other control characters and bidirectional controls are shown as spaces, so that an id
+    can neither wrap the footer onto several lines nor reorder the text around it; a longer id is cut
+    and ends in "…". The result is text (HTML-escaped by the template like any other).
+    """
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(x))
+    text = " ".join(text.split())
+    return text if len(text) <= FOOTER_ID_MAX_CHARS else text[: FOOTER_ID_MAX_CHARS - 1] + "…"
+
+
 def kv(d: object) -> str:
     """A flat ``key: value; ...`` rendering of a small evidence or measurement object."""
     if not isinstance(d, Mapping):
@@ -368,7 +387,15 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=fmt_num, tri=tri, kv=kv, measurement=measurement, category=category_name, marker=marker_name)
+    env.filters.update(
+        num=fmt_num,
+        tri=tri,
+        kv=kv,
+        measurement=measurement,
+        category=category_name,
+        marker=marker_name,
+        footer_id=footer_id,
+    )
     env.filters["long_date"] = lambda d: cp.long_date(d) if d else "–"
     return env
 

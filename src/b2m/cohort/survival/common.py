@@ -1,6 +1,6 @@
 """What the survival modules share: the systems and endpoints analysed, the rows each analysis uses.
 
-The staging systems (ISS, R-ISS, R2-ISS, from :data:`b2m.rules.staging.SYSTEMS`) and their stages
+The staging systems (every ISS-family system of :mod:`b2m.rules.registry`) and their stages
 (best first), the endpoints (overall and event-free survival), the confidence level of every
 interval, the error for a statistic the data cannot give (:class:`NotEstimable`), an estimate with
 its interval, and the selection of rows: patients staged by every system of an analysis, with a
@@ -10,21 +10,22 @@ usable time and a known event flag.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from b2m.rules.staging import SYSTEMS
+from b2m.rules.registry import SystemView
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-SYSTEM_LABELS: dict[str, str] = {"iss": "ISS", "r_iss": "R-ISS", "r2_iss": "R2-ISS"}
-STAGES: dict[str, tuple[str, ...]] = {name: tuple(m.STAGES) for name, m in SYSTEMS.items()}
+# Read from the registry at each use: a system registered later is analysed and reported like the others.
+SYSTEM_LABELS: Mapping[str, str] = SystemView(lambda s: s.label)
+STAGES: Mapping[str, tuple[str, ...]] = SystemView(lambda s: s.stages)
 ENDPOINTS: dict[str, str] = {"os": "overall survival", "efs": "event-free survival"}
 DEFAULT_BOOTSTRAP = 500
 DEFAULT_SEED = 20240601

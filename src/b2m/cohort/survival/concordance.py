@@ -198,7 +198,7 @@ def _c_pair(
 
 def compare_concordance(
     table: pl.DataFrame,
-    systems: Sequence[str] = tuple(STAGES),
+    systems: Sequence[str] | None = None,
     endpoint: str = "os",
     *,
     bootstrap: int = DEFAULT_BOOTSTRAP,
@@ -210,8 +210,10 @@ def compare_concordance(
 
     Percentile bootstrap intervals (``bootstrap`` replicates, ``numpy.random.default_rng(seed)``):
     every replicate resamples patients with replacement once and scores every system on that same
-    resample, so the intervals of the differences between systems are paired.
+    resample, so the intervals of the differences between systems are paired. ``systems``: every
+    registered staging system unless given.
     """
+    systems = tuple(STAGES) if systems is None else tuple(systems)
     rows = outcome_rows(staged_rows(table, systems), endpoint)
     if rows.height < 2 or not rows["_event"].any():
         raise NotEstimable(
@@ -221,6 +223,15 @@ def compare_concordance(
     so = SortedOutcomes.from_arrays(rows["_time"].to_numpy(), rows["_event"].to_numpy())
     codes = {x: stage_codes(rows, x) for x in systems}
     sizes = {x: len(STAGES[x]) for x in systems}
+    single = {x: STAGES[x][int(codes[x][0])] for x in systems if np.unique(codes[x]).size < 2}
+    if single:
+        # Every pair is tied on such a system, so its C is 0.5 by construction: not a finding, and a
+        # difference against it would only restate the other system's C.
+        raise NotEstimable(
+            f"every patient staged by all of {', '.join(SYSTEM_LABELS[x] for x in systems)} has "
+            + " and ".join(f"{SYSTEM_LABELS[x]} stage {stage}" for x, stage in single.items())
+            + ": with fewer than two stages populated a system cannot discriminate (its C is 0.5 by construction)"
+        )
     notes: list[str] = []
     ones = np.ones(so.n)
     g0: FloatArray | None = censoring_survival(so, ones)

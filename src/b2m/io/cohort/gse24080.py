@@ -29,6 +29,7 @@ import polars as pl
 
 from b2m.errors import InputError
 from b2m.rules.inputs import FISH_COLUMNS, NUMERIC_COLUMNS, StagingInputs
+from b2m.rules.registry import score_columns
 from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
 from b2m.units.analytes import ANALYTES
 
@@ -78,11 +79,12 @@ def _num(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False)
 
 
-def load(*, ldh_uln_u_l: float | None = None) -> ExampleCohort:
+def load(*, ldh_uln_u_l: float | None = None, ldh_uln_chosen_by: str = "the user") -> ExampleCohort:
     """The bundled GSE24080 cohort, staged (ISS, R-ISS, R2-ISS) with every unknown left unknown.
 
     ``ldh_uln_u_l``: the LDH upper limit of normal to *assume* (the data give none). Without it LDH
-    cannot be called high or normal and R-ISS / R2-ISS widen accordingly.
+    cannot be called high or normal and R-ISS / R2-ISS widen accordingly. ``ldh_uln_chosen_by`` names
+    who chose it, in the stated assumption and the provenance ("the user", "b2m demo").
     """
     if ldh_uln_u_l is not None:
         lo, hi = ANALYTES["ldh"].plausible
@@ -130,13 +132,15 @@ def load(*, ldh_uln_u_l: float | None = None) -> ExampleCohort:
         "n_patients": table.height,
         "time_unit": "months from registration",
         "ldh_uln_u_l": ldh_uln_u_l,
-        "ldh_uln_source": "assumed by the user (the data give none)" if ldh_uln_u_l is not None else "unknown",
+        "ldh_uln_source": (
+            f"assumed by {ldh_uln_chosen_by} (the data give none)" if ldh_uln_u_l is not None else "unknown"
+        ),
     }
     assumptions = (
         (
             f"LDH upper limit of normal ASSUMED to be {ldh_uln_u_l:g} U/L for every patient: GSE24080 reports LDH "
-            "without the reporting laboratory's upper limit, so 'LDH high' (used by R-ISS and R2-ISS) rests on "
-            "this user-supplied value.",
+            f"without the reporting laboratory's upper limit, so 'LDH high' (used by R-ISS and R2-ISS) rests on "
+            f"this value, chosen by {ldh_uln_chosen_by}.",
         )
         if ldh_uln_u_l is not None
         else ()
@@ -157,7 +161,7 @@ def _stage(table: pl.DataFrame) -> pl.DataFrame:
         bounds += [lo.alias(f"{c}__lo"), hi.alias(f"{c}__hi")]
     staged = stage_frame(table.with_columns(*bounds), StagingInputs.bounded())
     return staged.drop(*(f"{c}__{e}" for c in NUMERIC_COLUMNS for e in ("lo", "hi"))).with_columns(
-        pl.col(list(c for c in OUTPUT_COLUMNS if c != "r2_iss_score")).cast(pl.String)
+        pl.col([c for c in OUTPUT_COLUMNS if c not in score_columns()]).cast(pl.String)
     )
 
 
