@@ -43,8 +43,15 @@ def test_every_code_written_is_listed() -> None:
 
 
 def test_every_rule_input_has_a_source_and_a_label() -> None:
-    inputs = {i for module in SYSTEMS.values() for i in module.INPUTS}
+    systems = {name: SYSTEMS[name] for name in c.STAGING}
+    inputs = {i for s in systems.values() for i in s.inputs}
     assert inputs == set(RULE_INPUT_PATHS) == set(c.RULE_INPUT_LABELS)
+
+
+def test_every_criterion_of_the_staging_systems_has_a_code() -> None:
+    """The registry's criteria of ISS, R-ISS and R2-ISS are exactly b2m's criterion codes."""
+    codes = {c.criterion_code(name, d.code): d.description for name in c.STAGING for d in SYSTEMS[name].criteria}
+    assert codes == dict(c.CRITERION_CODES)
 
 
 def test_the_imwg_categories_are_the_monitors() -> None:

@@ -49,7 +49,6 @@ from b2m.io.fhir import codes as c
 from b2m.io.fhir.reader import FhirInput
 from b2m.provenance import Note, RuleRef
 from b2m.rules.base import RuleResult
-from b2m.rules.staging import SYSTEMS
 
 if TYPE_CHECKING:
     from b2m.monitor.monitor import MonitorResult
@@ -192,7 +191,7 @@ def _stage(w: _Writer, name: str, result: RuleResult, members: Sequence[Referenc
         valueCodeableConcept=_cc(sc.values[stage]) if stage is not None else None,
         dataAbsentReason=_UNKNOWN if stage is None else None,
         component=components,
-        derivedFrom=w.refs(p for i in SYSTEMS[name].INPUTS for p in RULE_INPUT_PATHS[i]) or None,
+        derivedFrom=w.refs(p for i in result.inputs for p in RULE_INPUT_PATHS[i]) or None,
         hasMember=list(members) or None,
         note=[_note(n) for n in result.notes] or None,
     )
@@ -212,7 +211,7 @@ def _r2_iss_score(w: _Writer, result: RuleResult) -> Reference | None:
     obs = w.observation(
         code=_b2m_cc("r2-iss-score"),
         method=_cc(c.STAGING["r2_iss"].method),
-        derivedFrom=w.refs(p for i in SYSTEMS["r2_iss"].INPUTS for p in RULE_INPUT_PATHS[i]) or None,
+        derivedFrom=w.refs(p for i in result.inputs for p in RULE_INPUT_PATHS[i]) or None,
         **value,
     )
     return w.add(w.url("r2-iss-score"), obs)
