@@ -33,3 +33,41 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+
+# --- FHIR (issue 12): validator and official example packages for the FHIR tests -----------------
+# Test tooling only; nothing here is part of the b2m package. Node.js >= 20.19 with npm (the machines
+# have Node.js 20): `npm ci` installs the pinned validator (@medplum/core, package-lock.json) into
+# ./node_modules; `npm pack` fetches the HL7 R4 examples and mCODE 4.0.0 packages (CC0 / HL7 licence:
+# their JSON examples and definitions are test data) into tests/.fhir-packages/, checked against the
+# registry's sha512 pinned here. Both folders are ignored by git; the tests read them offline.
+# Never fails the setup: without them the FHIR validation and example tests are skipped, with a reason.
+FHIR_PACKAGES="hl7.fhir.r4.examples@4.0.1=sha512-DXBdIZOeQaSKIgCU7w6HOC7sw/6BzylmipLkBW4f//pT+Bc94x+8LImwTdvaNThPJoOzpBzvxAzNqjeu3X/zLw==
+hl7.fhir.us.mcode@4.0.0=sha512-HJogFi9rQetIUE8gqKFq2tt4I8ukdH3PUCQO5jBiKxYUgh+vrlXvkWkt/XuYOzpNPdfRmsj3LG4UJm5o1g2OlA=="
+if command -v npm >/dev/null && command -v node >/dev/null; then
+  if [ ! -f node_modules/@medplum/core/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --silent --no-audit --no-fund >/dev/null 2>&1 \
+      || echo "setup: npm ci failed; the FHIR validation tests will be skipped" >&2
+  fi
+  mkdir -p tests/.fhir-packages
+  for spec in $FHIR_PACKAGES; do
+    pkg="${spec%%=*}"; want="${spec#*=}"; dir="tests/.fhir-packages/${pkg/@/-}"
+    [ -f "$dir/package/package.json" ] && continue
+    tmp="$(mktemp -d)"
+    if (cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>&1); then
+      tgz="$(ls "$tmp"/*.tgz)"
+      got="$(node -e 'const c = require("crypto"), f = require("fs");
+        process.stdout.write("sha512-" + c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
+      if [ "$got" = "$want" ]; then
+        mkdir -p "$dir" && tar xzf "$tgz" -C "$dir"
+      else
+        echo "setup: $pkg does not match its pinned sha512; not used" >&2
+      fi
+    else
+      echo "setup: could not fetch $pkg; the FHIR example tests will be skipped" >&2
+    fi
+    rm -rf "$tmp"
+  done
+else
+  echo "setup: Node.js/npm not found; the FHIR validation and example tests will be skipped" >&2
+fi
+# --- end FHIR ------------------------------------------------------------------------------------
