@@ -151,7 +151,9 @@ def assess(
 
 @app.command()
 def stage(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet file with the batch columns (see README).")],
+    input: Annotated[
+        Path, typer.Argument(help="CSV (comma, semicolon or tab), Parquet or Excel .xlsx file with the batch columns.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .parquet (written atomically).")],
     on_invalid: Annotated[
         InvalidPolicy,
@@ -166,18 +168,17 @@ def stage(
     ] = None,
 ) -> None:
     """Stage ISS, R-ISS and R2-ISS for every row of a table."""
-    from b2m.io.batch import stage_file, total_work
+    from b2m.io.batch import estimated_rows, stage_file
+    from b2m.io.publish import interruptible
 
-    total = total_work(input) if input.is_file() else 0
-    show = (
-        progress
-        if progress is not None
-        else (
-            sys.stderr.isatty() and (total > PROGRESS_MIN_BYTES or (input.suffix == ".parquet" and total > 1_000_000))
-        )
+    def note(text: str) -> None:
+        sys.stderr.write(f"b2m: note: {text}\n")
+
+    show = progress if progress is not None else sys.stderr.isatty() and input.is_file() and (
+        input.stat().st_size > PROGRESS_MIN_BYTES
     )
     if not show:
-        rows = stage_file(input, output, on_invalid=on_invalid.value)
+        rows = interruptible(lambda: stage_file(input, output, on_invalid=on_invalid.value, notice=note))
     else:
         with Progress(
             TextColumn("staging"),
@@ -187,8 +188,12 @@ def stage(
             console=Console(file=sys.stderr),
             transient=True,
         ) as bar:
-            task = bar.add_task("stage", total=total or None)
-            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n), on_invalid=on_invalid.value)
+            task = bar.add_task("stage", total=estimated_rows(input))
+            rows = interruptible(
+                lambda: stage_file(
+                    input, output, progress=lambda n: bar.advance(task, n), on_invalid=on_invalid.value, notice=note
+                )
+            )
     sys.stderr.write(f"b2m: staged {rows:,} rows -> {output}\n")
 
 

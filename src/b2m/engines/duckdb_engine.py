@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import narwhals as nw
 import polars as pl
 
-from b2m.engines.csv_safety import safe_frame
 from b2m.engines.base import Engine, EngineName, counter, is_csv, to_arrow
+from b2m.engines.csv_safety import safe_frame
 from b2m.errors import InputError
 
 if TYPE_CHECKING:
