@@ -174,8 +174,10 @@ def stage(
     def note(text: str) -> None:
         sys.stderr.write(f"b2m: note: {text}\n")
 
-    show = progress if progress is not None else sys.stderr.isatty() and input.is_file() and (
-        input.stat().st_size > PROGRESS_MIN_BYTES
+    show = (
+        progress
+        if progress is not None
+        else sys.stderr.isatty() and input.is_file() and (input.stat().st_size > PROGRESS_MIN_BYTES)
     )
     if not show:
         rows = interruptible(lambda: stage_file(input, output, on_invalid=on_invalid.value, notice=note))
@@ -392,20 +394,25 @@ def cohort_values(
 ) -> None:
     """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
     from b2m.io.cohort.values import parse_window, write_values
+    from b2m.io.publish import interruptible
 
-    summary = write_values(
-        input,
-        output,
-        kind=kind.value,
-        patients=patients,
-        engine=engine,
-        window_days=parse_window(window),
-        policy=policy.value,
-        ldh_uln_u_l=ldh_uln,
-        audit_trail=audit_trail,
-        audit_rows=audit_rows.value,
-        unit_report=unit_report,
-        fish_concept_ids=_fish_concepts(fish_concept or []),
+    window_days = parse_window(window)
+    fish_concepts = _fish_concepts(fish_concept or [])
+    summary = interruptible(
+        lambda: write_values(
+            input,
+            output,
+            kind=kind.value,
+            patients=patients,
+            engine=engine,
+            window_days=window_days,
+            policy=policy.value,
+            ldh_uln_u_l=ldh_uln,
+            audit_trail=audit_trail,
+            audit_rows=audit_rows.value,
+            unit_report=unit_report,
+            fish_concept_ids=fish_concepts,
+        )
     )
     for note in summary.notes:
         sys.stderr.write(f"b2m: note: {note}\n")
@@ -445,4 +452,8 @@ def main() -> None:
         if os.environ.get("B2M_DEBUG"):
             raise
         _fail(f"internal error ({type(e).__name__}: {e}); please report it", 1)
+    except BaseException as e:  # a Rust panic in a reader (pyo3's PanicException is no Exception)
+        if type(e).__name__ != "PanicException" or os.environ.get("B2M_DEBUG"):
+            raise
+        _fail("internal error (a file reader failed); please report it", 1)
     raise SystemExit(code if isinstance(code, int) else 0)

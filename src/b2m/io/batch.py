@@ -72,6 +72,7 @@ NUMBER_FORMS = (
     "or empty for unknown"
 )
 FLAG_FORMS = "true/false, 1/0, yes/no, or empty for unknown"
+_NO_PROBLEM_FOUND = "a row it cannot parse"
 _CSV_FORMS = "a CSV file (comma-, semicolon- or tab-separated UTF-8 text) with a header row"
 
 
@@ -258,7 +259,9 @@ def _numeric(col: str, dtype: pl.DataType, dialect: Dialect | None, censored: bo
     code = {k: pl.lit(k, pl.Int8) for k in (_NOT_A_NUMBER, _CENSORED_LIMIT, _IMPLAUSIBLE)}
     number = pl.col(col)
     if dtype == pl.String:
-        odd: pl.Expr = pl.when((pl.col(e).is_null() | ~pl.col(e).is_finite()) & pl.col(col).is_not_null()).then(pl.col(t))
+        odd: pl.Expr = pl.when((pl.col(e).is_null() | ~pl.col(e).is_finite()) & pl.col(col).is_not_null()).then(
+            pl.col(t)
+        )
         if dialect is not None and dialect.decimal_comma:
             odd = odd.str.replace_all(",", ".", literal=True)
         exact = pl.when(pl.col(e).is_finite()).then(pl.col(e))
@@ -673,4 +676,36 @@ def _locate_csv_problem(path: Path, source: _Source) -> str:
         return f"text that is not UTF-8 after row {row}"
     except csv.Error:
         return f"row {row + 1}: a quote is left open or misplaced"
-    return "a row it cannot parse"
+    return _NO_PROBLEM_FOUND
+
+
+def check_input_file(path: Path) -> None:
+    """Refuse an input file the engines would fail on, with one line: an empty, binary or not-UTF-8 CSV,
+    a header too wide, an incomplete Parquet file (used by the cohort loaders before an engine reads)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        names = _sniff_csv(path)[1]
+        _check_names(names)
+    elif suffix == ".parquet":
+        _check_parquet(path)
+
+
+def engine_failure(e: BaseException, inputs: list[Path]) -> BaseException:
+    """An engine's error while reading ``inputs`` as one line that names the file and, for CSV, the row
+    (never the engine's message: it may quote a row); anything that is not an engine error as it is."""
+    module = type(e).__module__ or ""
+    engine = isinstance(e, pl.exceptions.PolarsError) or _is_panic(e)
+    engine = engine or module.startswith(("duckdb", "pyarrow", "pyspark", "py4j", "_duckdb"))
+    if not engine:
+        return e
+    for path in inputs:
+        if path.is_file() and path.suffix.lower() == ".csv":
+            dialect, names, _ = _sniff_csv(path)
+            source = _Source(pl.LazyFrame(), dict.fromkeys(names, pl.String()), names, dialect, None)
+            problem = _locate_csv_problem(path, source)
+            if problem != _NO_PROBLEM_FOUND:
+                return FileFormatError(str(path), f"not a readable CSV file ({problem})", _CSV_FORMS)
+    shown = ", ".join(p.name for p in inputs) or "the input"
+    return FileFormatError(
+        shown, f"could not be read ({type(e).__name__} in the engine)", "well-formed CSV or Parquet tables"
+    )

@@ -184,6 +184,7 @@ class Outputs:
         self.folders = list(dict.fromkeys(t.parent for t in self.targets.values()))
         self.journal = self.folders[0] / f"{PREFIX}{self.run}.journal" if self.folders else None
         self.temporaries: dict[str, Path] = {}
+        self._modes: dict[str, int] = {}
         self._locks: dict[Path, int] = {}
         self.phase: Phase = "writing"
 
@@ -232,11 +233,14 @@ class Outputs:
         finally:
             os.close(fd)
         self.temporaries[field] = Path(name)
+        self._modes[field] = mode
         return Path(name)
 
     def publish(self) -> None:
         """Every temporary replaces its target, all or (after a crash, until the next run) none."""
-        for tmp in self.temporaries.values():
+        for field, tmp in self.temporaries.items():
+            if tmp.is_file():  # a writer may have made the file anew: the mode decided at creation
+                tmp.chmod(self._modes[field])
             _fsync_path(tmp)
         with _state:
             if _terminating:
