@@ -76,9 +76,9 @@ from b2m.cohort import at_diagnosis as ad
 from b2m.cohort.assemble import EFS_SCHEMA, CohortData, ProvenanceMode, cohort_from_events
 from b2m.engines import Engine, EngineName, PolarsEngine, make_engine
 from b2m.errors import InputError
+from b2m.io.batch import check_input_file, engine_failure
 from b2m.io.cohort.long import events_from_long, patients_from_long
 from b2m.io.cohort.wide import load_wide
-from b2m.io.batch import check_input_file, engine_failure
 from b2m.io.columns import renamed
 from b2m.units.analytes import ANALYTES
 
