@@ -171,8 +171,8 @@ def stage(
     from b2m.io.batch import estimated_rows, stage_file
     from b2m.io.publish import interruptible
 
-    def note(text: str) -> None:
-        sys.stderr.write(f"b2m: note: {text}\n")
+    notes: list[str] = []  # said after the run: a refused file gets its one error line only
+    note = notes.append
 
     show = (
         progress
@@ -196,6 +196,8 @@ def stage(
                     input, output, progress=lambda n: bar.advance(task, n), on_invalid=on_invalid.value, notice=note
                 )
             )
+    for text in notes:
+        sys.stderr.write(f"b2m: note: {text}\n")
     sys.stderr.write(f"b2m: staged {rows:,} rows -> {output}\n")
 
 

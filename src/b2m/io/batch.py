@@ -548,7 +548,7 @@ def _check_output(src: Path, dst: Path) -> None:
         raise FileFormatError("output", f"is a directory: {dst}", "a file path ending in .csv or .parquet")
     if not dst.parent.is_dir():
         raise FileFormatError("output", f"folder does not exist: {dst.parent}", "a path in an existing folder")
-    same = src.resolve() == dst.resolve() or (dst.exists() and os.path.samefile(src, dst))
+    same = src.resolve() == dst.resolve() or (dst.exists() and src.exists() and os.path.samefile(src, dst))
     if same:
         raise FileFormatError("output", "is the same file as the input", "a different output path")
 
