@@ -299,7 +299,8 @@ def test_audit_trail_csv_has_no_spreadsheet_formula(engine: str, spark: Any, tmp
         }
     )
     labs.write_parquet(tmp_path / "labs.parquet")
-    pl.DataFrame({"patient_id": ["A", "B"], "index_date": [dt.date(2020, 3, 1)] * 2}).write_parquet(tmp_path / "p.parquet")
+    patients = pl.DataFrame({"patient_id": ["A", "B"], "index_date": [dt.date(2020, 3, 1)] * 2})
+    patients.write_parquet(tmp_path / "p.parquet")
     kw: dict[str, Any] = {"spark": spark} if engine == "spark" else {}
     trail = tmp_path / "audit.csv"
     load_cohort(tmp_path / "labs.parquet", kind="long", patients=tmp_path / "p.parquet", engine=engine,
