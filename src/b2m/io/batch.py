@@ -223,8 +223,9 @@ def _check_names(names: list[str]) -> None:
         raise FileFormatError("input", "a column name contains a NUL byte", "column names in plain text")
 
 
-def check_columns(names: list[str]) -> list[str]:
-    """Duplicates, the two required columns and output columns are refused; returns the absent optional ones."""
+def check_columns(names: list[str], *, censored_outputs: bool = True) -> list[str]:
+    """Duplicates, the two required columns and output columns are refused (``censored_outputs``: the
+    ``*_censored`` columns too, which b2m stage writes); returns the absent optional ones."""
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise FileFormatError("input", f"duplicate column(s) {', '.join(dupes)}", "each column name once")
@@ -236,7 +237,8 @@ def check_columns(names: list[str]) -> list[str]:
             f"columns {', '.join(REQUIRED_COLUMNS)} (every staging system builds on them); optional: "
             + ", ".join(c for c in BATCH_COLUMNS if c not in REQUIRED_COLUMNS),
         )
-    clash = [c for c in (*OUTPUT_COLUMNS, ISSUES_COLUMN, *CENSORED_COLUMNS.values()) if c in names]
+    written = (*OUTPUT_COLUMNS, ISSUES_COLUMN, *(CENSORED_COLUMNS.values() if censored_outputs else ()))
+    clash = [c for c in written if c in names]
     if clash:
         raise FileFormatError(
             "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"
@@ -404,7 +406,7 @@ def prepare(df: pl.DataFrame, offset: int = 0, on_invalid: OnInvalid = "error") 
     With ``on_invalid="null"`` a bad value becomes unknown and a ``b2m_issues`` column says why; with
     ``"error"`` the first one is refused, naming its row (``offset`` + its position).
     """
-    check_columns(df.columns)
+    check_columns(df.columns, censored_outputs=False)
     absent = [c for c in BATCH_COLUMNS if c not in df.columns]
     if absent:
         df = df.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
