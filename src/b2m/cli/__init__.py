@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from typer.exceptions import Abort, TyperException
 
+from b2m.cli.service import serve, user_app
 from b2m.errors import B2MError, InputError
 
 app = typer.Typer(
@@ -408,6 +409,10 @@ def cohort_values(
     sys.stderr.write(f"b2m: {summary.patients:,} patients (one stage: {staged}) -> {output}\n")
     if summary.audit_rows is not None:
         sys.stderr.write(f"b2m: audit trail, {summary.audit_rows:,} measurements -> {audit_trail}\n")
+
+
+app.command("serve")(serve)
+app.add_typer(user_app, name="user")
 
 
 def _fish_concepts(given: list[str]) -> dict[str, list[int]]:

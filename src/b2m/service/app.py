@@ -1,0 +1,121 @@
+"""The FastAPI application: routers under ``/api/v1``, one access rule per route, problem+json errors.
+
+:func:`create_app` takes :class:`~b2m.service.settings.Settings`; :func:`app_from_environment` is the factory
+uvicorn's workers call (``b2m serve``), reading the same ``B2M_*`` variables in every worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+
+import b2m
+from b2m.service import problems
+from b2m.service.access import ACCESS_KEY, enforce, route_rule
+from b2m.service.audit import AuditMiddleware
+from b2m.service.db.engine import make_engine, session_factory
+from b2m.service.middleware import RequestContext
+from b2m.service.routers import assess, audit, auth, health, patients, results, users
+from b2m.service.settings import Settings, from_environment
+
+API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+log = logging.getLogger("b2m.service")
+
+# The patient document of `b2m assess` (README, "JSON contract"), as far as the API documents it until the edge's
+# pydantic models give its full schema: an object; the engine validates every key and answers 422 otherwise.
+PATIENT_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One patient in the JSON contract of `b2m assess` (README). Unknown keys are refused (422).",
+    "properties": {
+        "id": {"type": "string", "maxLength": 64},
+        "age": {"type": "number", "minimum": 0, "maximum": 130},
+        "sex": {"type": "string", "enum": ["female", "male"]},
+        "labs": {"type": "object"},
+        "cytogenetics": {"type": "object"},
+    },
+}
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    settings.check()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # graceful shutdown: uvicorn has finished the requests in flight
+
+    app = FastAPI(
+        title="b2m clinical service",
+        version=b2m.__version__,
+        summary="Serum beta-2 microglobulin in myeloma: staging, monitoring and reports over stored lab histories. "
+        "Decision support, not diagnosis.",
+        openapi_url=OPENAPI_URL,
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(enforce)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (health, auth, users, patients, results, assess, audit):
+        api.include_router(module.router)
+    app.include_router(api)
+    problems.install(app)
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(RequestContext, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version="3.1.0",
+        summary=app.summary,
+        description="Every route needs a bearer token (OAuth2 password flow at /api/v1/auth/token) or the web "
+        "app's session cookie, except health, readiness, this document and login. Errors are RFC 9457 "
+        "problem details. `x-b2m-access` on each operation lists the roles that may call it and their reach.",
+        routes=app.routes,
+    )
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["PatientDocument"] = PATIENT_DOCUMENT_SCHEMA
+    components["securitySchemes"] = {
+        "OAuth2": {"type": "oauth2", "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}}},
+        "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "b2m_session"},
+    }
+    for route in app.routes:
+        found = route_rule(route)
+        if found is None or found.public:
+            continue
+        for method in getattr(route, "methods", ()):
+            op = schema["paths"].get(getattr(route, "path_format", ""), {}).get(method.lower())
+            if op is not None:
+                op["security"] = [{"OAuth2": []}, {"SessionCookie": []}]
+    schema["paths"][OPENAPI_URL] = {
+        "get": {
+            "summary": "This document",
+            "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+            ACCESS_KEY: {"public": True, "roles": {}},
+        }
+    }
+    app.openapi_schema = schema
+    return schema
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory (``b2m serve``): settings from ``B2M_*``; the migrations were applied by the parent."""
+    return create_app(from_environment())

@@ -1,0 +1,139 @@
+"""Stateless computation: assess one patient or an array (``b2m assess``), stage a batch file (``b2m stage``).
+
+Nothing is stored and no patient is named in any log; a refusal is the command line's message as problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from b2m.errors import InputError
+from b2m.service.access import rule
+from b2m.service.problems import UnsupportedMedia, problems
+
+router = APIRouter(tags=["assess"])
+ALL_ROLES = ("clinician", "lab", "patient", "admin")
+ASSESS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/PatientDocument"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/PatientDocument"}, "maxItems": 1000},
+                ]
+            }
+        }
+    },
+}
+MAX_ASSESS_PATIENTS = 1000
+
+
+def decode_json(body: bytes) -> object:
+    """The request body as JSON; duplicate keys and lone surrogates are refused, as by the command line.
+
+    (Temporary adapter until the edge's document reader in ``b2m.io`` lands; it will replace this function.)
+    """
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for k, v in pairs:
+            if k in out:
+                raise InputError("body", f"duplicate key {k!r} in one object", "each key once per object")
+            out[k] = v
+        return out
+
+    try:
+        doc = json.loads(body.decode("utf-8"), object_pairs_hook=unique, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise InputError("body", "is not UTF-8 text", "a UTF-8 JSON document") from None
+    except json.JSONDecodeError as e:
+        raise InputError(
+            "body", f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON document"
+        ) from None
+    except RecursionError:
+        raise InputError("body", "JSON nested too deeply", "the patient contract (see README)") from None
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("body", "contains a string that is not valid Unicode", "UTF-8 text") from None
+    return doc
+
+
+def _no_constant(name: str) -> object:
+    raise InputError("body", f"{name} is not a JSON number", "finite numbers")
+
+
+@router.post(
+    "/assess",
+    response_model=dict[str, Any] | list[dict[str, Any]],
+    responses=problems(401, 403, 413, 422),
+    **rule(ALL_ROLES, openapi={"requestBody": ASSESS_BODY}),
+)
+async def assess(request: Request) -> Any:
+    """Assess one patient object or an array of them: the JSON contract of ``b2m assess --format json``."""
+    from b2m.assessment import assess as run
+    from b2m.io.patient import parse_patients
+
+    raw = decode_json(await request.body())
+    if isinstance(raw, list) and len(raw) > MAX_ASSESS_PATIENTS:
+        raise InputError("body", f"{len(raw)} patients in one request", f"at most {MAX_ASSESS_PATIENTS}; use /stage")
+
+    def compute() -> Any:
+        docs = [r.to_dict() for r in run(parse_patients(raw))]
+        return docs if isinstance(raw, list) else docs[0]
+
+    return await run_in_threadpool(compute)
+
+
+@router.post(
+    "/stage",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}, "description": "The staged table"},
+        **problems(401, 403, 413, 415, 422),
+    },
+    **rule(("clinician", "lab")),
+)
+async def stage(
+    file: Annotated[UploadFile, File(description="CSV or Parquet with the batch columns (README).")],
+    output: Annotated[Literal["csv", "parquet"], Query()] = "csv",
+    on_invalid: Annotated[Literal["error", "null"], Query()] = "error",
+) -> FileResponse:
+    """``b2m stage`` on an uploaded table: the same columns out (streamed from disk, bounded memory)."""
+    from b2m.io.batch import stage_file
+
+    name = (file.filename or "").lower()
+    suffix = ".parquet" if name.endswith(".parquet") else ".csv" if name.endswith(".csv") else None
+    if suffix is None:
+        raise UnsupportedMedia("upload a .csv or .parquet file (by its file name)")
+    folder = Path(tempfile.mkdtemp(prefix="b2m-stage-"))
+    try:
+        src = folder / f"input{suffix}"
+        with src.open("wb") as fh:
+            await run_in_threadpool(shutil.copyfileobj, file.file, fh, 1 << 20)
+        dst = folder / f"staged.{output}"
+        await run_in_threadpool(stage_file, src, dst, None, on_invalid)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    media = "text/csv" if output == "csv" else "application/vnd.apache.parquet"
+    return FileResponse(
+        dst,
+        media_type=media,
+        filename=f"staged.{output}",
+        background=BackgroundTask(shutil.rmtree, folder, True),
+    )
+
+
+__all__ = ["decode_json", "os", "router"]
