@@ -83,7 +83,7 @@ def lookup(db: Session, secret: str, token: str, kind: str) -> tuple[AuthSession
     ).first()
     if row is None:
         return None
-    session, user = row.tuple()
+    session, user = row
     if session.revoked_at is not None or session.expires_at <= utcnow() or user.disabled:
         return None
     return session, user
