@@ -6,6 +6,7 @@ each test gets a fresh database copied from a migrated template).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Iterator
@@ -16,18 +17,23 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from b2m.service.accounts import create_user, team_named
+from b2m.service.accounts import team_named
 from b2m.service.app import create_app
 from b2m.service.db.engine import migrate, write_session
-from b2m.service.db.models import Patient, User
-from b2m.service.schemas import UserCreate
-from b2m.service.security import issue
+from b2m.service.db.models import Patient, TeamMember, User, UserRole
+from b2m.service.security import hash_password, issue
 from b2m.service.settings import Settings
 from tests.service import pg
 
 SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
+
+
+@functools.cache
+def password_hash() -> str:
+    """argon2 is slow on purpose: hash the test password once per run."""
+    return hash_password(PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -120,10 +126,12 @@ def build_world(url: str) -> World:
         users: dict[str, int] = {}
         tokens: dict[str, str] = {}
         for name, (roles, pid, teams) in specs.items():
-            user, _ = create_user(
-                db,
-                UserCreate(username=name, roles=roles, password=PASSWORD, patient_id=pid, team_ids=teams),  # type: ignore[arg-type]
+            user = User(
+                username=name, password_hash=password_hash(), patient_id=pid, roles=[UserRole(role=r) for r in roles]
             )
+            db.add(user)
+            db.flush()
+            db.add_all(TeamMember(team_id=t, user_id=user.id) for t in teams)
             users[name] = user.id
         for name in specs:
             user = db.get(User, users[name])
