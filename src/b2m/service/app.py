@@ -7,12 +7,13 @@ uvicorn's workers call (``b2m serve``), reading the same ``B2M_*`` variables in 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 import b2m
@@ -21,10 +22,9 @@ from b2m.service.access import ACCESS_KEY, enforce, route_rule
 from b2m.service.audit import AuditMiddleware
 from b2m.service.db.engine import make_engine, session_factory
 from b2m.service.middleware import RequestContext
-from b2m.service.routers import assess, audit, auth, health, patients, results, users
+from b2m.service.routers import API_PREFIX, assess, audit, auth, health, patients, results, users
 from b2m.service.settings import Settings, from_environment
 
-API_PREFIX = "/api/v1"
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 log = logging.getLogger("b2m.service")
 
@@ -66,10 +66,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, users, patients, results, assess, audit):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router)
     problems.install(app)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
@@ -96,12 +94,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "OAuth2": {"type": "oauth2", "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}}},
         "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "b2m_session"},
     }
-    for route in app.routes:
+    for route in api_routes(app):
         found = route_rule(route)
         if found is None or found.public:
             continue
-        for method in getattr(route, "methods", ()):
-            op = schema["paths"].get(getattr(route, "path_format", ""), {}).get(method.lower())
+        for method in route.methods:
+            op = schema["paths"].get(route.path_format, {}).get(method.lower())
             if op is not None:
                 op["security"] = [{"OAuth2": []}, {"SessionCookie": []}]
     schema["paths"][OPENAPI_URL] = {
@@ -114,6 +112,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     }
     app.openapi_schema = schema
     return schema
+
+
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every API route of the app, also inside included routers (newer FastAPI keeps them nested)."""
+
+    def walk(routes: object) -> Iterator[APIRoute]:
+        for r in routes:  # type: ignore[attr-defined]
+            if isinstance(r, APIRoute):
+                yield r
+            elif (inner := getattr(r, "original_router", None)) is not None:
+                yield from walk(inner.routes)
+
+    return walk(app.router.routes)
 
 
 def app_from_environment() -> FastAPI:

@@ -20,8 +20,9 @@ from starlette.background import BackgroundTask
 from b2m.errors import InputError
 from b2m.service.access import rule
 from b2m.service.problems import UnsupportedMedia, problems
+from b2m.service.routers import API_PREFIX
 
-router = APIRouter(tags=["assess"])
+router = APIRouter(prefix=API_PREFIX, tags=["assess"])
 ALL_ROLES = ("clinician", "lab", "patient", "admin")
 ASSESS_BODY = {
     "required": True,

@@ -15,15 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from b2m.service.access import DB, rule
 from b2m.service.db.models import AuditEvent
 from b2m.service.problems import problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import AuditOut, AuditPage
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix=f"{API_PREFIX}/audit", tags=["audit"])
 EXPORT_CHUNK = 1000
 
 
-def _query(
-    patient_id: int | None, user_id: int | None, since: dt.datetime | None, after: int
-) -> Select[AuditEvent]:
+def _query(patient_id: int | None, user_id: int | None, since: dt.datetime | None, after: int) -> Select[AuditEvent]:
     q = select(AuditEvent).where(AuditEvent.id > after)
     if patient_id is not None:
         q = q.where(AuditEvent.patient_id == patient_id)

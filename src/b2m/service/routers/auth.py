@@ -18,11 +18,12 @@ from b2m.service.access import CSRF_HEADER, SESSION_COOKIE, CurrentCaller, Setti
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import AuthSession, LoginAttempt, User, utcnow
 from b2m.service.problems import TooManyRequests, Unauthorized, problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import LoginIn, Me, PasswordChange, SessionOut, TokenOut
 from b2m.service.security import hash_password, issue, keyed_hash, verify_password
 from b2m.service.settings import Settings
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 ALL_ROLES = ("clinician", "lab", "patient", "admin")
 BAD_LOGIN = "incorrect user name or password, or the account is disabled"
 

@@ -9,9 +9,10 @@ import b2m
 from b2m.service.access import rule
 from b2m.service.db.engine import current_revision, head_revision
 from b2m.service.problems import Unavailable, problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import Health, Readiness
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
 
 @router.get("/health", response_model=Health, **rule(public=True))

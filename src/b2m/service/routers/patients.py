@@ -23,6 +23,7 @@ from b2m.service.audit import record_in
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import Patient, Result, TeamMember
 from b2m.service.problems import Conflict, Forbidden, NotFound, problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import (
     BatchOut,
     PatientCreate,
@@ -35,7 +36,7 @@ from b2m.service.schemas import (
 )
 from b2m.units import LAB_NAMES
 
-router = APIRouter(tags=["patients"])
+router = APIRouter(prefix=API_PREFIX, tags=["patients"])
 
 READ: dict[str, Any] = {"clinician": "team", "patient": "own"}
 WRITE: dict[str, Any] = {"clinician": "team", "lab": "any"}

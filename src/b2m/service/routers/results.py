@@ -18,9 +18,10 @@ from b2m.service.audit import record_in
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import Patient, TeamMember
 from b2m.service.problems import UnsupportedMedia, problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import BatchOut, ResultIn
 
-router = APIRouter(tags=["results"])
+router = APIRouter(prefix=API_PREFIX, tags=["results"])
 UPLOAD_REACH: dict[str, Any] = {"clinician": "team", "lab": "any"}
 COLUMNS = (
     "patient_id",

@@ -14,9 +14,10 @@ from b2m.service.accounts import create_user, user_out
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import AuthSession, CareTeam, TeamMember, User, utcnow
 from b2m.service.problems import Conflict, NotFound, problems
+from b2m.service.routers import API_PREFIX
 from b2m.service.schemas import TeamCreate, TeamMemberIn, TeamOut, UserCreate, UserCreated, UserOut, UserPage
 
-router = APIRouter(tags=["users"])
+router = APIRouter(prefix=API_PREFIX, tags=["users"])
 ADMIN = ("admin",)
 UserId = Annotated[int, Path(ge=1, le=2**62)]
 TeamId = Annotated[int, Path(ge=1, le=2**62)]
