@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from b2m.monitor.series import LONG_ANALYTES
 
@@ -23,6 +23,14 @@ SiteId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[!-~
 Username = Annotated[StrictStr, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 Password = Annotated[StrictStr, Field(min_length=12, max_length=256)]
 Id = Annotated[StrictInt, Field(ge=1, le=2**62)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Stored times are naive UTC; on the way out they say so (RFC 3339 needs the offset)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class Strict(BaseModel):
@@ -48,7 +56,7 @@ class TokenOut(Out):
 
 class SessionOut(Out):
     csrf_token: str = Field(description="Send it back in the X-CSRF-Token header with every change.")
-    expires_at: dt.datetime
+    expires_at: UtcTime
 
 
 class LoginIn(Strict):
@@ -86,7 +94,7 @@ class UserOut(Out):
     disabled: bool
     patient_id: int | None
     team_ids: list[int]
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class UserCreated(UserOut):
@@ -132,7 +140,7 @@ class PatientOut(Out):
     team_id: int | None
     version: int = Field(description="Bumped by every write of the patient's results.")
     details: dict[str, Any]
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class PatientSummary(Out):
@@ -196,7 +204,7 @@ class ResultOut(Out):
     status: Literal["final", "entered_in_error"]
     supersedes: int | None
     superseded_by: int | None = None
-    created_at: dt.datetime
+    created_at: UtcTime
     created_by: int | None
 
 
@@ -218,7 +226,7 @@ class Timeline(Out):
 
 class AuditOut(Out):
     id: int
-    at: dt.datetime
+    at: UtcTime
     user_id: int | None
     username: str | None
     roles: str
