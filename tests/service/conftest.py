@@ -68,6 +68,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_url(pg_template: str) -> str:
+    return fresh_postgres(pg_template)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
     migrate(url)
