@@ -7,13 +7,15 @@ PY="${PYTHON:-python3}"
 # future version will; pdftoppm renders pages in the tests). Debian only, as root, only when missing;
 # never fails the setup.
 REPORT_DEBS="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils"
+# wrk: the HTTP load generator of benchmarks/api.py (small; installed with the others).
+REPORT_DEBS="$REPORT_DEBS wrk"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   missing=""
   for deb in $REPORT_DEBS; do
     dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing="$missing $deb"
   done
   if [ -n "$missing" ]; then
-    echo "setup: installing$missing (PDF reports)" >&2
+    echo "setup: installing$missing (PDF reports, benchmarks)" >&2
     { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; } \
       || echo "setup: could not install$missing; PDF reports and their tests may be skipped or fail" >&2

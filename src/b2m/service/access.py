@@ -89,7 +89,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
 
 
-DB = Annotated[Session, Depends(get_db)]
+# Closed when the route function returns, before the response is sent: the audit event that the middleware then
+# writes takes its own connection, and a request never holds two.
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def _authenticate(request: Request, db: Session, settings: Settings) -> Caller:
@@ -158,6 +160,9 @@ def enforce(request: Request, db: DB) -> None:
         state.b2m_patient = patient
         if found.audit is not None:
             state.b2m_audit["patient_id"] = patient.id
+    # Give the connection back (the loaded caller and patient stay readable): a write route opens its own write
+    # transaction, and the connection pool must never wait on a request that waits on it.
+    db.close()
 
 
 def _as_id(raw: object) -> int | None:

@@ -128,5 +128,10 @@ def api_routes(app: FastAPI) -> Iterator[APIRoute]:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory (``b2m serve``): settings from ``B2M_*``; the migrations were applied by the parent."""
+    """The uvicorn factory (``b2m serve``): settings from ``B2M_*``; the migrations were applied by the parent.
+
+    Logs go to standard error, one line per request (method, route template, status, time, request id).
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     return create_app(from_environment())
