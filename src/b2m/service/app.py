@@ -98,7 +98,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         found = route_rule(route)
         if found is None or found.public:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             op = schema["paths"].get(route.path_format, {}).get(method.lower())
             if op is not None:
                 op["security"] = [{"OAuth2": []}, {"SessionCookie": []}]
