@@ -31,6 +31,7 @@ from streaming_100m import write_input  # type: ignore[import-not-found]
 
 from b2m.engines import spark_session
 from b2m.rules.inputs import BATCH_COLUMNS, StagingInputs
+from b2m.rules.registry import score_columns
 from b2m.rules.staging import OUTPUT_COLUMNS, staged
 
 
@@ -68,7 +69,7 @@ def main() -> None:
 
     def constants() -> object:
         df = spark.read.parquet(str(src)).select(*BATCH_COLUMNS)
-        labels = [F.lit("I|II").alias(c) for c in OUTPUT_COLUMNS if c != "r2_iss_score"]
+        labels = [F.lit("I|II").alias(c) for c in OUTPUT_COLUMNS if c not in score_columns()]
         df.select("*", *labels, F.lit(1.5).alias("r2_iss_score")).write.format("noop").mode("overwrite").save()
         return None
 

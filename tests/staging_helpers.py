@@ -1,4 +1,4 @@
-"""Run one set of staging inputs through both paths (single patient and batch) and compare them."""
+"""Run one set of staging inputs through every path (Python, one-row frame, batch) and compare them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import polars as pl
 from b2m.rules.base import RuleResult
 from b2m.rules.inputs import BATCH_COLUMNS, FISH_COLUMNS
 from b2m.rules.staging import stage_frame
-from b2m.rules.staging_results import StagingValues, staging_results
+from b2m.rules.staging_results import StagingValues, stage_patient, staging_results
 from b2m.units import Censored
 
 
@@ -26,9 +26,10 @@ def batch_frame(rows: list[StagingValues]) -> pl.DataFrame:
 
 
 def stage_both(**values: object) -> Staged:
-    """Stage one patient on both paths, assert they agree, return the single-patient results."""
+    """Stage one patient on every path, assert they agree, return the single-patient results."""
     v = StagingValues(**values)  # type: ignore[arg-type]
     single = staging_results([v])[0]
+    assert stage_patient(v) == single, "the Python path and the one-row-frame path differ"
     if any(isinstance(x, Censored) for x in values.values()):
         # The batch contract has plain numeric columns; censored results exist only on the single path.
         return Staged(single["iss"], single["r_iss"], single["r2_iss"])

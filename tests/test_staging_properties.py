@@ -2,7 +2,9 @@
 
 Oracles: ``tests/oracle.py`` (the published rules written independently) and the invariants named
 in the brief: unknown is never normal, a higher B2M never lowers ISS, an added adverse factor never
-lowers R2-ISS, and the batch path equals the single-patient path.
+lowers R2-ISS, the batch path equals the single-patient path, and the single-patient Python path
+(:func:`stage_patient`) equals the one-row-frame path (:func:`staging_results`) result for result,
+censored values and every combination of unknown inputs included.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from hypothesis import strategies as st
 
 from b2m.rules.inputs import FISH_COLUMNS
 from b2m.rules.staging import stage_frame
-from b2m.rules.staging_results import StagingValues, staging_results
+from b2m.rules.staging_results import StagingValues, stage_patient, staging_results
+from b2m.units import Censored
 from tests import oracle
 from tests.staging_helpers import batch_frame
 
@@ -144,12 +147,91 @@ def _labels(df: pl.DataFrame) -> list[dict[str, object]]:
 def test_batch_path_equals_single_patient_path(cohort: list[StagingValues]) -> None:
     """The batch path (exact columns) and the single-patient path (bounded layout) agree exactly."""
     batch = _labels(stage_frame(batch_frame(cohort)))
-    single = staging_results(cohort)
+    single = [stage_patient(p) for p in cohort]
+    assert single == staging_results(cohort)
     for row, res in zip(batch, single, strict=True):
         for name in ("iss", "r_iss", "r2_iss"):
             assert row[name] == res[name].stage
             assert row[f"{name}_possible"] == "|".join(res[name].possible)
         assert row["r2_iss_score"] == res["r2_iss"].score
+
+
+def _censored(values: st.SearchStrategy[float]) -> st.SearchStrategy[Censored]:
+    return st.builds(Censored, st.sampled_from(["<", "<=", ">", ">="]), values)
+
+
+@st.composite
+def any_patients(draw: st.DrawFn) -> StagingValues:
+    """Exact, censored or unknown numeric inputs (censored on and around the cut-offs too), unknown FISH,
+    every setting and FISH purification state."""
+
+    def num(s: st.SearchStrategy[float]) -> object:
+        return draw(st.one_of(st.none(), s, _censored(s)))
+
+    return StagingValues(
+        b2m_mg_l=num(B2M),  # type: ignore[arg-type]
+        albumin_g_dl=num(ALBUMIN),  # type: ignore[arg-type]
+        ldh_u_l=num(LDH),  # type: ignore[arg-type]
+        ldh_uln_u_l=num(ULN),  # type: ignore[arg-type]
+        **{c: draw(st.one_of(st.none(), st.booleans())) for c in FISH_COLUMNS},  # type: ignore[arg-type]
+        setting=draw(st.sampled_from([None, "new_diagnosis", "relapse", "smm", "mgus"])),
+        fish_cd138_purified=draw(st.one_of(st.none(), st.booleans())),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(any_patients(), min_size=1, max_size=20))
+def test_python_path_equals_frame_path(cohort: list[StagingValues]) -> None:
+    """The Python evaluation gives exactly the one-row-frame results: stages, possible sets, scores,
+    criteria, missing inputs, notes and outcomes."""
+    for p, expected in zip(cohort, staging_results(cohort), strict=True):
+        assert stage_patient(p) == expected, p
+
+
+def test_python_path_equals_frame_path_for_every_unknown_subset() -> None:
+    """Every subset of the eight inputs unknown, on patients around each cut-off: the two paths agree."""
+    bases = [
+        dict(
+            b2m_mg_l=3.4,
+            albumin_g_dl=3.5,
+            ldh_u_l=250.0,
+            ldh_uln_u_l=250.0,
+            del17p=False,
+            t4_14=False,
+            t14_16=False,
+            gain1q=False,
+        ),
+        dict(
+            b2m_mg_l=5.5,
+            albumin_g_dl=3.4,
+            ldh_u_l=251.0,
+            ldh_uln_u_l=250.0,
+            del17p=True,
+            t4_14=True,
+            t14_16=True,
+            gain1q=True,
+        ),
+        dict(
+            b2m_mg_l=Censored("<", 3.5),
+            albumin_g_dl=Censored(">=", 3.5),
+            ldh_u_l=Censored(">", 250.0),
+            ldh_uln_u_l=250.0,
+            del17p=False,
+            t4_14=True,
+            t14_16=False,
+            gain1q=True,
+        ),
+    ]
+    names = list(COMPLETIONS)
+    cohort = [
+        StagingValues(**{k: (None if k in unknown else v) for k, v in base.items()})  # type: ignore[arg-type]
+        for base in bases
+        for r in range(len(names) + 1)
+        for unknown in itertools.combinations(names, r)
+    ]
+    assert len(cohort) == 3 * 2 ** len(names)
+    for p, expected in zip(cohort, staging_results(cohort), strict=True):
+        assert stage_patient(p) == expected, p
 
 
 @settings(max_examples=25, deadline=None)

@@ -20,7 +20,8 @@ from b2m.engines import Engine
 from b2m.errors import InputError
 from b2m.rules.expr import NumExpr
 from b2m.rules.inputs import StagingInputs
-from b2m.rules.staging import OUTPUT_COLUMNS, staged
+from b2m.rules.registry import output_columns, score_columns
+from b2m.rules.staging import staged
 
 ProvenanceMode = Literal["all", "used", "none"]
 
@@ -48,10 +49,17 @@ PATIENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "os_event": pl.Boolean,
 }
 EFS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"efs_months": pl.Float64, "efs_event": pl.Boolean}
-STAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    c: (pl.Float64 if c == "r2_iss_score" else pl.String) for c in OUTPUT_COLUMNS
-}
-TABLE_COLUMNS: tuple[str, ...] = ("patient_id", *PATIENT_SCHEMA, *EFS_SCHEMA, *OUTPUT_COLUMNS)
+
+
+def stage_schema() -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The staging columns of the registered systems: scores are numbers, stages and possible sets text."""
+    scores = set(score_columns())
+    return {c: (pl.Float64 if c in scores else pl.String) for c in output_columns()}
+
+
+def table_columns() -> tuple[str, ...]:
+    return ("patient_id", *PATIENT_SCHEMA, *EFS_SCHEMA, *output_columns())
+
 PROVENANCE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "analyte": pl.String,
     "used": pl.Boolean,
@@ -159,7 +167,7 @@ def _censored_columns(out: pl.DataFrame) -> pl.DataFrame:
 
 
 def typed_table(out: pl.DataFrame, has_efs: bool) -> pl.DataFrame:
-    schema = {**PATIENT_SCHEMA, **(EFS_SCHEMA if has_efs else {}), **STAGE_SCHEMA}
+    schema = {**PATIENT_SCHEMA, **(EFS_SCHEMA if has_efs else {}), **stage_schema()}
     out = _censored_columns(out)
     typed = out.select(pl.col("patient_id"), *(pl.col(k).cast(v) for k, v in schema.items()))
     return typed.sort("patient_id")

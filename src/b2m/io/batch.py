@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from b2m.errors import FileFormatError
 from b2m.io.columns import FALSE_FORMS, NULL_FORMS, TRUE_FORMS
 from b2m.rules.inputs import BATCH_COLUMNS, FISH_COLUMNS, NUMERIC_COLUMNS
-from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
+from b2m.rules.registry import output_columns
+from b2m.rules.staging import stage_frame
 from b2m.units.analytes import ANALYTES
 
 FORMATS = (".csv", ".parquet")
@@ -111,7 +112,7 @@ def _check_columns(names: list[str]) -> None:
     missing = [c for c in BATCH_COLUMNS if c not in names]
     if missing:
         raise FileFormatError("input", f"missing column(s) {', '.join(missing)}", "columns " + ", ".join(BATCH_COLUMNS))
-    clash = [c for c in (*OUTPUT_COLUMNS, ISSUES_COLUMN) if c in names]
+    clash = [c for c in (*output_columns(), ISSUES_COLUMN) if c in names]
     if clash:
         raise FileFormatError(
             "input", f"already has output column(s) {', '.join(clash)}", "an input without staging columns"

@@ -2,7 +2,7 @@
 kidney function, and alerts.
 
 - :mod:`b2m.monitor.series` - the dated-series input (JSON contract and long format), parsed once
-- :mod:`b2m.monitor.response_imwg_2016` - measurable disease, categories, nadir, confirmation,
+- :mod:`b2m.monitor.imwg_2016` - measurable disease, categories, nadir, confirmation,
   re-baselining, relapse from CR, light-chain escape (Kumar 2016)
 - :mod:`b2m.monitor.kinetics` - B2M log-linear slope, doubling/halving time, eGFR at each point
 - :mod:`b2m.monitor.alerts` - confirmed progression, B2M rising from nadir, unit/method changes, gaps

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from b2m.monitor.imwg_2016 import KUMAR_2016, ProgressionEvent, ResponseHistory
 from b2m.monitor.kinetics import B2M_RISE_FROM_NADIR_MIN_PERCENT, B2MKinetics
-from b2m.monitor.response_imwg_2016 import KUMAR_2016, ProgressionEvent, ResponseHistory
 from b2m.monitor.series import PatientSeries
 from b2m.provenance import Source
 from b2m.rules.base import Note

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import b2m
 from b2m.monitor.alerts import GAP_NOTE, Alert, alerts
+from b2m.monitor.imwg_2016 import BASELINE_WINDOW_DAYS, NOTES, RULE, ResponseHistory, evaluate
 from b2m.monitor.kinetics import B2MKinetics, b2m_kinetics
-from b2m.monitor.response_imwg_2016 import BASELINE_WINDOW_DAYS, NOTES, RULE, ResponseHistory, evaluate
 from b2m.monitor.series import PatientSeries, parse_patient_series
 from b2m.rules.base import RuleResult
 

@@ -45,6 +45,7 @@ from b2m.report.charts import (
     series_from_input,
 )
 from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
+from b2m.rules.registry import SystemView
 from b2m.units import LabValue
 
 Audience = Literal["patient", "clinician"]
@@ -69,7 +70,7 @@ CATEGORY_NAMES: Mapping[str, str] = {
     "PD": "progressive disease",
     "not_evaluable": "not evaluable",
 }
-STAGING_TITLES: Mapping[str, str] = {"iss": "ISS", "r_iss": "R-ISS", "r2_iss": "R2-ISS"}
+STAGING_TITLES: Mapping[str, str] = SystemView(lambda s: s.label)  # the registry's systems, read at each use
 MARKER_NAMES: Mapping[str, str] = {
     "serum_m_protein": "serum M-protein",
     "urine_m_protein": "urine M-protein",

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from b2m.monitor.response_imwg_2016 import NOT_EVALUABLE, Assessment
+from b2m.monitor.imwg_2016 import NOT_EVALUABLE, Assessment
 
 if TYPE_CHECKING:
     from b2m.monitor.monitor import MonitorResult

@@ -32,6 +32,7 @@ from b2m.rules._points import (
 )
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
 from b2m.rules.kleene import Num, Tri, gt, or_
+from b2m.rules.spec import ScoreRule
 
 BinetStage = Literal["A", "B", "C"]
 RaiStage = Literal[0, 1, 2, 3, 4]
@@ -195,3 +196,24 @@ def cll_ipi_2016(
         score=determined(options),
         score_range=score_range(options),
     )
+
+
+SPEC = ScoreRule(
+    name="cll_ipi",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=cll_ipi_2016,
+    arguments={
+        "del17p": "del17p",
+        "tp53_mutated": "tp53_mutation",
+        "ighv_unmutated": "ighv_unmutated",
+        "b2m_mg_l": "b2m_mg_l",
+        "binet_stage": "binet_stage",
+        "rai_stage": "rai_stage",
+        "age_years": "age_years",
+    },
+    diseases=("cll",),
+    outcomes=OUTCOMES,
+)

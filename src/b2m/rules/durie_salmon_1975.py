@@ -45,6 +45,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
 from b2m.rules.checks import check_choice, check_number
 from b2m.rules.kleene import Num, Tri, and_, ge, gt, le, lt
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     citation=(
@@ -327,3 +328,23 @@ def durie_salmon_1975(
         missing=missing,
         notes=tuple(notes),
     )
+
+
+SPEC = ScoreRule(
+    name="durie_salmon",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=durie_salmon_1975,
+    arguments={
+        "hemoglobin_g_dl": "hemoglobin_g_dl",
+        "calcium_mg_dl": "calcium_mg_dl",
+        "bone_lesions": "bone_lesions",
+        "isotype": "isotype",
+        "m_protein_g_dl": "m_protein_g_dl",
+        "urine_light_chain_mg_24h": "urine_m_protein_mg_24h",
+        "creatinine_mg_dl": "creatinine_mg_dl",
+    },
+    diseases=("multiple_myeloma",),
+)

@@ -29,6 +29,7 @@ from b2m.rules._points import (
 )
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult, missing_names
 from b2m.rules.kleene import Num, gt, gt_num, lt
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Federico M, Bellei M, Marcheselli L, et al. Follicular lymphoma international prognostic index 2. "
@@ -156,3 +157,23 @@ def flipi2_2009(
         score=determined(options),
         score_range=score_range(options),
     )
+
+
+SPEC = ScoreRule(
+    name="flipi2",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=flipi2_2009,
+    arguments={
+        "b2m_mg_l": "b2m_mg_l",
+        "b2m_upper_limit_mg_l": "b2m_upper_limit_mg_l",
+        "largest_node_diameter_cm": "largest_node_diameter_cm",
+        "bone_marrow_involved": "bone_marrow_involved",
+        "hemoglobin_g_dl": "hemoglobin_g_dl",
+        "age_years": "age_years",
+    },
+    diseases=("follicular_lymphoma",),
+    outcomes=OUTCOMES,
+)

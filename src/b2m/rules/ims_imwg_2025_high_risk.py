@@ -27,6 +27,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
 from b2m.rules.checks import check_bool, check_choice, check_number
 from b2m.rules.kleene import Num, Tri, and_, ge, gt, lt, or_
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Avet-Loiseau H, Davies FE, Samur MK, et al. International Myeloma Society/International Myeloma "
@@ -246,3 +247,26 @@ def ims_imwg_2025_high_risk(
         missing=missing,
         notes=tuple(notes),
     )
+
+
+SPEC = ScoreRule(
+    name="ims_imwg_2025_high_risk",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=ims_imwg_2025_high_risk,
+    arguments={
+        "del17p": "del17p",
+        "tp53_mutation": "tp53_mutation",
+        "t4_14": "t4_14",
+        "t14_16": "t14_16",
+        "t14_20": "t14_20",
+        "gain1q": "gain1q",
+        "del1p32": "del1p32",
+        "b2m_mg_l": "b2m_mg_l",
+        "creatinine_mg_dl": "creatinine_mg_dl",
+        "del17p_clonal_fraction_percent": "del17p_clonal_fraction_percent",
+    },
+    diseases=("multiple_myeloma",),
+)

@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from b2m.errors import InputError
@@ -62,6 +63,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Criterion, Note, RuleResult
 from b2m.rules.checks import check_bool, check_choice, check_count, check_lab, check_number
 from b2m.rules.kleene import Num, Tri, and_, bounds, ge, gt, gt_num, lt, not_, or_
+from b2m.rules.spec import Features, ScoreRule
 from b2m.units.censored import Censored
 from b2m.units.labvalue import LabValue
 from b2m.units.registry import round_sig
@@ -182,15 +184,6 @@ NOTES: tuple[Note, ...] = (
         "plasma-cell disorder (input crab_attributable).",
     ),
 )
-
-State = frozenset[str]
-_YES: State = frozenset({"T"})
-_NO: State = frozenset({"F"})
-_BOTH: State = frozenset({"T", "F"})
-
-
-def _tri_state(t: Tri) -> State:
-    return _BOTH if t is None else (_YES if t else _NO)
 
 
 def _fmt(x: float | Censored) -> str:
@@ -324,134 +317,468 @@ def _flc(kappa: LabValue | None, lam: LabValue | None) -> tuple[Tri, Tri]:
     return li, lc
 
 
-# --- region states of the shared variables ---------------------------------------------------------
+# --- the variables the class definitions share, each reduced to the regions the criteria tell apart ---
+#
+# A variable's value is the set of regions the input leaves possible, as a bit mask over its regions
+# (one bit when the input is known, several when it is unknown or censored across a cut-off).
+
+_BMPC_REGIONS = ("0", "lt10", "10to60", "ge60")
+_ISOTYPE_REGIONS: tuple[str, ...] = ISOTYPES
+_PLASMACYTOMA_REGIONS = ("none", "bone", "extramedullary")
+_YES_NO = ("T", "F")
+
+# Variable positions in an environment.
+(
+    _BMPC,
+    _ISOTYPE,
+    _PLASMACYTOMA,
+    _ATTRIBUTABLE,
+    _C,
+    _R,
+    _A,
+    _LESIONS,
+    _MRI,
+    _LI,
+    _M_PROTEIN,
+    _URINE,
+    _AMYLOIDOSIS,
+    _LC,
+    _IGM_FEATURES,
+    _LPL,
+) = range(16)
+
+Env = list[int]
+"""One bit mask per variable (positions above): the regions each input still allows."""
 
 
-def _bmpc_states(x: Num) -> State:
+def _bits(regions: tuple[str, ...], *names: str) -> int:
+    return sum(1 << regions.index(n) for n in names)
+
+
+_ALL_BMPC = _bits(_BMPC_REGIONS, *_BMPC_REGIONS)
+_BMPC_0 = _bits(_BMPC_REGIONS, "0")
+_BMPC_LT10 = _bits(_BMPC_REGIONS, "lt10")
+_BMPC_BELOW_10 = _bits(_BMPC_REGIONS, "0", "lt10")
+_BMPC_10_TO_60 = _bits(_BMPC_REGIONS, "10to60")
+_BMPC_GE10 = _bits(_BMPC_REGIONS, "10to60", "ge60")
+_BMPC_GE60 = _bits(_BMPC_REGIONS, "ge60")
+_SMM_SERUM = _bits(_ISOTYPE_REGIONS, *sorted(_SMM_SERUM_ISOTYPES))
+_NON_IGM = _bits(_ISOTYPE_REGIONS, *sorted(_NON_IGM_HEAVY))
+_IGM = _bits(_ISOTYPE_REGIONS, "IgM")
+_LIGHT_CHAIN = _bits(_ISOTYPE_REGIONS, "light_chain")
+_BONE = _bits(_PLASMACYTOMA_REGIONS, "bone")
+_PLASMACYTOMA_ANY = _bits(_PLASMACYTOMA_REGIONS, "bone", "extramedullary")
+_YES = _bits(_YES_NO, "T")
+_BELOW, _ABOVE = 1, 2  # regions of a split at one cut-off: below it, at or above it
+_NONE, _SOME = 1, 2  # osteolytic lesions: 0, >= 1
+_MRI_0, _MRI_1, _MRI_GE2 = 1, 2, 4  # MRI focal lesions: 0, 1, >= 2
+
+
+def _yes_no(t: Tri) -> int:
+    return 0b11 if t is None else (0b01 if t else 0b10)
+
+
+def _bmpc_regions(x: Num) -> int:
     b = bounds(x)
     if b is None:
-        return frozenset({"0", "lt10", "10to60", "ge60"})
+        return _ALL_BMPC
     lo, hi = b
-    out = set()
+    out = 0
     if lo <= 0:
-        out.add("0")
+        out |= _BMPC_0
     if hi > 0 and lo < BMPC_CLONAL_PERCENT:
-        out.add("lt10")
+        out |= _BMPC_LT10
     if hi >= BMPC_CLONAL_PERCENT and lo < BMPC_SLIM_PERCENT:
-        out.add("10to60")
+        out |= _BMPC_10_TO_60
     if hi >= BMPC_SLIM_PERCENT:
-        out.add("ge60")
-    return frozenset(out)
+        out |= _BMPC_GE60
+    return out
 
 
-def _split(x: Num, t: float, below: str, above: str) -> State:
-    """States of 'x < t' / 'x ≥ t'."""
-    return frozenset(s for s, tri in ((below, lt(x, t)), (above, ge(x, t))) if tri is not False)
+def _split(x: Num, t: float) -> int:
+    """Regions of 'x < t' (:data:`_BELOW`) / 'x ≥ t' (:data:`_ABOVE`) the value allows."""
+    return (_BELOW if lt(x, t) is not False else 0) | (_ABOVE if ge(x, t) is not False else 0)
 
 
-def _count_states(x: int | None, cuts: tuple[tuple[str, int, int | None], ...]) -> State:
-    if x is None:
-        return frozenset(name for name, _, _ in cuts)
-    return frozenset(name for name, lo, hi in cuts if x >= lo and (hi is None or x <= hi))
+def _count_regions(x: int | None, cuts: tuple[tuple[int, int, int | None], ...]) -> int:
+    """Regions (bit, lowest, highest or None) of a count; all of them when it is unknown."""
+    return sum(bit for bit, lo, hi in cuts if x is None or (x >= lo and (hi is None or x <= hi)))
 
 
-Env = Mapping[str, State]
+def _plasmacytoma_regions(x: Plasmacytoma | None) -> int:
+    return _bits(_PLASMACYTOMA_REGIONS, *(_PLASMACYTOMA_SITES.get(x) or (str(x),)))
 
 
-def _is(env: Env, var: str, true_set: frozenset[str]) -> Tri:
-    states = env[var]
-    if states <= true_set:
-        return True
-    if not states & true_set:
-        return False
-    return None
+# --- three-valued truths of the search ------------------------------------------------------------
+#
+# In the search a truth is a 2-bit int, bit 0 "certain" and bit 1 "possible" (the pair of
+# b2m.rules.expr): TRUE 3, UNKNOWN 2, FALSE 0, so Kleene AND and OR are the bitwise & and |.
+
+_T, _U, _F = 3, 2, 0
+_NOT = (_T, _T, _U, _F)  # indexed by a truth (1 never occurs)
+_KLEENE: dict[int, Tri] = {_T: True, _U: None, _F: False}
 
 
-def _classes(env: Env) -> dict[str, Tri]:
-    """Kleene truth of every class definition under the (partly known) variable states."""
+def _is(allowed: int, true_set: int) -> int:
+    """Whether a variable lies in ``true_set``: certain when every allowed region does, possible when one does."""
+    return (allowed & ~true_set == 0) | ((allowed & true_set != 0) << 1)
 
-    def yes(var: str) -> Tri:
-        return _is(env, var, _YES)
 
-    ge10 = _is(env, "bmpc", frozenset({"10to60", "ge60"}))
-    lt10 = _is(env, "bmpc", frozenset({"0", "lt10"}))
-    s_item = _is(env, "bmpc", frozenset({"ge60"}))
-    plasmacytoma = _is(env, "plasmacytoma", frozenset({"bone", "extramedullary"}))
-    # A biopsied bone plasmacytoma is attributable by its histology; other findings need attribution.
-    bone_index = and_(_is(env, "plasmacytoma", frozenset({"bone"})), ge10)
-    b_lesions = _is(env, "lesions", frozenset({"ge1"}))
-    m_item = _is(env, "mri", frozenset({"ge2"}))
-    crab = or_(and_(or_(yes("C"), yes("R"), yes("A"), b_lesions), yes("attributable")), bone_index)
-    mde = or_(crab, s_item, yes("Li"), m_item)
-    m_lt3 = _is(env, "m_protein", frozenset({"lt3"}))
-    smm_burden = or_(
-        and_(_is(env, "isotype", _SMM_SERUM_ISOTYPES), _is(env, "m_protein", frozenset({"ge3"}))),
-        _is(env, "urine", frozenset({"ge500"})),
-        _is(env, "bmpc", frozenset({"10to60"})),
+def _yes(env: Env, var: int) -> int:
+    return _is(env[var], _YES)
+
+
+# --- the criteria (Rajkumar 2014 panel), one helper each --------------------------------------------
+
+
+def _clonal_marrow(env: Env) -> int:
+    """Clonal BMPC ≥ 10%."""
+    return _is(env[_BMPC], _BMPC_GE10)
+
+
+def _biopsied_plasmacytoma(env: Env) -> int:
+    """A biopsy-proven bony or extramedullary plasmacytoma."""
+    return _is(env[_PLASMACYTOMA], _PLASMACYTOMA_ANY)
+
+
+def _bone_index(env: Env) -> int:
+    """The biopsied bone plasmacytoma counts as B (and is attributable) only with clonal BMPC ≥ 10%."""
+    return _is(env[_PLASMACYTOMA], _BONE) & _clonal_marrow(env)
+
+
+def _osteolytic(env: Env) -> int:
+    """≥ 1 osteolytic lesion other than the index plasmacytoma."""
+    return _is(env[_LESIONS], _SOME)
+
+
+def _b(env: Env) -> int:
+    """B: bone lesions."""
+    return _osteolytic(env) | _bone_index(env)
+
+
+def _crab_findings(env: Env) -> int:
+    """A CRAB finding whose cause must be attributed (C, R, A, or an osteolytic lesion)."""
+    return _yes(env, _C) | _yes(env, _R) | _yes(env, _A) | _osteolytic(env)
+
+
+def _crab(env: Env) -> int:
+    """An attributable CRAB feature (a biopsied bone plasmacytoma is attributable by its histology)."""
+    return (_crab_findings(env) & _yes(env, _ATTRIBUTABLE)) | _bone_index(env)
+
+
+def _s(env: Env) -> int:
+    """S: clonal BMPC ≥ 60%."""
+    return _is(env[_BMPC], _BMPC_GE60)
+
+
+def _m(env: Env) -> int:
+    """M: > 1 focal lesion on MRI."""
+    return _is(env[_MRI], _MRI_GE2)
+
+
+def _mde(env: Env, crab: int) -> int:
+    """A myeloma-defining event: attributable CRAB, or a SLiM biomarker (S, Li, M)."""
+    return crab | _s(env) | _yes(env, _LI) | _m(env)
+
+
+# --- the classes, one helper each ----------------------------------------------------------------
+
+
+def _multiple_myeloma(env: Env, mde: int) -> int:
+    return (_clonal_marrow(env) | _biopsied_plasmacytoma(env)) & mde
+
+
+def _smouldering(env: Env, mde: int) -> int:
+    burden = (
+        (_is(env[_ISOTYPE], _SMM_SERUM) & _is(env[_M_PROTEIN], _ABOVE))
+        | _is(env[_URINE], _ABOVE)
+        | _is(env[_BMPC], _BMPC_10_TO_60)
     )
-    sp_common = and_(plasmacytoma, _is(env, "lesions", frozenset({"0"})), _is(env, "mri", frozenset({"0"})), not_(crab))
-    return {
-        "multiple_myeloma": and_(or_(ge10, plasmacytoma), mde),
-        "smouldering_myeloma": and_(smm_burden, not_(mde), not_(yes("amyloidosis"))),
-        "solitary_plasmacytoma": and_(sp_common, _is(env, "bmpc", frozenset({"0"}))),
-        "solitary_plasmacytoma_minimal_marrow": and_(sp_common, _is(env, "bmpc", frozenset({"lt10"}))),
-        "mgus_non_igm": and_(_is(env, "isotype", _NON_IGM_HEAVY), m_lt3, lt10, not_(crab), not_(yes("amyloidosis"))),
-        "mgus_igm": and_(
-            _is(env, "isotype", frozenset({"IgM"})),
-            m_lt3,
-            _is(env, "lpl", frozenset({"lt10"})),
-            not_(and_(yes("A"), yes("attributable"))),
-            not_(yes("igm_features")),
-        ),
-        "mgus_light_chain": and_(
-            _is(env, "isotype", frozenset({"light_chain"})),
-            yes("LC"),
-            not_(crab),
-            not_(yes("amyloidosis")),
-            lt10,
-            _is(env, "urine", frozenset({"lt500"})),
-        ),
-    }
+    return burden & _NOT[mde] & _NOT[_yes(env, _AMYLOIDOSIS)]
 
 
-_BRANCH_ORDER = (
-    "bmpc",
-    "isotype",
-    "plasmacytoma",
-    "attributable",
-    "C",
-    "R",
-    "A",
-    "lesions",
-    "mri",
-    "Li",
-    "m_protein",
-    "urine",
-    "amyloidosis",
-    "LC",
-    "igm_features",
-    "lpl",
+def _solitary_plasmacytoma(env: Env, crab: int, marrow: int) -> int:
+    """With ``marrow`` the BMPC region: none (no clonal plasma cells) or < 10% (minimal marrow involvement)."""
+    imaging_otherwise_normal = _is(env[_LESIONS], _NONE) & _is(env[_MRI], _MRI_0)
+    return _biopsied_plasmacytoma(env) & imaging_otherwise_normal & _NOT[crab] & _is(env[_BMPC], marrow)
+
+
+def _mgus_non_igm(env: Env, crab: int) -> int:
+    return (
+        _is(env[_ISOTYPE], _NON_IGM)
+        & _is(env[_M_PROTEIN], _BELOW)
+        & _is(env[_BMPC], _BMPC_BELOW_10)
+        & _NOT[crab]
+        & _NOT[_yes(env, _AMYLOIDOSIS)]
+    )
+
+
+def _mgus_igm(env: Env) -> int:
+    return (
+        _is(env[_ISOTYPE], _IGM)
+        & _is(env[_M_PROTEIN], _BELOW)
+        & _is(env[_LPL], _BELOW)
+        & _NOT[_yes(env, _A) & _yes(env, _ATTRIBUTABLE)]
+        & _NOT[_yes(env, _IGM_FEATURES)]
+    )
+
+
+def _mgus_light_chain(env: Env, crab: int) -> int:
+    return (
+        _is(env[_ISOTYPE], _LIGHT_CHAIN)
+        & _yes(env, _LC)
+        & _NOT[crab]
+        & _NOT[_yes(env, _AMYLOIDOSIS)]
+        & _is(env[_BMPC], _BMPC_BELOW_10)
+        & _is(env[_URINE], _BELOW)
+    )
+
+
+def _classes(env: Env) -> tuple[int, ...]:
+    """The truth of each class definition, in :data:`STAGES` order (``unclassified`` excluded)."""
+    crab = _crab(env)
+    mde = _mde(env, crab)
+    return (
+        _multiple_myeloma(env, mde),
+        _smouldering(env, mde),
+        _solitary_plasmacytoma(env, crab, _BMPC_0),
+        _solitary_plasmacytoma(env, crab, _BMPC_LT10),
+        _mgus_non_igm(env, crab),
+        _mgus_igm(env),
+        _mgus_light_chain(env, crab),
+    )
+
+
+_UNCLASSIFIED = len(STAGES) - 1
+
+# How the search splits each variable: region by region, except that IgG and IgA are alike for every
+# class, and so are IgD and IgE, so an isotype branch never repeats an identical subtree.
+_REGION_COUNTS = {_BMPC: len(_BMPC_REGIONS), _ISOTYPE: len(_ISOTYPE_REGIONS), _PLASMACYTOMA: 3, _MRI: 3}
+_PARTS: list[tuple[int, ...]] = [tuple(1 << i for i in range(_REGION_COUNTS.get(v, 2))) for v in range(16)]
+_PARTS[_ISOTYPE] = (_SMM_SERUM, _NON_IGM & ~_SMM_SERUM, _IGM, _LIGHT_CHAIN, _bits(_ISOTYPE_REGIONS, "non_secretory"))
+
+# The myeloma-defining events first (they decide myeloma against every other class), the details of
+# the MGUS types last; the order changes only the search's speed, never its answer.
+_BRANCH_ORDER: tuple[int, ...] = (
+    _BMPC,
+    _ATTRIBUTABLE,
+    _C,
+    _R,
+    _A,
+    _LESIONS,
+    _LI,
+    _MRI,
+    _PLASMACYTOMA,
+    _AMYLOIDOSIS,
+    _M_PROTEIN,
+    _URINE,
+    _ISOTYPE,
+    _LC,
+    _IGM_FEATURES,
+    _LPL,
 )
 
 
-def _witness(env: dict[str, State], target: str) -> bool:
-    """Whether some completion of the unknown variables makes ``target`` the answer.
+@lru_cache(maxsize=4096)  # patients share few region patterns; the answer depends on nothing else
+def _possible(regions: tuple[int, ...]) -> tuple[str, ...]:
+    """Every class some completion of the unknown regions makes the answer.
 
-    ``target`` is the answer when its definition holds and no class before it in :data:`STAGES`
-    does (``unclassified``: no definition holds). Kleene evaluation prunes; branching on one unknown
-    variable at a time makes the search exact.
+    The answer is the first class in :data:`STAGES` whose definition holds (``unclassified``: none
+    does). One depth-first search collects every reachable answer: where the Kleene truths already
+    leave one answer it is recorded; where every answer they leave is recorded the branch is pruned;
+    otherwise the search splits the first variable (in :data:`_BRANCH_ORDER`) that spans more than one
+    of its :data:`_PARTS`. Exact, since variables narrowed to one part each decide every truth.
     """
-    tris = _classes(env)
-    earlier = STAGES[: STAGES.index(target)]
-    if any(tris[c] is True for c in earlier):
-        return False
-    own: Tri = True if target == "unclassified" else tris[target]
-    if own is False:
-        return False
-    if own is True and all(tris[c] is False for c in earlier):
-        return True
-    var = next(v for v in _BRANCH_ORDER if len(env[v]) > 1)
-    return any(_witness({**env, var: frozenset({s})}, target) for s in sorted(env[var]))
+    found = [False] * len(STAGES)
+
+    def search(env: Env) -> None:
+        candidates = []
+        for i, t in enumerate(_classes(env)):
+            if t == _T:
+                candidates.append(i)
+                break
+            if t == _U:
+                candidates.append(i)
+        else:
+            candidates.append(_UNCLASSIFIED)
+        if len(candidates) == 1:
+            found[candidates[0]] = True
+            return
+        if all(found[c] for c in candidates):
+            return
+        for var in _BRANCH_ORDER:
+            allowed = env[var]
+            parts = [part for part in _PARTS[var] if allowed & part]
+            if len(parts) > 1:
+                break
+        else:
+            raise AssertionError("undecided classes with every variable decided")
+        for part in parts:
+            child = env.copy()
+            child[var] = allowed & part
+            search(child)
+
+    search(list(regions))
+    return tuple(c for c, f in zip(STAGES, found, strict=True) if f)
+
+
+# --- the rule -------------------------------------------------------------------------------------
+
+
+def _check_inputs(
+    bmpc_percent: Num,
+    plasmacytoma: Plasmacytoma | None,
+    isotype: Isotype | None,
+    m_protein_g_dl: Num,
+    urine_m_protein_mg_24h: Num,
+    labs: tuple[tuple[str, LabValue | None], ...],
+    crcl_ml_min: Num,
+    crcl_estimator: str | None,
+    counts: tuple[tuple[str, int | None], ...],
+    flags: tuple[tuple[str, bool | None], ...],
+    bm_lymphoplasmacytic_percent: Num,
+) -> None:
+    check_number("bmpc_percent", bmpc_percent, 100.0)
+    check_number("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, 100.0)
+    check_number("m_protein_g_dl", m_protein_g_dl)
+    check_number("urine_m_protein_mg_24h", urine_m_protein_mg_24h)
+    check_number("crcl_ml_min", crcl_ml_min)
+    for name, count in counts:
+        check_count(name, count)
+    check_choice("plasmacytoma", plasmacytoma, PLASMACYTOMAS)
+    check_choice("isotype", isotype, ISOTYPES)
+    for name, flag in flags:
+        check_bool(name, flag)
+    for name, lab in labs:
+        check_lab(name, lab, name)
+    if crcl_estimator is not None and not isinstance(crcl_estimator, str):
+        raise InputError("crcl_estimator", f"expected text, got {crcl_estimator!r}", "e.g. 'CKD-EPI 2021'")
+
+
+def _criteria(
+    env: Env,
+    items: Mapping[str, tuple[Tri, str]],
+    amyloidosis: bool | None,
+) -> list[Criterion]:
+    """The criteria as shown, each from its helper evaluated on the inputs as given (no branching)."""
+    crab = _crab(env)
+    mde = _mde(env, crab)
+    flc_inputs = ("flc_kappa", "flc_lambda")
+    criteria = [
+        Criterion(
+            "clonal_marrow_or_plasmacytoma",
+            f"clonal BMPC ≥ {BMPC_CLONAL_PERCENT:g}% or biopsy-proven bony or extramedullary plasmacytoma",
+            _KLEENE[_clonal_marrow(env) | _biopsied_plasmacytoma(env)],
+            ("bmpc_percent", "plasmacytoma"),
+        ),
+        Criterion("C", f"hypercalcaemia: {items['C'][1]}", items["C"][0], ("calcium",)),
+        Criterion(
+            "R", f"renal insufficiency: {items['R'][1]}", items["R"][0], ("creatinine", "crcl_ml_min", "crcl_estimator")
+        ),
+        Criterion("A", f"anaemia: {items['A'][1]}", items["A"][0], ("hemoglobin",)),
+        Criterion(
+            "B",
+            f"≥ {OSTEOLYTIC_LESIONS_MIN} osteolytic lesion on skeletal radiography, CT or PET-CT (a biopsied "
+            f"bone plasmacytoma counts only with clonal BMPC ≥ {BMPC_CLONAL_PERCENT:g}%)",
+            _KLEENE[_b(env)],
+            ("osteolytic_lesions", "plasmacytoma", "bmpc_percent"),
+        ),
+        Criterion(
+            "CRAB_attributable",
+            "a CRAB feature is present and attributable to the plasma-cell disorder (a biopsied bone "
+            "plasmacytoma is attributable by its histology)",
+            _KLEENE[crab],
+            ("crab_attributable",),
+        ),
+        Criterion("S", f"clonal BMPC ≥ {BMPC_SLIM_PERCENT:g}%", _KLEENE[_s(env)], ("bmpc_percent",)),
+        Criterion(
+            "Li",
+            f"involved/uninvolved serum FLC ratio ≥ {FLC_RATIO_SLIM:g} and involved FLC "
+            f"≥ {FLC_INVOLVED_SLIM_MG_L:g} mg/L (Freelite)",
+            items["Li"][0],
+            flc_inputs,
+        ),
+        Criterion(
+            "M",
+            f"> {MRI_FOCAL_LESIONS_MORE_THAN} focal lesion on MRI, each ≥ {MRI_LESION_MIN_MM:g} mm",
+            _KLEENE[_m(env)],
+            ("mri_focal_lesions_ge_5mm",),
+        ),
+        Criterion("MDE", "≥ 1 myeloma-defining event (attributable CRAB, S, Li or M)", _KLEENE[mde], ()),
+        Criterion("amyloidosis", "AL amyloidosis present", amyloidosis, ("amyloidosis",)),
+        Criterion(
+            "light_chain_mgus_flc",
+            f"κ/λ FLC ratio < {FLC_RATIO_LC_MGUS_LOW:g} or > {FLC_RATIO_LC_MGUS_HIGH:g} with the involved "
+            "chain above the lab's upper limit",
+            items["LC"][0],
+            flc_inputs,
+        ),
+    ]
+    criteria += [
+        Criterion(f"class.{c}", f"criteria for {c.replace('_', ' ')} met", _KLEENE[t], ())
+        for c, t in zip(STAGES[:_UNCLASSIFIED], _classes(env), strict=True)
+    ]
+    return criteria
+
+
+def _missing(
+    env: Env,
+    given: Mapping[str, object],
+    item_missing: tuple[str, ...],
+    li: Tri,
+    lc: Tri,
+    flc_kappa: LabValue | None,
+    flc_lambda: LabValue | None,
+) -> tuple[str, ...]:
+    """Inputs that are unknown and that left a criterion undecided, in input order."""
+    iso = env[_ISOTYPE]
+    crab = _KLEENE[_crab(env)]
+    missing: list[str] = []
+
+    def need(name: str, value: object, undecided: bool) -> None:
+        if value is None and undecided and name not in missing:
+            missing.append(name)
+
+    need("bmpc_percent", given["bmpc_percent"], True)
+    need("plasmacytoma", given["plasmacytoma"], True)
+    need("isotype", given["isotype"], True)
+    need("m_protein_g_dl", given["m_protein_g_dl"], bool(iso & (_NON_IGM | _IGM)))
+    need("urine_m_protein_mg_24h", given["urine_m_protein_mg_24h"], True)
+    for name in item_missing:
+        need(name, None, True)
+    need("osteolytic_lesions", given["osteolytic_lesions"], True)
+    need("mri_focal_lesions_ge_5mm", given["mri_focal_lesions_ge_5mm"], True)
+    need("flc_kappa", flc_kappa, li is None or lc is None)
+    need("flc_lambda", flc_lambda, li is None or lc is None)
+    if lc is None and iso & _LIGHT_CHAIN:
+        if flc_kappa is not None and flc_kappa.upper_limit is None:
+            need("flc_kappa.upper_limit", None, True)
+        if flc_lambda is not None and flc_lambda.upper_limit is None:
+            need("flc_lambda.upper_limit", None, True)
+    crab_findings = _KLEENE[_crab_findings(env)]
+    need("crab_attributable", given["crab_attributable"], crab_findings is not False and crab is None)
+    need("amyloidosis", given["amyloidosis"], True)
+    need("igm_related_features", given["igm_related_features"], bool(iso & _IGM))
+    need("bm_lymphoplasmacytic_percent", given["bm_lymphoplasmacytic_percent"], bool(iso & _IGM))
+    return tuple(missing)
+
+
+def _inputs_shown(given: Mapping[str, object], labs: tuple[tuple[str, str, LabValue | None], ...]) -> dict[str, object]:
+    """The inputs as received; each lab as reported (the unit its thresholds were applied in) and canonical."""
+    inputs = dict(given)
+    for name, canonical, lab in labs:
+        inputs[name] = None if lab is None else f"{_fmt(lab.received_magnitude)} {lab.received_unit}"
+        inputs[canonical] = None if lab is None else lab.value
+    for name, lab, attr in (
+        ("calcium_upper_limit", labs[0][2], "upper_limit"),
+        ("hemoglobin_lower_limit", labs[2][2], "lower_limit"),
+        ("flc_kappa_upper_limit", labs[3][2], "upper_limit"),
+        ("flc_lambda_upper_limit", labs[4][2], "upper_limit"),
+    ):
+        if lab is not None:
+            lim = _in_reported_unit(lab, getattr(lab, attr))
+            inputs[name] = None if lim is None else f"{lim:g} {lab.received_unit}"
+    return inputs
 
 
 def imwg_2014(
@@ -496,158 +823,58 @@ def imwg_2014(
       lymphadenopathy or hepatosplenomegaly attributable to the clone.
     - ``bm_lymphoplasmacytic_percent`` (IgM MGUS only): marrow lymphoplasmacytic infiltration (%).
     """
-    check_number("bmpc_percent", bmpc_percent, 100.0)
-    check_number("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, 100.0)
-    check_number("m_protein_g_dl", m_protein_g_dl)
-    check_number("urine_m_protein_mg_24h", urine_m_protein_mg_24h)
-    check_number("crcl_ml_min", crcl_ml_min)
-    check_count("osteolytic_lesions", osteolytic_lesions)
-    check_count("mri_focal_lesions_ge_5mm", mri_focal_lesions_ge_5mm)
-    check_choice("plasmacytoma", plasmacytoma, PLASMACYTOMAS)
-    check_choice("isotype", isotype, ISOTYPES)
-    for name, flag in (
-        ("crab_attributable", crab_attributable),
-        ("amyloidosis", amyloidosis),
-        ("igm_related_features", igm_related_features),
-    ):
-        check_bool(name, flag)
-    for name, lab, key in (
-        ("calcium", calcium, "calcium"),
-        ("creatinine", creatinine, "creatinine"),
-        ("hemoglobin", hemoglobin, "hemoglobin"),
-        ("flc_kappa", flc_kappa, "flc_kappa"),
-        ("flc_lambda", flc_lambda, "flc_lambda"),
-    ):
-        check_lab(name, lab, key)
-    if crcl_estimator is not None and not isinstance(crcl_estimator, str):
-        raise InputError("crcl_estimator", f"expected text, got {crcl_estimator!r}", "e.g. 'CKD-EPI 2021'")
-
+    _check_inputs(
+        bmpc_percent,
+        plasmacytoma,
+        isotype,
+        m_protein_g_dl,
+        urine_m_protein_mg_24h,
+        (
+            ("calcium", calcium),
+            ("creatinine", creatinine),
+            ("hemoglobin", hemoglobin),
+            ("flc_kappa", flc_kappa),
+            ("flc_lambda", flc_lambda),
+        ),
+        crcl_ml_min,
+        crcl_estimator,
+        (("osteolytic_lesions", osteolytic_lesions), ("mri_focal_lesions_ge_5mm", mri_focal_lesions_ge_5mm)),
+        (
+            ("crab_attributable", crab_attributable),
+            ("amyloidosis", amyloidosis),
+            ("igm_related_features", igm_related_features),
+        ),
+        bm_lymphoplasmacytic_percent,
+    )
     c_met, c_text, c_missing = _calcium(calcium)
     r_met, r_text, r_missing = _creatinine(creatinine, crcl_ml_min, crcl_estimator)
     a_met, a_text, a_missing = _hemoglobin(hemoglobin)
     li_met, lc_met = _flc(flc_kappa, flc_lambda)
 
-    env: dict[str, State] = {
-        "bmpc": _bmpc_states(bmpc_percent),
-        "isotype": frozenset(ISOTYPES if isotype is None else (isotype,)),
-        "plasmacytoma": frozenset(_PLASMACYTOMA_SITES.get(plasmacytoma) or (str(plasmacytoma),)),
-        "attributable": _tri_state(crab_attributable),
-        "C": _tri_state(c_met),
-        "R": _tri_state(r_met),
-        "A": _tri_state(a_met),
-        "lesions": _count_states(osteolytic_lesions, (("0", 0, 0), ("ge1", OSTEOLYTIC_LESIONS_MIN, None))),
-        "mri": _count_states(
-            mri_focal_lesions_ge_5mm,
-            (
-                ("0", 0, 0),
-                ("1", 1, MRI_FOCAL_LESIONS_MORE_THAN),
-                ("ge2", MRI_FOCAL_LESIONS_MORE_THAN + 1, None),
-            ),
+    env: Env = [0] * 16
+    env[_BMPC] = _bmpc_regions(bmpc_percent)
+    env[_ISOTYPE] = _bits(_ISOTYPE_REGIONS, *(ISOTYPES if isotype is None else (isotype,)))
+    env[_PLASMACYTOMA] = _plasmacytoma_regions(plasmacytoma)
+    env[_ATTRIBUTABLE] = _yes_no(crab_attributable)
+    env[_C], env[_R], env[_A] = _yes_no(c_met), _yes_no(r_met), _yes_no(a_met)
+    env[_LESIONS] = _count_regions(osteolytic_lesions, ((_NONE, 0, 0), (_SOME, OSTEOLYTIC_LESIONS_MIN, None)))
+    env[_MRI] = _count_regions(
+        mri_focal_lesions_ge_5mm,
+        (
+            (_MRI_0, 0, 0),
+            (_MRI_1, 1, MRI_FOCAL_LESIONS_MORE_THAN),
+            (_MRI_GE2, MRI_FOCAL_LESIONS_MORE_THAN + 1, None),
         ),
-        "Li": _tri_state(li_met),
-        "m_protein": _split(m_protein_g_dl, M_PROTEIN_SMM_G_DL, "lt3", "ge3"),
-        "urine": _split(urine_m_protein_mg_24h, URINE_M_PROTEIN_SMM_MG_24H, "lt500", "ge500"),
-        "amyloidosis": _tri_state(amyloidosis),
-        "LC": _tri_state(lc_met),
-        "igm_features": _tri_state(igm_related_features),
-        "lpl": _split(bm_lymphoplasmacytic_percent, IGM_LPL_INFILTRATION_PERCENT, "lt10", "ge10"),
-    }
-    possible = tuple(c for c in STAGES if _witness(env, c))
-    root = _classes(env)
+    )
+    env[_LI] = _yes_no(li_met)
+    env[_M_PROTEIN] = _split(m_protein_g_dl, M_PROTEIN_SMM_G_DL)
+    env[_URINE] = _split(urine_m_protein_mg_24h, URINE_M_PROTEIN_SMM_MG_24H)
+    env[_AMYLOIDOSIS] = _yes_no(amyloidosis)
+    env[_LC] = _yes_no(lc_met)
+    env[_IGM_FEATURES] = _yes_no(igm_related_features)
+    env[_LPL] = _split(bm_lymphoplasmacytic_percent, IGM_LPL_INFILTRATION_PERCENT)
 
-    def state_tri(var: str, true_set: frozenset[str]) -> Tri:
-        return _is(env, var, true_set)
-
-    ge10 = state_tri("bmpc", frozenset({"10to60", "ge60"}))
-    b_lesions = state_tri("lesions", frozenset({"ge1"}))
-    bone_index = and_(state_tri("plasmacytoma", frozenset({"bone"})), ge10)
-    b_met = or_(b_lesions, bone_index)
-    crab_any = or_(c_met, r_met, a_met, b_lesions)  # findings whose cause must be attributed
-    crab_met = or_(and_(crab_any, crab_attributable), bone_index)
-    s_met = state_tri("bmpc", frozenset({"ge60"}))
-    m_met = state_tri("mri", frozenset({"ge2"}))
-    mde_met = or_(crab_met, s_met, li_met, m_met)
-    flc_inputs = ("flc_kappa", "flc_lambda")
-    criteria = [
-        Criterion(
-            "clonal_marrow_or_plasmacytoma",
-            f"clonal BMPC ≥ {BMPC_CLONAL_PERCENT:g}% or biopsy-proven bony or extramedullary plasmacytoma",
-            or_(ge10, state_tri("plasmacytoma", frozenset({"bone", "extramedullary"}))),
-            ("bmpc_percent", "plasmacytoma"),
-        ),
-        Criterion("C", f"hypercalcaemia: {c_text}", c_met, ("calcium",)),
-        Criterion("R", f"renal insufficiency: {r_text}", r_met, ("creatinine", "crcl_ml_min", "crcl_estimator")),
-        Criterion("A", f"anaemia: {a_text}", a_met, ("hemoglobin",)),
-        Criterion(
-            "B",
-            f"≥ {OSTEOLYTIC_LESIONS_MIN} osteolytic lesion on skeletal radiography, CT or PET-CT (a biopsied "
-            f"bone plasmacytoma counts only with clonal BMPC ≥ {BMPC_CLONAL_PERCENT:g}%)",
-            b_met,
-            ("osteolytic_lesions", "plasmacytoma", "bmpc_percent"),
-        ),
-        Criterion(
-            "CRAB_attributable",
-            "a CRAB feature is present and attributable to the plasma-cell disorder (a biopsied bone "
-            "plasmacytoma is attributable by its histology)",
-            crab_met,
-            ("crab_attributable",),
-        ),
-        Criterion("S", f"clonal BMPC ≥ {BMPC_SLIM_PERCENT:g}%", s_met, ("bmpc_percent",)),
-        Criterion(
-            "Li",
-            f"involved/uninvolved serum FLC ratio ≥ {FLC_RATIO_SLIM:g} and involved FLC "
-            f"≥ {FLC_INVOLVED_SLIM_MG_L:g} mg/L (Freelite)",
-            li_met,
-            flc_inputs,
-        ),
-        Criterion(
-            "M",
-            f"> {MRI_FOCAL_LESIONS_MORE_THAN} focal lesion on MRI, each ≥ {MRI_LESION_MIN_MM:g} mm",
-            m_met,
-            ("mri_focal_lesions_ge_5mm",),
-        ),
-        Criterion("MDE", "≥ 1 myeloma-defining event (attributable CRAB, S, Li or M)", mde_met, ()),
-        Criterion("amyloidosis", "AL amyloidosis present", amyloidosis, ("amyloidosis",)),
-        Criterion(
-            "light_chain_mgus_flc",
-            f"κ/λ FLC ratio < {FLC_RATIO_LC_MGUS_LOW:g} or > {FLC_RATIO_LC_MGUS_HIGH:g} with the involved "
-            "chain above the lab's upper limit",
-            lc_met,
-            flc_inputs,
-        ),
-    ]
-    criteria += [Criterion(f"class.{c}", f"criteria for {c.replace('_', ' ')} met", root[c], ()) for c in root]
-
-    # Inputs that are unknown and that left a criterion undecided.
-    iso_states = env["isotype"]
-    missing: list[str] = []
-
-    def need(name: str, value: object, undecided: bool) -> None:
-        if value is None and undecided and name not in missing:
-            missing.append(name)
-
-    need("bmpc_percent", bmpc_percent, True)
-    need("plasmacytoma", plasmacytoma, True)
-    need("isotype", isotype, True)
-    need("m_protein_g_dl", m_protein_g_dl, bool(iso_states & (_NON_IGM_HEAVY | {"IgM"})))
-    need("urine_m_protein_mg_24h", urine_m_protein_mg_24h, True)
-    for name in (*c_missing, *r_missing, *a_missing):
-        need(name, None, True)
-    need("osteolytic_lesions", osteolytic_lesions, True)
-    need("mri_focal_lesions_ge_5mm", mri_focal_lesions_ge_5mm, True)
-    need("flc_kappa", flc_kappa, li_met is None or lc_met is None)
-    need("flc_lambda", flc_lambda, li_met is None or lc_met is None)
-    if lc_met is None and "light_chain" in iso_states:
-        if flc_kappa is not None and flc_kappa.upper_limit is None:
-            need("flc_kappa.upper_limit", None, True)
-        if flc_lambda is not None and flc_lambda.upper_limit is None:
-            need("flc_lambda.upper_limit", None, True)
-    need("crab_attributable", crab_attributable, crab_any is not False and crab_met is None)
-    need("amyloidosis", amyloidosis, True)
-    need("igm_related_features", igm_related_features, "IgM" in iso_states)
-    need("bm_lymphoplasmacytic_percent", bm_lymphoplasmacytic_percent, "IgM" in iso_states)
-
-    inputs: dict[str, object] = {
+    given: dict[str, object] = {
         "bmpc_percent": bmpc_percent,
         "plasmacytoma": plasmacytoma,
         "isotype": isotype,
@@ -662,26 +889,8 @@ def imwg_2014(
         "igm_related_features": igm_related_features,
         "bm_lymphoplasmacytic_percent": bm_lymphoplasmacytic_percent,
     }
-    for name, canonical, lab in (
-        ("calcium", "calcium_mg_dl", calcium),
-        ("creatinine", "creatinine_mg_dl", creatinine),
-        ("hemoglobin", "hemoglobin_g_dl", hemoglobin),
-        ("flc_kappa", "flc_kappa_mg_l", flc_kappa),
-        ("flc_lambda", "flc_lambda_mg_l", flc_lambda),
-    ):
-        # As reported (the unit the thresholds were applied in), and the canonical value.
-        inputs[name] = None if lab is None else f"{_fmt(lab.received_magnitude)} {lab.received_unit}"
-        inputs[canonical] = None if lab is None else lab.value
-    for name, lab, attr in (
-        ("calcium_upper_limit", calcium, "upper_limit"),
-        ("hemoglobin_lower_limit", hemoglobin, "lower_limit"),
-        ("flc_kappa_upper_limit", flc_kappa, "upper_limit"),
-        ("flc_lambda_upper_limit", flc_lambda, "upper_limit"),
-    ):
-        if lab is not None:
-            lim = _in_reported_unit(lab, getattr(lab, attr))
-            inputs[name] = None if lim is None else f"{lim:g} {lab.received_unit}"
-
+    items = {"C": (c_met, c_text), "R": (r_met, r_text), "A": (a_met, a_text), "Li": (li_met, ""), "LC": (lc_met, "")}
+    missing = _missing(env, given, (*c_missing, *r_missing, *a_missing), li_met, lc_met, flc_kappa, flc_lambda)
     notes = list(NOTES)
     if missing:
         notes.append(
@@ -692,11 +901,55 @@ def imwg_2014(
                 "negative; every class still consistent with the known values is listed.",
             )
         )
+    labs = (
+        ("calcium", "calcium_mg_dl", calcium),
+        ("creatinine", "creatinine_mg_dl", creatinine),
+        ("hemoglobin", "hemoglobin_g_dl", hemoglobin),
+        ("flc_kappa", "flc_kappa_mg_l", flc_kappa),
+        ("flc_lambda", "flc_lambda_mg_l", flc_lambda),
+    )
     return RuleResult(
         rule=REF,
-        possible=possible,
-        criteria=tuple(criteria),
-        inputs=inputs,
-        missing=tuple(missing),
+        possible=_possible(tuple(env)),
+        criteria=tuple(_criteria(env, items, amyloidosis)),
+        inputs=_inputs_shown(given, labs),
+        missing=missing,
         notes=tuple(notes),
     )
+
+
+def smouldering_risk_applies(features: Features, results: Mapping[str, RuleResult]) -> bool:
+    """Smouldering-myeloma risk applies where SMM is the setting or still a possible IMWG 2014 class."""
+    r = results.get(REF.id)
+    return features["setting"] == "smm" or (r is not None and "smouldering_myeloma" in r.possible)
+
+
+SPEC = ScoreRule(
+    name="imwg_2014",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=imwg_2014,
+    arguments={
+        "bmpc_percent": "bmpc_percent",
+        "plasmacytoma": "plasmacytoma",
+        "isotype": "isotype",
+        "m_protein_g_dl": "m_protein_g_dl",
+        "urine_m_protein_mg_24h": "urine_m_protein_mg_24h",
+        "calcium": "calcium",
+        "creatinine": "creatinine",
+        "crcl_ml_min": "crcl_ml_min",
+        "crcl_estimator": "crcl_estimator",
+        "hemoglobin": "hemoglobin",
+        "osteolytic_lesions": "osteolytic_lesions",
+        "mri_focal_lesions_ge_5mm": "mri_focal_lesions_ge_5mm",
+        "flc_kappa": "flc_kappa",
+        "flc_lambda": "flc_lambda",
+        "crab_attributable": "crab_attributable",
+        "amyloidosis": "amyloidosis",
+        "igm_related_features": "igm_related_features",
+        "bm_lymphoplasmacytic_percent": "bm_lymphoplasmacytic_percent",
+    },
+    diseases=("multiple_myeloma",),
+)

@@ -23,6 +23,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules._points import age_caveats, completed_years, determined, possible_groups, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult, missing_names
 from b2m.rules.kleene import Num, gt, le
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Morel P, Duhamel A, Gobbi P, et al. International prognostic scoring system for Waldenström "
@@ -130,3 +131,22 @@ def ipsswm_2009(
         score=determined(options),
         score_range=score_range(options),
     )
+
+
+SPEC = ScoreRule(
+    name="ipsswm",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=ipsswm_2009,
+    arguments={
+        "age_years": "age_years",
+        "hemoglobin_g_dl": "hemoglobin_g_dl",
+        "platelets_10e9_l": "platelets_10e9_l",
+        "b2m_mg_l": "b2m_mg_l",
+        "m_protein_g_dl": "m_protein_g_dl",
+    },
+    diseases=("waldenstrom",),
+    outcomes=OUTCOMES,
+)

@@ -10,11 +10,13 @@ J Clin Oncol. 2005;23(15):3412-3420. DOI 10.1200/JCO.2005.04.242 (reference shee
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from b2m.provenance import RuleRef, Source
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import Tri, ge, lt
-from b2m.rules.inputs import StagingInputs
-from b2m.rules.spec import CriterionDef
+from b2m.rules.expr import Tri, V, ge, lt
+from b2m.rules.inputs import StagingInputs, StagingValues
+from b2m.rules.spec import Conditions, CriterionDef, Staged, StagingSystem
 
 SOURCE = Source(
     "Greipp PR, San Miguel J, Durie BGM, et al. International staging system for multiple myeloma. "
@@ -37,7 +39,7 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def criteria(x: StagingInputs) -> dict[str, Tri]:
+def criteria(x: StagingInputs[V]) -> dict[str, Tri[V]]:
     return {
         "b2m_lt_3_5": lt(x.b2m_mg_l, B2M_STAGE_I_BELOW_MG_L),
         "albumin_ge_3_5": ge(x.albumin_g_dl, ALBUMIN_STAGE_I_MIN_G_DL),
@@ -45,12 +47,41 @@ def criteria(x: StagingInputs) -> dict[str, Tri]:
     }
 
 
-def conditions(x: StagingInputs) -> dict[str, Tri]:
+def conditions(x: StagingInputs[V], c: Mapping[str, Tri[V]] | None = None) -> dict[str, Tri[V]]:
     """Three-valued condition of each stage (undecided where the inputs leave it open)."""
-    c = criteria(x)
+    c = c or criteria(x)
     stage_i = c["b2m_lt_3_5"] & c["albumin_ge_3_5"]
     stage_iii = c["b2m_ge_5_5"]
     return {"I": stage_i, "II": ~stage_i & ~stage_iii, "III": stage_iii}
+
+
+def evaluate(x: StagingInputs[V], earlier: Mapping[str, Conditions[V]], /) -> Staged[V]:
+    c = criteria(x)
+    return Staged(c, stages=conditions(x, c))
+
+
+def boundary_notes(p: StagingValues) -> tuple[Note, ...]:
+    """Notes on a value exactly on a boundary the sources write differently (given to every ISS-based system)."""
+    notes = []
+    if p.b2m_mg_l == B2M_STAGE_III_MIN_MG_L:
+        notes.append(
+            Note(
+                "b2m_at_stage_iii_boundary",
+                "discrepancy",
+                f"B2M is exactly {B2M_STAGE_III_MIN_MG_L:g} mg/L: ISS III under Greipp's '≥'; sources that "
+                "write '> 5.5' would give ISS II (reference sheet §12 #2).",
+            )
+        )
+    if p.albumin_g_dl == ALBUMIN_STAGE_I_MIN_G_DL:
+        notes.append(
+            Note(
+                "albumin_at_stage_i_boundary",
+                "discrepancy",
+                f"Albumin is exactly {ALBUMIN_STAGE_I_MIN_G_DL:g} g/dL: meets stage I's '≥' (Greipp); the "
+                "IMWG web copy's '>' would not (reference sheet §12 #3).",
+            )
+        )
+    return tuple(notes)
 
 
 NOTES: tuple[Note, ...] = (
@@ -91,4 +122,17 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("I", "median overall survival", 62, "months", _COHORT, SOURCE),
     Outcome("II", "median overall survival", 44, "months", _COHORT, SOURCE),
     Outcome("III", "median overall survival", 29, "months", _COHORT, SOURCE),
+)
+
+SPEC = StagingSystem(
+    name="iss",
+    label="ISS",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    criteria=CRITERIA,
+    notes=NOTES,
+    outcomes=OUTCOMES,
+    evaluate=evaluate,
+    value_notes=boundary_notes,
 )

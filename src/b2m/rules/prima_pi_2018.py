@@ -20,6 +20,7 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules._points import possible_groups, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult, missing_names
 from b2m.rules.kleene import Num, gt
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Bachy E, Maurer MJ, Habermann TM, et al. A simplified scoring system in de novo follicular lymphoma "
@@ -93,3 +94,19 @@ def prima_pi_2018(*, b2m_mg_l: Num, bone_marrow_involved: bool | None) -> RuleRe
         notes=NOTES,
         outcomes=OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
     )
+
+
+SPEC = ScoreRule(
+    name="prima_pi",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=prima_pi_2018,
+    arguments={
+        "b2m_mg_l": "b2m_mg_l",
+        "bone_marrow_involved": "bone_marrow_involved",
+    },
+    diseases=("follicular_lymphoma",),
+    outcomes=OUTCOMES,
+)

@@ -19,15 +19,15 @@ no group is narrower than 0.5), so the interval is exact.
 
 from __future__ import annotations
 
-import narwhals as nw
+from collections.abc import Mapping
 
 from b2m.provenance import RuleRef, Source
 from b2m.rules import iss
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import Tri, points
+from b2m.rules.expr import Tri, V, points
 from b2m.rules.inputs import StagingInputs
 from b2m.rules.r_iss import ldh_above_uln
-from b2m.rules.spec import CriterionDef
+from b2m.rules.spec import Conditions, CriterionDef, Score, Staged, StagingSystem
 
 SOURCE = Source(
     "D'Agostino M, Cairns DA, Lahuerta JJ, et al. Second Revision of the International Staging System "
@@ -64,7 +64,7 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
+def criteria(x: StagingInputs[V], iss_conditions: Conditions[V] | None = None) -> dict[str, Tri[V]]:
     """``iss_conditions`` may be passed precomputed (e.g. as columns) to share work with other rules."""
     s = iss_conditions or iss.conditions(x)
     return {
@@ -77,17 +77,25 @@ def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> 
     }
 
 
-def half_point_range(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> tuple[nw.Expr, nw.Expr]:
+def half_point_range(
+    x: StagingInputs[V], iss_conditions: Conditions[V] | None = None, c: Mapping[str, Tri[V]] | None = None
+) -> tuple[V, V]:
     """Lowest and highest total (in half-points) consistent with the unknown inputs.
 
     The ISS term is the cheapest/dearest ISS stage still possible: I 0, II 2, III 3 half-points.
     """
     s = iss_conditions or iss.conditions(x)
-    c = criteria(x, s)
-    p_i, p_ii, p_iii = s["I"].possible, s["II"].possible, s["III"].possible
+    c = c or criteria(x, s)
     # min: 0 if I possible, else 2 if II possible, else 3;  max: 3 if III possible, else 2 if II, else 0.
-    iss_min = points(~p_i, HALF_POINTS_ISS_II) + points(~p_i & ~p_ii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
-    iss_max = points(p_ii | p_iii, HALF_POINTS_ISS_II) + points(p_iii, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II)
+    # ((~X).certain is "X not possible"; the negation is taken on the truth, never on a backend's bits.)
+    not_i, not_i_nor_ii = ~s["I"], ~s["I"] & ~s["II"]
+    iss_min = points(not_i.certain, HALF_POINTS_ISS_II) + points(
+        not_i_nor_ii.certain, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II
+    )
+    ii_or_iii = s["II"] | s["III"]
+    iss_max = points(ii_or_iii.possible, HALF_POINTS_ISS_II) + points(
+        s["III"].possible, HALF_POINTS_ISS_III - HALF_POINTS_ISS_II
+    )
     factors = (
         (c["del17p"], HALF_POINTS_DEL17P),
         (c["ldh_above_uln"], HALF_POINTS_LDH_HIGH),
@@ -101,9 +109,15 @@ def half_point_range(x: StagingInputs, iss_conditions: dict[str, Tri] | None = N
     return lo, hi
 
 
-def possible_flags(lo: nw.Expr, hi: nw.Expr) -> dict[str, nw.Expr]:
+def possible_flags(lo: V, hi: V, /) -> dict[str, V]:
     """Groups whose score range meets ``[lo, hi]`` (half-points, from :func:`half_point_range`)."""
     return {g: (lo <= g_hi) & (hi >= g_lo) for g, (g_lo, g_hi) in GROUP_HALF_POINTS.items()}
+
+
+def evaluate(x: StagingInputs[V], earlier: Mapping[str, Conditions[V]], /) -> Staged[V]:
+    s = earlier["iss"]
+    c = criteria(x, s)
+    return Staged(c, score=half_point_range(x, s, c))
 
 
 NOTES: tuple[Note, ...] = (
@@ -144,4 +158,18 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("I", "share of patients", 19.2, "%", _COHORT, SOURCE),
     Outcome("II", "share of patients", 30.8, "%", _COHORT, SOURCE),
     Outcome("III", "share of patients", 41.2, "%", _COHORT, SOURCE),
+)
+
+SPEC = StagingSystem(
+    name="r2_iss",
+    label="R2-ISS",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    criteria=CRITERIA,
+    notes=NOTES,
+    outcomes=OUTCOMES,
+    evaluate=evaluate,
+    uses=("iss",),
+    score=Score(units_per_point=2, groups=possible_flags),
 )

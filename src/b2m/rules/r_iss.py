@@ -11,12 +11,14 @@ DOI 10.1200/JCO.2015.61.2267 (reference sheet §2).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from b2m.provenance import RuleRef, Source
 from b2m.rules import iss
 from b2m.rules.base import Note, Outcome
-from b2m.rules.expr import NumExpr, Tri, gt_num
+from b2m.rules.expr import Number, Tri, V, gt_num
 from b2m.rules.inputs import StagingInputs
-from b2m.rules.spec import CriterionDef
+from b2m.rules.spec import Conditions, CriterionDef, Staged, StagingSystem
 
 SOURCE = Source(
     "Palumbo A, Avet-Loiseau H, Oliva S, et al. Revised International Staging System for Multiple Myeloma: "
@@ -41,12 +43,12 @@ CRITERIA: tuple[CriterionDef, ...] = (
 )
 
 
-def ldh_above_uln(ldh: NumExpr, uln: NumExpr) -> Tri:
+def ldh_above_uln(ldh: Number[V], uln: Number[V]) -> Tri[V]:
     """LDH > ULN; LDH equal to the ULN is normal (reference sheet §12 #6). No default ULN, ever (#7)."""
     return gt_num(ldh, uln)
 
 
-def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
+def criteria(x: StagingInputs[V], iss_conditions: Conditions[V] | None = None) -> dict[str, Tri[V]]:
     """``iss_conditions`` may be passed precomputed (e.g. as columns) to share work with other rules."""
     s = iss_conditions or iss.conditions(x)
     return {
@@ -57,11 +59,18 @@ def criteria(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> 
     }
 
 
-def conditions(x: StagingInputs, iss_conditions: dict[str, Tri] | None = None) -> dict[str, Tri]:
-    c = criteria(x, iss_conditions)
+def conditions(
+    x: StagingInputs[V], iss_conditions: Conditions[V] | None = None, c: Mapping[str, Tri[V]] | None = None
+) -> dict[str, Tri[V]]:
+    c = c or criteria(x, iss_conditions)
     stage_i = c["iss_i"] & ~c["high_risk_ca"] & ~c["ldh_above_uln"]
     stage_iii = c["iss_iii"] & (c["high_risk_ca"] | c["ldh_above_uln"])
     return {"I": stage_i, "II": ~stage_i & ~stage_iii, "III": stage_iii}
+
+
+def evaluate(x: StagingInputs[V], earlier: Mapping[str, Conditions[V]], /) -> Staged[V]:
+    c = criteria(x, earlier["iss"])
+    return Staged(c, stages=conditions(x, c=c))
 
 
 NOTES: tuple[Note, ...] = (
@@ -99,4 +108,17 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("I", "5-year progression-free survival", 55, "%", _COHORT, SOURCE),
     Outcome("II", "5-year progression-free survival", 36, "%", _COHORT, SOURCE),
     Outcome("III", "5-year progression-free survival", 24, "%", _COHORT, SOURCE),
+)
+
+SPEC = StagingSystem(
+    name="r_iss",
+    label="R-ISS",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    criteria=CRITERIA,
+    notes=NOTES,
+    outcomes=OUTCOMES,
+    evaluate=evaluate,
+    uses=("iss",),
 )

@@ -30,6 +30,7 @@ from b2m.rules._points import (
 )
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult, missing_names
 from b2m.rules.kleene import Num, ge, lt
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Kastritis E, et al. A revised international prognostic score system for Waldenström's "
@@ -174,3 +175,21 @@ def ripsswm_2019(
         score=determined(options),
         score_range=score_range(options),
     )
+
+
+SPEC = ScoreRule(
+    name="ripsswm",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=ripsswm_2019,
+    arguments={
+        "age_years": "age_years",
+        "b2m_mg_l": "b2m_mg_l",
+        "ldh_u_l": "ldh_u_l",
+        "albumin_g_dl": "albumin_g_dl",
+    },
+    diseases=("waldenstrom",),
+    outcomes=OUTCOMES,
+)

@@ -27,7 +27,9 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, Options, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
 from b2m.rules.checks import check_bool, check_number, flc_ratio_orientation_note
+from b2m.rules.imwg_2014 import smouldering_risk_applies
 from b2m.rules.kleene import Num, Tri, gt, le, or_
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Mateos MV, Kumar S, Dimopoulos MA, et al. International Myeloma Working Group risk stratification "
@@ -236,3 +238,25 @@ def smm_imwg_2020(
         score=determined(options),
         score_range=score_range(options),
     )
+
+
+SPEC = ScoreRule(
+    name="smm_imwg_2020",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=smm_imwg_2020,
+    arguments={
+        "flc_ratio_involved_uninvolved": "flc_ratio_involved_uninvolved",
+        "m_protein_g_dl": "m_protein_g_dl",
+        "bmpc_percent": "bmpc_percent",
+        "t4_14": "t4_14",
+        "t14_16": "t14_16",
+        "gain1q": "gain1q",
+        "del13q": "del13q",
+    },
+    diseases=("multiple_myeloma",),
+    outcomes=OUTCOMES,
+    applies=smouldering_risk_applies,
+)

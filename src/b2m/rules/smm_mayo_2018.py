@@ -22,7 +22,9 @@ from b2m.provenance import RuleRef, Source
 from b2m.rules._points import Band, determined, possible_bands, score_range, yes_no
 from b2m.rules.base import Criterion, Note, Outcome, RuleResult
 from b2m.rules.checks import check_number, flc_ratio_orientation_note
+from b2m.rules.imwg_2014 import smouldering_risk_applies
 from b2m.rules.kleene import Num, gt
+from b2m.rules.spec import ScoreRule
 
 SOURCE = Source(
     "Lakshman A, Rajkumar SV, Buadi FK, et al. Risk stratification of smoldering multiple myeloma "
@@ -123,3 +125,21 @@ def smm_mayo_2018(*, bmpc_percent: Num, m_protein_g_dl: Num, flc_ratio_involved_
         score=determined(options),
         score_range=(lo, hi),
     )
+
+
+SPEC = ScoreRule(
+    name="smm_mayo_2018",
+    ref=REF,
+    stages=STAGES,
+    inputs=INPUTS,
+    notes=NOTES,
+    evaluate=smm_mayo_2018,
+    arguments={
+        "bmpc_percent": "bmpc_percent",
+        "m_protein_g_dl": "m_protein_g_dl",
+        "flc_ratio_involved_uninvolved": "flc_ratio_involved_uninvolved",
+    },
+    diseases=("multiple_myeloma",),
+    outcomes=OUTCOMES,
+    applies=smouldering_risk_applies,
+)

@@ -1,45 +1,35 @@
-"""Single-patient results of ISS, R-ISS and R2-ISS, evaluated through the shared expressions.
+"""Single-patient results of the ISS-family staging systems (ISS, R-ISS, R2-ISS and any registered one).
 
-Patients are laid out one row each (numeric inputs as ``__lo``/``__hi`` bounds so censored results
-keep their direction), the same :func:`b2m.rules.staging.staged` expressions run on them, and each
-row becomes a :class:`RuleResult` with criteria, notes and outcomes. Explanations are rendered from
-the criterion columns the computation produced, never recomputed here.
+Two evaluations of the same definitions (:mod:`b2m.rules.expr`), with the same results:
+
+- :func:`stage_patient` evaluates them in plain Python for one patient (microseconds): the path of
+  ``b2m assess``.
+- :func:`staging_results` lays patients out one row each on a Polars frame (numeric inputs as
+  ``__lo``/``__hi`` bounds so censored results keep their direction) and runs the batch expressions of
+  :func:`b2m.rules.staging.staged` on it. It is the batch contract applied to single patients, kept as
+  the comparison of ``benchmarks/single_patient.py`` and as the tests' oracle for the Python path.
+
+Each system's result becomes a :class:`RuleResult` with criteria, notes and outcomes, built by one
+function from what either evaluation produced; explanations are rendered from the criterion values
+the computation gave, never recomputed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Literal
+from collections.abc import Mapping, Sequence
 
 import narwhals as nw
 import polars as pl
 
-from b2m.rules import iss, r2_iss, r_iss
+from b2m.rules import registry
 from b2m.rules.base import Criterion, Note, RuleResult
-from b2m.rules.inputs import FISH_COLUMNS, NUMERIC_COLUMNS, StagingInputs
-from b2m.rules.kleene import Num, Tri, bounds
-from b2m.rules.staging import SYSTEMS, mask_stages, staged
+from b2m.rules.expr import Tri
+from b2m.rules.inputs import FISH_COLUMNS, NUMERIC_COLUMNS, Setting, StagingInputs, StagingValues
+from b2m.rules.kleene import Num, bounds
+from b2m.rules.kleene import Tri as Kleene
+from b2m.rules.spec import Conditions, StagingSystem
+from b2m.rules.staging import mask_stages, staged
 from b2m.units.censored import Censored
-
-Setting = Literal["new_diagnosis", "relapse", "smm", "mgus"]
-
-
-@dataclass(frozen=True, slots=True)
-class StagingValues:
-    """Canonical staging inputs of one patient (``None`` = unknown)."""
-
-    b2m_mg_l: Num = None
-    albumin_g_dl: Num = None
-    ldh_u_l: Num = None
-    ldh_uln_u_l: Num = None
-    del17p: Tri = None
-    t4_14: Tri = None
-    t14_16: Tri = None
-    gain1q: Tri = None
-    setting: Setting | None = None
-    fish_cd138_purified: bool | None = None
 
 
 def _frame(patients: Sequence[StagingValues]) -> pl.DataFrame:
@@ -65,41 +55,19 @@ def _setting_note(setting: Setting | None) -> Note | None:
     )
 
 
-def _boundary_notes(p: StagingValues) -> list[Note]:
-    notes = []
-    if p.b2m_mg_l == iss.B2M_STAGE_III_MIN_MG_L:
-        notes.append(
-            Note(
-                "b2m_at_stage_iii_boundary",
-                "discrepancy",
-                f"B2M is exactly {iss.B2M_STAGE_III_MIN_MG_L:g} mg/L: ISS III under Greipp's '≥'; sources that "
-                "write '> 5.5' would give ISS II (reference sheet §12 #2).",
-            )
-        )
-    if p.albumin_g_dl == iss.ALBUMIN_STAGE_I_MIN_G_DL:
-        notes.append(
-            Note(
-                "albumin_at_stage_i_boundary",
-                "discrepancy",
-                f"Albumin is exactly {iss.ALBUMIN_STAGE_I_MIN_G_DL:g} g/dL: meets stage I's '≥' (Greipp); the "
-                "IMWG web copy's '>' would not (reference sheet §12 #3).",
-            )
-        )
-    return notes
-
-
-def _rule_notes(name: str, p: StagingValues) -> list[Note]:
+def _input_notes(system: StagingSystem, p: StagingValues) -> list[Note]:
+    """Notes on how the LDH and FISH inputs were given, for the systems that read them."""
     notes: list[Note] = []
-    if name in ("r_iss", "r2_iss"):
-        if p.ldh_u_l is not None and p.ldh_uln_u_l is None:
-            notes.append(
-                Note(
-                    "ldh_uln_unknown",
-                    "missing",
-                    "LDH was given without the reporting lab's upper limit of normal; no default limit is "
-                    "assumed, so 'LDH above ULN' stays unknown (reference sheet §12 #7).",
-                )
+    if "ldh_uln_u_l" in system.inputs and p.ldh_u_l is not None and p.ldh_uln_u_l is None:
+        notes.append(
+            Note(
+                "ldh_uln_unknown",
+                "missing",
+                "LDH was given without the reporting lab's upper limit of normal; no default limit is "
+                "assumed, so 'LDH above ULN' stays unknown (reference sheet §12 #7).",
             )
+        )
+    if any(c in system.inputs for c in FISH_COLUMNS):
         if p.fish_cd138_purified is False:
             notes.append(
                 Note(
@@ -120,55 +88,101 @@ def _rule_notes(name: str, p: StagingValues) -> list[Note]:
     return notes
 
 
-def _missing(module: ModuleType, p: StagingValues, iss_known: bool) -> tuple[str, ...]:
-    out = [c for c in module.INPUTS if getattr(p, c) is None and not (iss_known and c in iss.INPUTS)]
+def _value_notes(system: StagingSystem, p: StagingValues) -> list[Note]:
+    """Notes on the values from this system and the systems it uses (ISS boundaries for R-ISS too)."""
+    out: list[Note] = []
+    for s in (*(registry.staging_system(u) for u in system.uses), system):
+        if s.value_notes is not None:
+            out += s.value_notes(p)
+    return out
+
+
+def _missing(system: StagingSystem, p: StagingValues, settled: set[str]) -> tuple[str, ...]:
+    """Unknown inputs; those of a used system whose stage is settled no longer matter."""
+    covered = {c for u in system.uses if u in settled for c in registry.staging_system(u).inputs}
+    out = [c for c in system.inputs if getattr(p, c) is None and c not in covered]
     if "ldh_uln_u_l" in out and "ldh_u_l" in out:
         out.remove("ldh_uln_u_l")
     return tuple(out)
 
 
-def _input_value(v: Num | Tri) -> object:
+def _input_value(v: Num | Kleene) -> object:
     return str(v) if isinstance(v, Censored) else v
 
 
+def _result(
+    system: StagingSystem,
+    p: StagingValues,
+    possible: tuple[str, ...],
+    met: Mapping[str, Kleene],
+    score_range: tuple[float, float] | None,
+    settled: set[str],
+) -> RuleResult:
+    stage = possible[0] if len(possible) == 1 else None
+    notes = [*system.notes, *_value_notes(system, p), *_input_notes(system, p)]
+    setting_note = _setting_note(p.setting)
+    if setting_note:
+        notes.append(setting_note)
+    return RuleResult(
+        rule=system.ref,
+        possible=possible,
+        criteria=tuple(Criterion(d.code, d.description, met[d.code], d.inputs) for d in system.criteria),
+        inputs={c: _input_value(getattr(p, c)) for c in system.inputs},
+        missing=() if stage else _missing(system, p, settled),
+        notes=tuple(notes),
+        outcomes=system.outcomes,  # RuleResult keeps only the settled stage's confirmed figures
+        score=None if score_range is None or score_range[0] != score_range[1] else score_range[0],
+        score_range=score_range,
+    )
+
+
+def stage_patient(p: StagingValues, systems: Sequence[StagingSystem] | None = None) -> dict[str, RuleResult]:
+    """Every staging system of the registry for one patient, evaluated in Python (same definitions)."""
+    x = StagingInputs.of(p)
+    earlier: dict[str, Conditions[int]] = {}
+    results: dict[str, RuleResult] = {}
+    settled: set[str] = set()
+    for s in registry.staging_systems() if systems is None else systems:
+        ev = s.evaluate(x, earlier)
+        earlier[s.name] = ev.stages
+        score_range = None
+        if s.score is not None:
+            assert ev.score is not None, s.name
+            lo, hi = ev.score
+            groups = s.score.groups(lo, hi)
+            possible = tuple(st for st in s.stages if groups[st])
+            score_range = (lo / s.score.units_per_point, hi / s.score.units_per_point)
+        else:
+            possible = tuple(st for st in s.stages if ev.stages[st].possible)
+        met = {d.code: Tri.value(ev.criteria[d.code]) for d in s.criteria}
+        results[s.name] = _result(s, p, possible, met, score_range, settled)
+        if len(possible) == 1:
+            settled.add(s.name)
+    return results
+
+
 def staging_results(patients: Sequence[StagingValues]) -> list[dict[str, RuleResult]]:
-    """ISS, R-ISS and R2-ISS for each patient, from the shared rule expressions."""
+    """Every staging system for each patient, evaluated on a frame of one row per patient."""
     if not patients:
         return []
     lazy = nw.from_native(_frame(patients)).lazy()
     rows = staged(lazy, StagingInputs.bounded(), detail=True).collect().rows(named=True)
+    systems = registry.staging_systems()
     out: list[dict[str, RuleResult]] = []
     for p, row in zip(patients, rows, strict=True):
         results: dict[str, RuleResult] = {}
-        setting_note = _setting_note(p.setting)
-        iss_known = bin(int(row["iss.mask"])).count("1") == 1
-        for name, module in SYSTEMS.items():
-            possible = mask_stages(module.STAGES, int(row[f"{name}.mask"]))
-            stage = possible[0] if len(possible) == 1 else None
-            criteria = tuple(
-                Criterion(d.code, d.description, row[f"{name}.{d.code}"], d.inputs) for d in module.CRITERIA
-            )
-            notes = [*module.NOTES, *_boundary_notes(p), *_rule_notes(name, p)]
-            if setting_note:
-                notes.append(setting_note)
-            score = score_range = None
-            if module is r2_iss:
-                lo, hi = float(row["r2_iss.score_min"]), float(row["r2_iss.score_max"])
-                score_range = (lo, hi)
-                score = lo if lo == hi else None
-            results[name] = RuleResult(
-                rule=module.REF,
-                possible=possible,
-                criteria=criteria,
-                inputs={c: _input_value(getattr(p, c)) for c in module.INPUTS},
-                missing=() if stage else _missing(module, p, iss_known),
-                notes=tuple(notes),
-                outcomes=module.OUTCOMES,  # RuleResult keeps only the settled stage's confirmed figures
-                score=score,
-                score_range=score_range,
-            )
+        settled: set[str] = set()
+        for s in systems:
+            possible = mask_stages(s.stages, int(row[f"{s.name}.mask"]))
+            met = {d.code: row[f"{s.name}.{d.code}"] for d in s.criteria}
+            score_range = None
+            if s.score is not None:
+                score_range = (float(row[f"{s.name}.score_min"]), float(row[f"{s.name}.score_max"]))
+            results[s.name] = _result(s, p, possible, met, score_range, settled)
+            if len(possible) == 1:
+                settled.add(s.name)
         out.append(results)
     return out
 
 
-__all__ = ["StagingValues", "r_iss", "staging_results"]
+__all__ = ["StagingValues", "stage_patient", "staging_results"]

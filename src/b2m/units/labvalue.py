@@ -98,6 +98,7 @@ def canonical_spelling(key: str, unit: str) -> str:
     return next((ok for ok in spellings if normalise_unit_text(ok).casefold() == folded), unit)
 
 
+@lru_cache(maxsize=1024)  # pure in its strings; LabValue.reported_in is asked per criterion per patient
 def _same_unit(key: str, a: str, b: str) -> bool:
     a, b = canonical_spelling(key, a), canonical_spelling(key, b)
     try:

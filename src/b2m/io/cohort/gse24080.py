@@ -29,6 +29,7 @@ import polars as pl
 
 from b2m.errors import InputError
 from b2m.rules.inputs import FISH_COLUMNS, NUMERIC_COLUMNS, StagingInputs
+from b2m.rules.registry import score_columns
 from b2m.rules.staging import OUTPUT_COLUMNS, stage_frame
 from b2m.units.analytes import ANALYTES
 
@@ -157,7 +158,7 @@ def _stage(table: pl.DataFrame) -> pl.DataFrame:
         bounds += [lo.alias(f"{c}__lo"), hi.alias(f"{c}__hi")]
     staged = stage_frame(table.with_columns(*bounds), StagingInputs.bounded())
     return staged.drop(*(f"{c}__{e}" for c in NUMERIC_COLUMNS for e in ("lo", "hi"))).with_columns(
-        pl.col(list(c for c in OUTPUT_COLUMNS if c != "r2_iss_score")).cast(pl.String)
+        pl.col([c for c in OUTPUT_COLUMNS if c not in score_columns()]).cast(pl.String)
     )
 
 

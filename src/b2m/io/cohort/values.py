@@ -31,10 +31,10 @@ from b2m.cohort import at_diagnosis as ad
 from b2m.engines import PolarsEngine
 from b2m.errors import InputError
 from b2m.io.cohort import load_cohort
+from b2m.rules.registry import staging_systems
 
 FORMATS: tuple[str, ...] = (".parquet", ".csv")
 AuditRows = Literal["all", "used"]
-SYSTEMS: tuple[str, ...] = ("iss", "r_iss", "r2_iss")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,5 +173,5 @@ def write_values(
     finally:
         for tmp in temporary.values():
             _remove(tmp)
-    staged = {s: int(data.table[s].is_not_null().sum()) for s in SYSTEMS}
+    staged = {s.name: int(data.table[s.name].is_not_null().sum()) for s in staging_systems()}
     return ValuesSummary(data.table.height, staged, audit, tuple(str(n) for n in data.notes))

@@ -124,7 +124,10 @@ def egfr_figure(
                 )
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis)
-        ax.legend(fontsize=7, frameon=False, loc="upper right", markerscale=1.5)
+        if pts.height:  # a cohort without creatinine has no point to draw (and no legend)
+            ax.legend(fontsize=7, frameon=False, loc="upper right", markerscale=1.5)
+        else:
+            note = "No patient has both a B2M and an eGFR (creatinine, age and sex): nothing to draw."
     else:
         note = f"Individual patients are not drawn (small-count suppression, N = {min_cell_count})."
         ax.text(0.5, 0.5, "individual points suppressed", ha="center", va="center", transform=ax.transAxes, fontsize=8)
