@@ -32,11 +32,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        file_based = bool(u.database) and u.database != ":memory:"
+        pool: dict[str, Any] = (
+            # Connections are cheap; the requests of one worker never wait on the pool.
+            {"pool_size": max(pool_size, 20), "max_overflow": 20} if file_based else {}
+        )
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=max(pool_size, 20),  # connections are cheap; requests of one worker never wait on the pool
-            max_overflow=20,
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
         )
         _sqlite_events(engine)
         return engine
