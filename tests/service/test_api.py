@@ -221,3 +221,40 @@ def test_health_and_readiness(sqlite_world: World) -> None:
     r = c.get("/api/v1/health")
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_logs_carry_request_ids_never_patient_data(sqlite_world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 11: application logs carry request ids, never patient identifiers or values."""
+    import logging
+
+    w = sqlite_world
+    with caplog.at_level(logging.INFO, logger="b2m.service"):
+        w.client.get("/api/v1/patients?site_id=SITE-A", headers=w.auth("clinician"))
+        w.client.post(
+            f"/api/v1/patients/{w.own}/results",
+            headers=w.auth("clinician"),
+            json={"results": [{"analyte": "b2m", "date": "2026-01-10", "value": 4200, "unit": "mg/L"}]},
+        )
+        w.client.post("/api/v1/assess", headers=w.auth("clinician"), json={"id": "SECRET-ID-77", "age": 999})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "request_id=" in text
+    for leaked in ("SITE-A", "4200", "SECRET-ID-77", "999", f"/patients/{w.own}"):
+        assert leaked not in text
+
+
+def test_user_commands(tmp_path: Path) -> None:
+    env = {"B2M_DATABASE_URL": f"sqlite:///{tmp_path / 'users.sqlite3'}", "PATH": "/usr/bin:/bin"}
+    b2m = str(Path(sys.executable).parent / "b2m")
+    added = subprocess.run(
+        [b2m, "user", "add", "ana", "--role", "clinician", "--team", "haem"], env=env, capture_output=True, text=True
+    )
+    assert added.returncode == 0, added.stderr
+    name, password = added.stdout.strip().split("\t")
+    assert name == "ana" and len(password) >= 16
+    listed = subprocess.run([b2m, "user", "list"], env=env, capture_output=True, text=True, check=True)
+    assert listed.stdout == "ana\tclinician\tactive\n"
+    bad = subprocess.run([b2m, "user", "add", "bob", "--role", "root"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--role: unknown role 'root'" in bad.stderr
+    subprocess.run([b2m, "user", "disable", "ana"], env=env, capture_output=True, check=True)
+    listed = subprocess.run([b2m, "user", "list"], env=env, capture_output=True, text=True, check=True)
+    assert listed.stdout == "ana\tclinician\tdisabled\n"

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,12 +40,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serve(url: str, workers: int = 2, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Any]]:
     port = _free_port()
     env = {**os.environ, "B2M_DATABASE_URL": url, "B2M_SECRET_KEY": SECRET, "B2M_ENV": "development"}
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the server stops
     proc = subprocess.Popen(
-        [str(B2M), "serve", "--port", str(port), "--workers", str(workers)],
+        [str(B2M), "serve", "--port", str(port), "--workers", str(workers), *extra],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -63,7 +64,7 @@ def serve(url: str, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[by
                 log.seek(0)
                 raise RuntimeError(f"b2m serve did not start: {log.read().decode()[-2000:]}")
             time.sleep(0.2)
-        yield base, proc
+        yield base, proc, log
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -83,7 +84,7 @@ def _login(base: str, who: str) -> dict[str, str]:
 
 def test_two_workers_share_sessions_and_revocation(sqlite_url: str) -> None:
     build_world(sqlite_url).app.state.engine.dispose()
-    with serve(sqlite_url) as (base, _):
+    with serve(sqlite_url) as (base, _, _log):
         h = _login(base, "clinician")
         with httpx.Client(base_url=base, headers=h, timeout=30) as c:
             for _ in range(20):  # new connections land on either worker
@@ -120,7 +121,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(db: str, request: pyt
     world.app.state.engine.dispose()
     acked: list[int] = []
     stop = threading.Event()
-    with serve(url) as (base, proc):
+    with serve(url) as (base, proc, _log):
         headers = _login(base, "lab")
         threads = [
             threading.Thread(target=_writer, args=(base, headers, pid, k * 20_000, acked, stop))
@@ -148,7 +149,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(db: str, request: pyt
         assert per_batch.get(batch) == BATCH_ROWS, f"acknowledged batch {batch} lost rows"
     assert per_batch == {b: n for b, n in declared.items() if n}, "a batch was stored in part"
     # The service starts again on the same database and reads what was stored.
-    with serve(url, workers=1) as (base, _):
+    with serve(url, workers=1) as (base, _, _log):
         h = _login(base, "clinician")
         got = httpx.get(f"{base}/api/v1/patients/{world.own}/results", headers=h, timeout=30).json()
         assert len(got["results"]) == sum(n for b, n in per_batch.items()) - _rows_of_other(url, world.other)
@@ -161,3 +162,37 @@ def _rows_of_other(url: str, patient: int) -> int:
             return int(conn.execute(select(func.count()).where(Result.patient_id == patient)).scalar_one())
     finally:
         engine.dispose()
+
+
+def test_demo_start_prints_address_and_accounts_and_serves_the_timelines(tmp_path: Path) -> None:
+    """The README's first command, as a user runs it: the address and one-time passwords are printed; the demo
+    clinician's token assesses a patient and reads the demo timelines."""
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    with serve(url, 2, "--demo") as (base, _, log):
+        log.seek(0)
+        printed = log.read().decode()
+        assert f"serving {base}" in printed
+        password = next(ln.split()[2] for ln in printed.splitlines() if ln.startswith("b2m:   demo-clinician"))
+        h = _login_with(base, "demo-clinician", password)
+        renal = httpx.get(f"{base}/api/v1/patients", params={"site_id": "EX3-renal"}, headers=h).json()["items"][0]
+        timeline = httpx.get(f"{base}/api/v1/patients/{renal['id']}/results", headers=h).json()
+        assert len(timeline["results"]) > 10
+        alerts = httpx.get(f"{base}/api/v1/patients/{renal['id']}/alerts", headers=h).json()["alerts"]
+        assert "b2m_rising_from_nadir" in {a["code"] for a in alerts}
+        assessed = httpx.post(f"{base}/api/v1/assess", headers=h, json={"labs": {"b2m": {"value": 6, "unit": "mg/L"}}})
+        assert assessed.json()["iss"]["stage"] == "III"  # B2M >= 5.5 mg/L (Greipp 2005, JCO 23:3412)
+
+
+def test_refuses_to_start_outside_development_without_a_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("B2M_")}
+    env["B2M_DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    r = subprocess.run(
+        [str(B2M), "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 2 and "B2M_SECRET_KEY" in r.stderr
+
+
+def _login_with(base: str, who: str, password: str) -> dict[str, str]:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": who, "password": password}, timeout=30)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

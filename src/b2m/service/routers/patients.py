@@ -161,7 +161,7 @@ def timeline(
     patient_id: PatientId,
     patient: CurrentPatient,
     history: Annotated[bool, Query(description="Also superseded and retracted results.")] = False,
-) -> Timeline:
+) -> Response:
     """The patient's results in date order, as received and canonical."""
     if history:
         rows = list(db.scalars(select(Result).where(Result.patient_id == patient.id).order_by(Result.date, Result.id)))
@@ -169,7 +169,9 @@ def timeline(
         out = [store.result_out(r, later.get(r.id)) for r in rows]
     else:
         out = [store.result_out(r) for r in db.scalars(store.current_results(patient.id))]
-    return Timeline(patient_id=patient.id, version=patient.version, results=out)
+    # Built from the response model and serialised once (FastAPI would validate it a second time).
+    body = Timeline(patient_id=patient.id, version=patient.version, results=out).model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 def _write(request: Request, caller_id: int, patient_id: int, rows: list[store.Row], source: str) -> BatchOut:
