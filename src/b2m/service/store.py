@@ -31,7 +31,7 @@ from b2m.errors import InputError, short
 from b2m.monitor.series import IFE_KEY, MARROW_KEY, parse_date, parse_patient_series
 from b2m.service.db.models import Patient, Result, ResultBatch
 from b2m.service.problems import Conflict
-from b2m.service.schemas import CanonicalValue, ResultIn, ResultOut
+from b2m.service.schemas import ResultIn, ResultOut
 from b2m.units import LAB_NAMES, Censored, parse_lab
 
 THERAPY = "therapy_line"
@@ -226,18 +226,24 @@ def _two_different(row: Row, other: Row) -> str:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def current_results(patient_id: int) -> Select[Result]:
-    """The patient's results that are final and superseded by no other row, in date order."""
+def _current(patient_id: int) -> tuple[Any, ...]:
     later = aliased(Result)
     return (
-        select(Result)
-        .where(
-            Result.patient_id == patient_id,
-            Result.status == "final",
-            ~exists().where(later.supersedes_id == Result.id),
-        )
-        .order_by(Result.date, Result.analyte, Result.id)
+        Result.patient_id == patient_id,
+        Result.status == "final",
+        ~exists().where(later.supersedes_id == Result.id),
     )
+
+
+def current_results(patient_id: int) -> Select[Result]:
+    """The patient's results that are final and superseded by no other row, in date order."""
+    return select(Result).where(*_current(patient_id)).order_by(Result.date, Result.analyte, Result.id)
+
+
+def current_rows(db: Session, patient_id: int) -> list[Any]:
+    """:func:`current_results` as plain rows (no ORM objects: the timeline is read often, and only read)."""
+    query = select(*Result.__table__.columns).where(*_current(patient_id))
+    return list(db.execute(query.order_by(Result.date, Result.analyte, Result.id)))
 
 
 def row_of(r: Result) -> Row:
@@ -255,11 +261,14 @@ def row_of(r: Result) -> Row:
     )
 
 
-def result_out(r: Result, superseded_by: int | None = None) -> ResultOut:
+def result_dict(r: Any, superseded_by: int | None = None) -> dict[str, Any]:
+    """A stored result (an ORM object or a row with the same columns) as the ``ResultOut`` JSON object."""
     received: dict[str, Any] = {"value": json.loads(r.value_json)}
-    for name, raw in (("unit", r.unit_text), ("lower_limit", r.lower_limit_json), ("upper_limit", r.upper_limit_json)):
+    if r.unit_text is not None:
+        received["unit"] = r.unit_text
+    for name, raw in (("lower_limit", r.lower_limit_json), ("upper_limit", r.upper_limit_json)):
         if raw is not None:
-            received[name] = json.loads(raw) if name != "unit" else raw
+            received[name] = json.loads(raw)
     for name, x in (("method", r.method), ("loinc", r.loinc), ("clonal", r.clonal)):
         if x is not None:
             received[name] = x
@@ -267,27 +276,31 @@ def result_out(r: Result, superseded_by: int | None = None) -> ResultOut:
         received["end"] = r.end_date.isoformat()
     canonical = None
     if r.canonical_unit is not None:
-        canonical = CanonicalValue(
-            value=r.canonical_value,
-            censoring=r.censoring,  # type: ignore[arg-type]
-            unit=r.canonical_unit,
-            lower_limit=r.canonical_lower_limit,
-            upper_limit=r.canonical_upper_limit,
-            factor=r.factor,
-        )
-    return ResultOut(
-        id=r.id,
-        batch_id=r.batch_id,
-        analyte=r.analyte,
-        date=r.date,
-        received=received,
-        canonical=canonical,
-        status=r.status,  # type: ignore[arg-type]
-        supersedes=r.supersedes_id,
-        superseded_by=superseded_by,
-        created_at=r.created_at,
-        created_by=r.created_by,
-    )
+        canonical = {
+            "value": r.canonical_value,
+            "censoring": r.censoring,
+            "unit": r.canonical_unit,
+            "lower_limit": r.canonical_lower_limit,
+            "upper_limit": r.canonical_upper_limit,
+            "factor": r.factor,
+        }
+    return {
+        "id": r.id,
+        "batch_id": r.batch_id,
+        "analyte": r.analyte,
+        "date": r.date.isoformat(),
+        "received": received,
+        "canonical": canonical,
+        "status": r.status,
+        "supersedes": r.supersedes_id,
+        "superseded_by": superseded_by,
+        "created_at": r.created_at.isoformat() + ("Z" if r.created_at.tzinfo is None else ""),
+        "created_by": r.created_by,
+    }
+
+
+def result_out(r: Result, superseded_by: int | None = None) -> ResultOut:
+    return ResultOut.model_validate(result_dict(r, superseded_by))
 
 
 def document(patient: Patient, results: Iterable[Result]) -> dict[str, Any]:
