@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from b2m.service.db.engine import downgrade, make_engine, migrate
 from b2m.service.db.models import AuditEvent, Base, Result
+from b2m.service.schemas import Timeline
 from tests.service.conftest import World
 
 
@@ -40,6 +41,9 @@ def test_results_round_trip_as_received_and_canonical(world: World) -> None:
     )
     assert r.status_code == 201, r.text
     got = world.client.get(f"/api/v1/patients/{world.own}/results", headers=world.auth("clinician")).json()
+    Timeline.model_validate(got)  # the documented response model (the route writes its JSON directly)
+    history = world.client.get(f"/api/v1/patients/{world.own}/results?history=true", headers=world.auth("clinician"))
+    Timeline.model_validate(history.json())
     by = {(x["analyte"], x["date"]): x for x in got["results"]}
     creat = by[("creatinine", "2026-01-10")]
     assert creat["received"] == {"value": 176.8, "unit": "µmol/L", "upper_limit": 97}
@@ -223,6 +227,11 @@ def test_writes_are_audited_with_the_data(world: World) -> None:
     write = next(e for e in events if e["access"] == "write")
     assert (write["username"], write["roles"], write["patient_id"], write["outcome"]) == ("lab", "lab", world.own, 201)
     assert write["action"].startswith("POST ") and write["request_id"]
+    refused = post(world, [{"analyte": "b2m", "date": "2026-01-11", "value": 4200, "unit": "mg/L"}], who="lab")
+    assert refused.status_code == 422
+    events = world.client.get("/api/v1/audit", headers=world.auth("admin")).json()["items"]
+    why = next(e for e in events if e["outcome"] == 422)
+    assert why["detail"] == "invalid-input at results[0].value" and "4200" not in why["detail"]
     denied = [e for e in events if e["outcome"] == 404]
     assert denied and denied[0]["username"] == "clinician"
     assert world.client.get("/api/v1/audit/export", headers=world.auth("admin")).text.count("\n") == len(events)

@@ -37,7 +37,8 @@ def event_row(state: dict[str, Any], outcome: int, detail: str | None = None) ->
         address=(state.get("b2m_client") or None),
         outcome=outcome,
         request_id=str(state.get("request_id", "-")),
-        detail=detail[:200] if detail else None,
+        # What was done, or why it was refused (problem kind and field, never a value).
+        detail=str(detail or state.get("b2m_problem") or "")[:200] or None,
     )
 
 

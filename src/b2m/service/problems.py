@@ -127,6 +127,9 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     title = HTTPStatus(status).phrase
+    # For the audit trail: what kind of problem, and where (never the refused value).
+    field = extra.get("field")
+    request.state.b2m_problem = f"{kind or status}" + (f" at {field}" if field else "")
     body = Problem(
         type=TYPE_PREFIX + kind if kind else "about:blank",
         title=title,
