@@ -11,10 +11,10 @@ grade of all the patients' reports together. Exit status 1 if any report is abov
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from b2m.io.documents import series_from_json
 from b2m.monitor.monitor import monitor_patient
 from b2m.report.html import render_html
 from b2m.report.readability import (
@@ -34,8 +34,7 @@ def _row(name: str, g: ReadingGrade) -> str:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else DEFAULT
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    patients = raw if isinstance(raw, list) else [raw]
+    patients = series_from_json(path.read_bytes(), str(path)).items
     out = sys.stdout
     out.write(f"Patient report reading grade (textstat; target <= {TARGET_GRADE:g}) for {path.name}\n")
     out.write(f"{'patient':<24} {'Flesch-Kincaid':>14} {'SMOG':>6} {'words':>6} {'sentences':>9}\n")
@@ -46,7 +45,7 @@ def main(argv: list[str]) -> int:
         g = html_reading_grade(html)
         all_prose += prose_from_html(html)
         worst = max(worst, g.flesch_kincaid_grade, g.smog_grade)
-        out.write(_row(str(p.get("id", "?")), g))
+        out.write(_row(p.id, g))
     out.write(_row("all reports", reading_grade(all_prose)))
     return 0 if worst <= TARGET_GRADE else 1
 

@@ -2,12 +2,13 @@
 
 Oracles: the reference sheet's edge-case table (§12 rows cited per test), the ISS / R-ISS / R2-ISS
 rules (§1-§3), the window policy as documented in :mod:`b2m.cohort.at_diagnosis` (re-implemented
-here by brute force from its definition), and the GSE24080 facts in ``../shared/data/README.md``.
+here by brute force from its definition), and the GSE24080 facts in ``src/b2m/data/GSE24080-README.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -336,7 +337,7 @@ def test_pick_equals_brute_force(
         assert r.provenance.filter(pl.col("used")).height == sum(e is not None for e in expected)
 
 
-GSE = Path(__file__).resolve().parents[2] / "shared" / "data" / "gse24080_uams_maqc2_clinical.csv"
+GSE = Path(str(resources.files("b2m").joinpath("data/gse24080_uams_maqc2_clinical.csv")))  # bundled, unmodified
 GSE_COLUMNS = {
     "original_order": "patient_id",
     "alb_g_dl": "albumin_g_dl",
@@ -346,7 +347,6 @@ GSE_COLUMNS = {
 }
 
 
-@pytest.mark.skipif(not GSE.is_file(), reason=f"shared dataset not found at {GSE}")
 def test_gse24080_wide() -> None:
     """README facts: 565 patients; one albumin of 0.3 g/dL (implausible: refused and reported, never
     used); B2M exactly 3.5 in 9 patients (ISS II, §12 #1) and 5.5 in 5 (ISS III, §12 #2); no LDH ULN,

@@ -3,7 +3,7 @@
 Oracles: the issue's contract for the report (self-contained HTML, no external address, figures
 inline, the LDH-ULN assumption stated, every number in JSON/CSV beside it); the survival numbers are
 those of :mod:`b2m.cohort.survival` (themselves checked against statsmodels in tests/test_survival.py)
-and the dataset facts of ../shared/data/README.md ('<0.5' B2M, 0.3 g/dL albumin, no FISH, no LDH ULN).
+and the dataset facts of src/b2m/data/GSE24080-README.md ('<0.5' B2M, 0.3 g/dL albumin, no FISH, no LDH ULN).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Alerts: confirmed progression, B2M rising from nadir, unit or method change, monitoring gap.
+"""Alerts: confirmed progression, relapse from CR, B2M rising from nadir, unit or method change, monitoring gap.
 
 Oracles: Kumar 2016 confirmation (sheet §6 [S]); sheet §10.1 [C] (results by different methods are not
 interchangeable); the documented heuristics (25% B2M rise, 120-day gap), tested at their boundaries;
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from b2m.io.series import parse_patient_series
 from b2m.monitor.monitor import monitor_patient
 from tests.test_monitor_response import case, cats, run
 
@@ -87,7 +88,7 @@ def _gap_doc(gap_days: int) -> dict[str, Any]:
 @pytest.mark.parametrize(("gap", "alerted"), [(120, False), (121, True)])
 def test_monitoring_gap(gap: int, alerted: bool) -> None:
     """Heuristic threshold: a gap of more than 120 days between response assessments (exclusive: 120 is not)."""
-    r = monitor_patient(_gap_doc(gap)).to_dict()
+    r = monitor_patient(parse_patient_series(_gap_doc(gap))).to_dict()
     gaps = [a for a in r["alerts"] if a["code"] == "monitoring_gap"]
     assert bool(gaps) is alerted
     if gaps:
@@ -109,3 +110,57 @@ def test_b2m_rise_alert_mentions_kidneys_and_gives_no_advice() -> None:
     assert (alert["severity"], alert["heuristic"]) == ("caution", True)
     assert alert["evidence"]["renal_flag"] == "b2m_rise_egfr_unknown"
     assert "kidney" in alert["patient"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Relapse from CR is named as such, never "progression" (issue 10)
+# ---------------------------------------------------------------------------------------------
+
+
+def _relapse_case(relapsed: int) -> dict[str, Any]:
+    """CR on assessments 1 and 2 (IFE negative, marrow 2% clonal, electrophoresis 0), then serum
+    immunofixation positive again with electrophoresis still 0 on the last ``relapsed`` assessments:
+    relapse from CR (reappearance on immunofixation, Kumar 2016; b2m reference RESP-6); those assessments are
+    VGPR (not detectable by electrophoresis), not PD (no 0.5 g/dL rise)."""
+    ife = {1: ("negative", "negative"), 2: ("negative", "negative")}
+    ife |= {3 + i: ("positive", "negative") for i in range(relapsed)}
+    return case(serum=[3.0, 0, 0, *[0] * relapsed], urine=[100, 0, 0, *[0] * relapsed], ife=ife, marrow={1: (2, True)})
+
+
+def test_confirmed_relapse_from_cr_is_its_own_alert() -> None:
+    """Relapse from CR on two consecutive assessments: a `relapse_from_cr` warning dated at confirmation,
+    no `confirmed_progression` (no assessment is PD)."""
+    r = run(_relapse_case(2))
+    assert cats(r) == ["CR", "CR", "VGPR", "VGPR"] and "PD" not in cats(r)
+    assert "confirmed_progression" not in codes(r) and "progression_awaiting_confirmation" not in codes(r)
+    (alert,) = [a for a in r["alerts"] if a["code"] == "relapse_from_cr"]
+    assert alert["severity"] == "warning"
+    assert alert["date"] == r["progression"][0]["confirmed_by"]
+    assert alert["evidence"]["type"] == "relapse_from_cr"
+    assert alert["clinician"].startswith("Relapse from complete response (IMWG 2016)")
+    assert "come back after a complete response" in alert["patient"]
+    assert alert["doi"] == "10.1016/S1470-2045(16)30206-6"
+
+
+def test_relapse_from_cr_seen_once_awaits_confirmation() -> None:
+    """Relapse from CR on the latest assessment only: a caution awaiting confirmation, named as a relapse."""
+    r = run(_relapse_case(1))
+    assert cats(r) == ["CR", "CR", "VGPR"]
+    relevant = [a for a in r["alerts"] if "progression" in a["code"] or "relapse" in a["code"]]
+    assert [(a["code"], a["severity"]) for a in relevant] == [("relapse_from_cr_awaiting_confirmation", "caution")]
+
+
+def test_reports_name_the_relapse() -> None:
+    """The clinician report lists the alert as a relapse from CR; the patient report says the myeloma came
+    back after a complete response, not that it is growing again, and does not repeat the alert."""
+    from b2m.report.html import render_html
+    from tests.test_report import visible_text
+
+    doc = _relapse_case(2)
+    r = run(doc)
+    clinician = visible_text(render_html(r, parse_patient_series(doc), "clinician"))
+    assert "relapse from cr" in clinician and "confirmed progression" not in clinician
+    patient = visible_text(render_html(r, parse_patient_series(doc), "patient"))
+    assert "two tests in a row showed that the myeloma had come back after a complete response" in patient
+    assert "growing again" not in patient
+    assert patient.count("come back after a complete response") == 1

@@ -71,9 +71,10 @@ CONTRACT_KEYS = {
 
 @pytest.fixture(scope="module")
 def example_output() -> dict[str, dict[str, Any]]:
+    from b2m.io.series import parse_patient_series
     from b2m.monitor.monitor import monitor_patient
 
-    return {d["id"]: monitor_patient(d).to_dict() for d in examples()}
+    return {d["id"]: monitor_patient(parse_patient_series(d)).to_dict() for d in examples()}
 
 
 def test_example_runs_as_json(b2m) -> None:  # type: ignore[no-untyped-def]

@@ -14,12 +14,18 @@ from typing import Any
 
 import pytest
 
+from b2m.io.series import parse_patient_series
 from b2m.monitor.kinetics import b2m_kinetics, slope_per_month
-from b2m.monitor.monitor import monitor_patient
+from b2m.monitor.monitor import MonitorResult, monitor_patient
 from b2m.units import LabValue, parse_lab
 
 D0 = dt.date(2026, 1, 1)
 
+
+
+def _monitor(doc: dict[str, Any]) -> MonitorResult:
+    """The monitor on a document of the series contract, read at the edge."""
+    return monitor_patient(parse_patient_series(doc))
 
 def lab(key: str, date: dt.date, value: float, unit: str, **kw: object) -> LabValue:
     out = parse_lab(key, {"value": value, "unit": unit, "date": date.isoformat(), **kw})
@@ -78,7 +84,7 @@ def _doc(b2m: list[tuple[str, float]], creatinine: list[tuple[str, float]] | Non
 def test_change_from_baseline_and_nadir() -> None:
     """Baseline 4.0 (5 days before the line starts), nadir 2.0, latest 3.0: change from baseline (3 - 4) / 4 =
     -25%; from the nadir (3 - 2) / 2 = +50% (≥ 25%: rising, heuristic); the slope is fitted from the nadir on."""
-    k = monitor_patient(_doc([("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", 3.0)])).to_dict()["kinetics"][
+    k = _monitor(_doc([("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", 3.0)])).to_dict()["kinetics"][
         "b2m"
     ]
     assert k["change_from_baseline_percent"] == -25.0
@@ -91,7 +97,7 @@ def test_change_from_baseline_and_nadir() -> None:
 @pytest.mark.parametrize(("latest", "rising"), [(2.5, True), (2.49, False)])
 def test_rise_threshold_is_inclusive(latest: float, rising: bool) -> None:
     """Nadir 2.0: 2.5 is +25% exactly (≥ 25%, inclusive) -> rising and alerted; 2.49 (+24.5%) is not."""
-    r = monitor_patient(_doc([("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", latest)])).to_dict()
+    r = _monitor(_doc([("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", latest)])).to_dict()
     assert r["kinetics"]["b2m"]["rising_from_nadir"] is rising
     assert ("b2m_rising_from_nadir" in [a["code"] for a in r["alerts"]]) is rising
 
@@ -99,7 +105,7 @@ def test_rise_threshold_is_inclusive(latest: float, rising: bool) -> None:
 def test_egfr_at_each_point() -> None:
     """Male, 60 years, creatinine 1.0 mg/dL: CKD-EPI 2021 = 142 x min(1.0/0.9, 1)^-0.302 x max(1.0/0.9, 1)^-1.200
     x 0.9938^60 = 142 x 1 x 0.881233 x 0.688556 = 86.16 mL/min/1.73 m²."""
-    k = monitor_patient(_doc([("2026-01-05", 4.0)], [("2026-01-05", 1.0)])).kinetics
+    k = _monitor(_doc([("2026-01-05", 4.0)], [("2026-01-05", 1.0)])).kinetics
     (p,) = k.points
     assert p.egfr is not None and p.egfr.value is not None
     assert p.egfr.value == pytest.approx(86.16, abs=0.01)
@@ -110,7 +116,7 @@ def test_egfr_at_each_point() -> None:
 def test_kidney_results_within_seven_days(offset_days: int, found: bool) -> None:
     """Creatinine 7 days from the B2M result counts (window inclusive); 8 days does not -> eGFR unknown."""
     cr_date = (dt.date(2026, 1, 5) + dt.timedelta(days=offset_days)).isoformat()
-    (p,) = monitor_patient(_doc([("2026-01-05", 4.0)], [(cr_date, 1.0)])).kinetics.points
+    (p,) = _monitor(_doc([("2026-01-05", 4.0)], [(cr_date, 1.0)])).kinetics.points
     assert (p.egfr is not None) is found
 
 
@@ -122,7 +128,7 @@ def test_renal_flag_when_egfr_falls() -> None:
         [("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", 3.0)],
         [("2026-03-01", 1.0), ("2026-05-01", 2.0)],
     )
-    flag = monitor_patient(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
+    flag = _monitor(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
     assert flag["code"] == "b2m_rise_with_falling_egfr"
     assert flag["possibly_renal"] is True
     assert flag["egfr_from"] == pytest.approx(86.2, abs=0.05)
@@ -137,7 +143,7 @@ def test_renal_flag_not_when_egfr_stable() -> None:
         [("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", 3.0)],
         [("2026-03-01", 1.0), ("2026-05-01", 1.0)],
     )
-    flag = monitor_patient(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
+    flag = _monitor(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
     assert (flag["code"], flag["possibly_renal"], flag["egfr_change_percent"]) == (
         "b2m_rise_without_egfr_fall",
         False,
@@ -148,7 +154,7 @@ def test_renal_flag_not_when_egfr_stable() -> None:
 def test_renal_flag_unknown_without_kidney_results() -> None:
     """Same B2M rise with no creatinine: unknown (possibly_renal null), never 'not renal'."""
     doc = _doc([("2026-01-05", 4.0), ("2026-03-01", 2.0), ("2026-05-01", 3.0)])
-    flag = monitor_patient(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
+    flag = _monitor(doc).to_dict()["kinetics"]["b2m"]["renal_flag"]
     assert (flag["code"], flag["possibly_renal"]) == ("b2m_rise_egfr_unknown", None)
 
 
@@ -156,7 +162,7 @@ def test_point_direction_flags() -> None:
     """Each point says whether B2M rose while eGFR fell against the previous point: 2.0 -> 3.0 with creatinine
     1.0 -> 2.0 is True; the first point has no previous one (null)."""
     doc = _doc([("2026-03-01", 2.0), ("2026-05-01", 3.0)], [("2026-03-01", 1.0), ("2026-05-01", 2.0)])
-    points = monitor_patient(doc).to_dict()["kinetics"]["b2m"]["points"]
+    points = _monitor(doc).to_dict()["kinetics"]["b2m"]["points"]
     assert [p["b2m_up_egfr_down"] for p in points] == [None, True]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from b2m.io.series import parse_patient_series
 from b2m.monitor.monitor import monitor_patient
 
 BASE = dt.date(2026, 1, 5)  # baseline results
@@ -70,7 +71,7 @@ def case(
 
 
 def run(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return monitor_patient(doc).to_dict()
+    return monitor_patient(parse_patient_series(doc)).to_dict()
 
 
 def cats(r: Mapping[str, Any]) -> list[str]:

@@ -1,9 +1,10 @@
 """Staging a real cohort: GSE24080 (UAMS Total Therapy 2/3, 565 newly diagnosed myeloma patients).
 
-Oracle: ``../shared/data/README.md`` (dataset facts: one B2M is ``<0.5``, one is missing, one albumin
-is an implausible 0.3 g/dL; 9 patients have B2M exactly 3.5 mg/L, 5 exactly 5.5, 19 albumin exactly
-3.5 g/dL) and the ISS rule of Greipp 2005 (reference sheet §1, §12 rows 1-3). The file is read from
-the shared folder and never copied; the tests skip with a message when it is absent.
+Oracle: the dataset's documented facts (``src/b2m/data/GSE24080-README.md``: one B2M is ``<0.5``, one
+is missing, one albumin is an implausible 0.3 g/dL; 9 patients have B2M exactly 3.5 mg/L, 5 exactly 5.5,
+19 albumin exactly 3.5 g/dL) and the ISS rule of Greipp 2005 (reference sheet §1, §12 rows 1-3). The
+file is the copy bundled in the package (unmodified, SHA-256 checked in tests/test_survival.py), read
+here as raw text the way a lab feed arrives.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gse24080_uams_maqc2_clinical.csv"
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"shared dataset not found at {DATA}")
+DATA = Path(str(resources.files("b2m").joinpath("data/gse24080_uams_maqc2_clinical.csv")))
 
 
 @pytest.fixture(scope="module")

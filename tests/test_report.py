@@ -22,6 +22,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from b2m.io.series import parse_patient_series
+from b2m.monitor.series import PatientSeries
 from b2m.report.charts import Chart, Line, Point, SeriesSet, render_svg
 from b2m.report.content_patient import patient_content, treatment_words
 from b2m.report.html import AUDIENCES, render_html
@@ -30,19 +32,20 @@ from b2m.report.pdf import html_to_pdf
 FIXTURE = Path(__file__).parent / "data" / "monitor_fixture.json"
 
 
-def load_fixture() -> tuple[dict[str, Any], dict[str, Any]]:
+def load_fixture() -> tuple[dict[str, Any], PatientSeries]:
+    """The fixture's monitor output, and its patient document as read at the edge."""
     with FIXTURE.open(encoding="utf-8") as fh:
         fx = json.load(fh)
-    return fx["monitor"], fx["patient"]
+    return fx["monitor"], parse_patient_series(fx["patient"])
 
 
 @pytest.fixture(scope="module")
-def fixture_doc() -> tuple[dict[str, Any], dict[str, Any]]:
+def fixture_doc() -> tuple[dict[str, Any], PatientSeries]:
     return load_fixture()
 
 
 @pytest.fixture(scope="module")
-def html_by_audience(fixture_doc: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, str]:
+def html_by_audience(fixture_doc: tuple[dict[str, Any], PatientSeries]) -> dict[str, str]:
     doc, patient = fixture_doc
     return {a: render_html(doc, patient, a) for a in AUDIENCES}
 
@@ -127,7 +130,7 @@ def test_html_has_charts_with_text_alternatives(html_by_audience: dict[str, str]
         assert f'aria-labelledby="chart-{key}-title"' in html
 
 
-def test_patient_id_is_escaped(fixture_doc: tuple[dict[str, Any], dict[str, Any]]) -> None:
+def test_patient_id_is_escaped(fixture_doc: tuple[dict[str, Any], PatientSeries]) -> None:
     """Input text is data, never markup (an id with a script tag is shown escaped)."""
     doc, patient = copy.deepcopy(fixture_doc)
     doc["id"] = "<script>alert(1)</script>"
@@ -140,7 +143,7 @@ def test_patient_id_is_escaped(fixture_doc: tuple[dict[str, Any], dict[str, Any]
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_minimal_monitor_output_renders(audience: str) -> None:
     """A monitor output with only an id (no series, no assessment) still renders, saying so."""
-    html = render_html({"id": "P0"}, {"id": "P0"}, audience)
+    html = render_html({"id": "P0"}, parse_patient_series({"id": "P0"}), audience)
     text = visible_text(html)
     assert "P0" in text
     if audience == "patient":
@@ -171,7 +174,7 @@ def test_patient_report_has_no_treatment_words(html_by_audience: dict[str, str])
 
 
 def test_foreign_patient_sentences_with_treatment_words_are_replaced(
-    fixture_doc: tuple[dict[str, Any], dict[str, Any]],
+    fixture_doc: tuple[dict[str, Any], PatientSeries],
 ) -> None:
     """A monitor alert or flag whose patient sentence gives advice is not shown; a neutral sentence is."""
     doc, patient = copy.deepcopy(fixture_doc)

@@ -19,7 +19,9 @@ from typing import Any, cast
 import pytest
 
 from b2m.cli import main
+from b2m.io.series import parse_patient_series
 from b2m.monitor.monitor import monitor_patient
+from b2m.monitor.series import PatientSeries
 from b2m.report.html import AUDIENCES, Audience, render_html
 from b2m.report.pdf import html_to_pdf
 from b2m.report.readability import TARGET_GRADE, html_reading_grade
@@ -40,11 +42,11 @@ IDS = [p["id"] for p in EXAMPLES]
 
 @pytest.fixture(scope="module")
 def monitored() -> dict[str, dict[str, Any]]:
-    return {p["id"]: monitor_patient(p).to_dict() for p in EXAMPLES}
+    return {p["id"]: monitor_patient(parse_patient_series(p)).to_dict() for p in EXAMPLES}
 
 
-def _patient(pid: str) -> dict[str, Any]:
-    return next(p for p in EXAMPLES if p["id"] == pid)
+def _patient(pid: str) -> PatientSeries:
+    return parse_patient_series(next(p for p in EXAMPLES if p["id"] == pid))
 
 
 @pytest.mark.parametrize("pid", IDS)

@@ -453,7 +453,7 @@ def test_data_notes_publish_no_small_count() -> None:
 
 
 def test_registry_notes_carry_no_per_patient_values() -> None:
-    """GSE24080's one implausible albumin (0.3 g/dL, ../shared/data/README.md) is quoted in the
+    """GSE24080's one implausible albumin (0.3 g/dL, src/b2m/data/GSE24080-README.md) is quoted in the
     ordinary report; in registry output (N = 10) its note names neither the value nor the patient."""
     from b2m.cohort.publication import registry_note as _registry_note
     from b2m.io.cohort.gse24080 import load as load_example

@@ -41,7 +41,7 @@ ORACLE_SCRIPT = r"""
 import csv, numpy as np
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.duration.hazard_regression import PHReg
-rows = list(csv.DictReader(open("shared/data/gse24080_uams_maqc2_clinical.csv")))
+rows = list(csv.DictReader(open("src/b2m/data/gse24080_uams_maqc2_clinical.csv")))
 def iss(r):  # Greipp 2005: III B2M >= 5.5; I B2M < 3.5 and albumin >= 3.5; II otherwise
     raw = r["b2m_mg_l_raw"].strip()
     if raw == "":
@@ -241,7 +241,7 @@ def test_frequency_weights_equal_duplicated_rows(n: int, seed: int) -> None:
 
 
 def test_bundled_file_is_the_published_one() -> None:
-    """SHA-256 from ../shared/data/README.md: the bundled copy is byte-identical."""
+    """SHA-256 published with the dataset (src/b2m/data/GSE24080-README.md): the bundled copy is byte-identical."""
     data = resources.files("b2m").joinpath(gse24080.RESOURCE).read_bytes()
     assert hashlib.sha256(data).hexdigest() == gse24080.SHA256
 

@@ -161,6 +161,7 @@ def test_views_recomputed_from_stored_results(world: World) -> None:
     import json
     from importlib import resources
 
+    from b2m.io.series import parse_patient_series
     from b2m.monitor.monitor import monitor_patient
 
     docs = json.loads(resources.files("b2m").joinpath("data/example_series.json").read_text(encoding="utf-8"))
@@ -173,7 +174,7 @@ def test_views_recomputed_from_stored_results(world: World) -> None:
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
     got = world.client.get(f"/api/v1/patients/{pid}/monitor", headers=world.auth("clinician")).json()
-    assert got == json.loads(json.dumps(monitor_patient(doc).to_dict()))
+    assert got == json.loads(json.dumps(monitor_patient(parse_patient_series(doc)).to_dict()))
     assessment = world.client.get(f"/api/v1/patients/{pid}/assessment", headers=world.auth("clinician")).json()
     assert assessment["iss"]["stage"] == "II" and assessment["labs_from"] == "document"
 

@@ -12,7 +12,7 @@ import sys
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +21,12 @@ from typer.exceptions import Abort, TyperException
 
 from b2m.cli.service import serve, user_app
 from b2m.errors import B2MError, InputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from b2m.io.documents import Loaded
+    from b2m.monitor.series import PatientSeries
 
 app = typer.Typer(
     name="b2m",
@@ -32,7 +38,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-MAX_JSON_BYTES = 256 << 20  # a larger document is a cohort: use `b2m stage`
 PROGRESS_MIN_BYTES = 8 << 20
 
 
@@ -51,69 +56,11 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
-def _read_json(source: str) -> object:
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_JSON_BYTES + 1)
-        name = "stdin"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError("FILE", f"no such file: {source}", "a path to a JSON file, or - for standard input")
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise InputError(
-                "FILE", f"{source} is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts"
-            )
-        data = path.read_bytes()
-        name = source
-    if len(data) > MAX_JSON_BYTES:
-        raise InputError("FILE", f"input is larger than {MAX_JSON_BYTES >> 20} MiB", "use `b2m stage` for cohorts")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"), object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError:
-        raise InputError(name, "is not UTF-8 text", "a UTF-8 JSON document") from None
-    except _DuplicateKey as e:
-        raise InputError(name, f"duplicate key {e.args[0]!r} in one object", "each key once per object") from None
-    except json.JSONDecodeError as e:
-        raise InputError(
-            name, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON object or array of objects"
-        ) from None
-    except RecursionError:
-        raise InputError(name, "JSON nested too deeply", "the patient contract (see README)") from None
-    except ValueError as e:  # e.g. integers beyond Python's digit limit
-        raise InputError(name, f"invalid JSON ({str(e)[:80]})", "a JSON object or array of objects") from None
-    _check_text(doc, name)
-    return doc
+def _read(source: str) -> tuple[bytes, str]:
+    """The bytes of FILE or standard input, through the edge's size check."""
+    from b2m.io.documents import read_source
 
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """Refuse duplicate keys: JSON parsers silently keep the last one, which would hide a conflicting value."""
-    out: dict[str, object] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def _check_text(doc: object, name: str) -> None:
-    """Refuse strings that cannot be written back as UTF-8 (lone surrogates such as "\\ud800")."""
-    stack = [doc]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            stack.extend(x.keys())
-            stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, str):
-            try:
-                x.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InputError(name, "contains a string that is not valid Unicode", "UTF-8 text") from None
+    return read_source(source, sys.stdin.buffer)
 
 
 def _emit(payload: object, fmt: OutputFormat, patients_text: str | None = None) -> None:
@@ -123,16 +70,16 @@ def _emit(payload: object, fmt: OutputFormat, patients_text: str | None = None) 
         sys.stdout.write(patients_text)
 
 
-def _assess_document(raw: object, fmt: OutputFormat) -> None:
+def _assess_document(data: bytes, name: str, fmt: OutputFormat) -> None:
     from b2m.assessment import assess
-    from b2m.io.patient import parse_patients
+    from b2m.io.documents import patients_from_json
     from b2m.report.text import render_text
 
-    patients = parse_patients(raw)
-    results = assess(patients)
+    loaded = patients_from_json(data, name)
+    results = assess(loaded.items)
     if fmt is OutputFormat.json:
         docs = [r.to_dict() for r in results]
-        _emit(docs if isinstance(raw, list) else docs[0], fmt)
+        _emit(docs if loaded.array else docs[0], fmt)
     else:
         console = Console(file=sys.stdout, width=int(os.environ.get("COLUMNS", "110")), soft_wrap=False)
         for r in results:
@@ -147,7 +94,7 @@ def assess(
     ] = OutputFormat.text,
 ) -> None:
     """Stage and interpret one patient or an array of patients."""
-    _assess_document(_read_json(file), format)
+    _assess_document(*_read(file), format)
 
 
 @app.command()
@@ -168,6 +115,9 @@ def stage(
 ) -> None:
     """Stage ISS, R-ISS and R2-ISS for every row of a table."""
     from b2m.io.batch import stage_file, total_work
+    from b2m.io.models.options import StageOptions
+
+    policy = _options(StageOptions, on_invalid=on_invalid.value).on_invalid
 
     total = total_work(input) if input.is_file() else 0
     show = (
@@ -178,7 +128,7 @@ def stage(
         )
     )
     if not show:
-        rows = stage_file(input, output, on_invalid=on_invalid.value)
+        rows = stage_file(input, output, on_invalid=policy)
     else:
         with Progress(
             TextColumn("staging"),
@@ -189,7 +139,7 @@ def stage(
             transient=True,
         ) as bar:
             task = bar.add_task("stage", total=total or None)
-            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n), on_invalid=on_invalid.value)
+            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n), on_invalid=policy)
     sys.stderr.write(f"b2m: staged {rows:,} rows -> {output}\n")
 
 
@@ -200,17 +150,29 @@ def demo(
         Path, typer.Option("--out", help="Directory for the cohort report on the bundled GSE24080 cohort.")
     ] = Path("b2m-demo-report"),
     ldh_uln: Annotated[
-        float | None, typer.Option("--ldh-uln", help="LDH upper limit (U/L) to assume for GSE24080 (it has none).")
+        float | None,
+        typer.Option(
+            "--ldh-uln",
+            help="LDH upper limit (U/L) to assume for GSE24080, which gives none (default: the README example's "
+            "250 U/L; the report states it as an assumption).",
+        ),
     ] = None,
+    no_ldh_uln: Annotated[
+        bool,
+        typer.Option("--no-ldh-uln", help="Assume no LDH upper limit: R-ISS and R2-ISS then stay ranges."),
+    ] = False,
 ) -> None:
     """Assess the bundled example patients and print their reports; write the GSE24080 cohort report."""
-    raw = json.loads(resources.files("b2m").joinpath("data/example_patients.json").read_text(encoding="utf-8"))
-    _assess_document(raw, format)
-    from b2m.cli.cohort import write_example_report
+    from b2m.cli.cohort import write_demo_report
+
+    if no_ldh_uln and ldh_uln is not None:
+        raise InputError("--no-ldh-uln", "given together with --ldh-uln", "one of --ldh-uln U/L or --no-ldh-uln")
+    example = resources.files("b2m").joinpath("data/example_patients.json")
+    _assess_document(example.read_bytes(), example.name, format)
     from b2m.cli.progress import terminal_progress
 
     with terminal_progress() as hook:
-        files = write_example_report(out, ldh_uln_u_l=ldh_uln, progress=hook)
+        files = write_demo_report(out, ldh_uln_u_l=ldh_uln, assume_ldh_uln=not no_ldh_uln, progress=hook)
     sys.stderr.write(f"b2m: GSE24080 cohort report -> {files.html}\n")
 
 
@@ -225,20 +187,46 @@ def monitor(
 ) -> None:
     """IMWG 2016 response and progression over time, B2M kinetics with kidney function, and alerts."""
     from b2m.monitor.monitor import monitor_patient
-    from b2m.monitor.series import parse_series_document, read_long_format
     from b2m.report.monitor_text import render_monitor_text
 
-    is_table = file != "-" and Path(file).suffix.lower() in (".csv", ".parquet")
-    raw = None if is_table else _read_json(file)
-    patients = read_long_format(Path(file)) if is_table else parse_series_document(raw)
-    results = [monitor_patient(p) for p in patients]
+    loaded = _read_series(file)
+    results = [monitor_patient(p) for p in loaded.items]
     if format is OutputFormat.json:
         docs = [r.to_dict() for r in results]
-        _emit(docs if is_table or isinstance(raw, list) else docs[0], format)
+        _emit(docs if loaded.array else docs[0], format)
     else:
         console = Console(file=sys.stdout, width=int(os.environ.get("COLUMNS", "110")), soft_wrap=False)
         for r in results:
             render_monitor_text(r, console)
+
+
+def _read_series(file: str) -> Loaded[PatientSeries]:
+    """The patients of a series FILE: JSON (or - for standard input), or the long format (.csv, .parquet)."""
+    from b2m.io.documents import Loaded, series_from_json
+    from b2m.io.series import read_long_format
+
+    if file != "-" and Path(file).suffix.lower() in (".csv", ".parquet"):
+        return Loaded(read_long_format(Path(file)), array=True)
+    return series_from_json(*_read(file))
+
+
+def _one_patient(loaded: Loaded[PatientSeries], patient_id: str | None) -> PatientSeries:
+    """The one patient a report is for: the only one, or the one whose id is ``patient_id``."""
+    items = loaded.items
+    if patient_id is not None:
+        chosen = [p for p in items if p.id == patient_id]
+        if not chosen:
+            ids = ", ".join(p.id for p in items)
+            raise InputError("--patient", f"no patient with id {patient_id!r} in the document", ids or "(none)")
+        return chosen[0]
+    if len(items) != 1:
+        ids = ", ".join(p.id for p in items[:20])
+        raise InputError(
+            "FILE",
+            f"the document holds {len(items)} patients and a report is for one",
+            f"--patient ID, one of {ids}" if items else "one patient object",
+        )
+    return items[0]
 
 
 class ReportAudience(StrEnum):
@@ -248,7 +236,10 @@ class ReportAudience(StrEnum):
 
 @app.command()
 def report(
-    file: Annotated[str, typer.Argument(help="One patient's series (JSON, see docs/monitor-contract.md), or -.")],
+    file: Annotated[
+        str,
+        typer.Argument(help="Patient series (JSON, see docs/monitor-contract.md; CSV/Parquet long format), or -."),
+    ],
     audience: Annotated[
         ReportAudience, typer.Option("--audience", "-a", help="patient: plain language; clinician: full detail.")
     ],
@@ -258,12 +249,29 @@ def report(
     ] = None,
 ) -> None:
     """Monitoring report of one patient with trend charts, as PDF or self-contained HTML."""
-    from b2m.report.pdf import write_report
+    from b2m.monitor.monitor import monitor_patient
+    from b2m.report.pdf import check_report_target, write_report
 
-    written = write_report(
-        _read_json(file), "patient" if audience is ReportAudience.patient else "clinician", output, patient_id=patient
-    )
+    chosen: Literal["patient", "clinician"] = "patient" if audience is ReportAudience.patient else "clinician"
+    check_report_target(output, chosen)
+    series = _one_patient(_read_series(file), patient)
+    written = write_report(monitor_patient(series), chosen, output)
     sys.stderr.write(f"b2m: {audience.value} report -> {written}\n")
+
+
+class SchemaName(StrEnum):
+    patient = "patient"
+    series = "series"
+
+
+@app.command()
+def schema(
+    name: Annotated[SchemaName, typer.Argument(help="patient (b2m assess) or series (b2m monitor, b2m report).")],
+) -> None:
+    """Print the JSON Schema of an input document (as committed under docs/schemas/)."""
+    from b2m.io.models import json_schema_text
+
+    sys.stdout.write(json_schema_text(name.value))
 
 
 cohort_app = typer.Typer(
@@ -338,24 +346,35 @@ def cohort_report(
     from b2m.cli.cohort import cohort_report as run
     from b2m.cli.progress import terminal_progress
     from b2m.io.cohort.values import parse_window
+    from b2m.io.models.options import CohortReportOptions
 
-    window_days = parse_window(window)
-
+    options = _options(
+        CohortReportOptions,
+        kind=kind.value,
+        engine=engine,
+        window_days=list(parse_window(window)),
+        policy=policy.value,
+        ldh_uln_u_l=ldh_uln,
+        fish_concept_ids=_fish_concepts(fish_concept or []) or None,
+        min_cell_count=min_cell_count,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     with terminal_progress() as hook:
         files = run(
             input,
             out,
-            kind=kind.value,
+            kind=options.kind,
             patients=patients,
-            engine=engine,
-            ldh_uln_u_l=ldh_uln,
-            min_cell_count=min_cell_count,
-            bootstrap=bootstrap,
-            seed=seed,
+            engine=options.engine,
+            ldh_uln_u_l=options.ldh_uln_u_l,
+            min_cell_count=options.min_cell_count,
+            bootstrap=options.bootstrap,
+            seed=options.seed,
             progress=hook,
-            fish_concept_ids=_fish_concepts(fish_concept or []),
-            window_days=window_days,
-            policy=policy.value,
+            fish_concept_ids=options.fish_concepts,
+            window_days=options.window,
+            policy=options.policy,
         )
     sys.stderr.write(f"b2m: cohort report -> {files.html}\n")
 
@@ -388,20 +407,31 @@ def cohort_values(
 ) -> None:
     """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
     from b2m.io.cohort.values import parse_window, write_values
+    from b2m.io.models.options import CohortValuesOptions
 
+    options = _options(
+        CohortValuesOptions,
+        kind=kind.value,
+        engine=engine,
+        window_days=list(parse_window(window)),
+        policy=policy.value,
+        ldh_uln_u_l=ldh_uln,
+        fish_concept_ids=_fish_concepts(fish_concept or []) or None,
+        audit_rows=audit_rows.value,
+    )
     summary = write_values(
         input,
         output,
-        kind=kind.value,
+        kind=options.kind,
         patients=patients,
-        engine=engine,
-        window_days=parse_window(window),
-        policy=policy.value,
-        ldh_uln_u_l=ldh_uln,
+        engine=options.engine,
+        window_days=options.window,
+        policy=options.policy,
+        ldh_uln_u_l=options.ldh_uln_u_l,
         audit_trail=audit_trail,
-        audit_rows=audit_rows.value,
+        audit_rows=options.audit_rows,
         unit_report=unit_report,
-        fish_concept_ids=_fish_concepts(fish_concept or []),
+        fish_concept_ids=options.fish_concepts,
     )
     for note in summary.notes:
         sys.stderr.write(f"b2m: note: {note}\n")
@@ -413,6 +443,35 @@ def cohort_values(
 
 app.command("serve")(serve)
 app.add_typer(user_app, name="user")
+
+# The flag that sets each option field, so that an option's error names what the user typed.
+OPTION_FLAGS = {
+    "on_invalid": "--on-invalid",
+    "kind": "--kind",
+    "engine": "--engine",
+    "window_days": "--window",
+    "policy": "--policy",
+    "ldh_uln_u_l": "--ldh-uln",
+    "fish_concept_ids": "--fish-concept",
+    "audit_rows": "--audit-rows",
+    "min_cell_count": "--min-cell-count",
+    "bootstrap": "--bootstrap",
+    "seed": "--seed",
+}
+
+OptionsT = TypeVar("OptionsT", bound="BaseModel")
+
+
+def _options(model: type[OptionsT], **flags: object) -> OptionsT:
+    """The run's options model from its flags (checked once, at the edge); errors name the flag."""
+    from b2m.io.models import validate
+
+    try:
+        return validate(model, flags, root="options")
+    except InputError as e:
+        head, sep, rest = e.field.partition(".")
+        field = OPTION_FLAGS.get(head, head) + (f" ({rest})" if sep else "")
+        raise type(e)(field, e.problem, e.accepted, e.hint) from None
 
 
 def _fish_concepts(given: list[str]) -> dict[str, list[int]]:

@@ -3,7 +3,7 @@ report (:mod:`b2m.report.cohort`). Only the interface layer may join the edge an
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +14,81 @@ from b2m.errors import InputError
 from b2m.report.cohort import ReportFiles, write_report
 from b2m.report.cohort.document import ldh_uln_assumption, plain
 
+DEMO_LDH_ULN_U_L = 250.0
+"""The LDH upper limit ``b2m demo`` assumes for GSE24080 (which gives none): the README example's value,
+for illustration only, stated on the page as an assumption. Without an LDH limit R-ISS can stage only
+the patients whose stage LDH cannot change (148 of 565, all stage II) and R2-ISS none, so the demo would
+compare nothing."""
+
+
+def write_demo_report(
+    out_dir: Path,
+    *,
+    ldh_uln_u_l: float | None = None,
+    assume_ldh_uln: bool = True,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    progress: ProgressHook | None = None,
+) -> ReportFiles:
+    """The cohort report of ``b2m demo`` on GSE24080: with the user's LDH upper limit (``ldh_uln_u_l``),
+    else :data:`DEMO_LDH_ULN_U_L`, stated on the page as the demo's assumption; with none when
+    ``assume_ldh_uln`` is false."""
+    if not assume_ldh_uln:
+        return write_example_report(out_dir, bootstrap=bootstrap, progress=progress)
+    if ldh_uln_u_l is not None:
+        return write_example_report(out_dir, ldh_uln_u_l=ldh_uln_u_l, bootstrap=bootstrap, progress=progress)
+    why = (
+        f"b2m demo assumes {DEMO_LDH_ULN_U_L:g} U/L, the value of the README's example, so that R-ISS can be "
+        "compared with ISS. It is an illustration, not the UAMS laboratory's limit (the data do not give it): "
+        "`b2m demo --ldh-uln U` assumes another value, `b2m demo --no-ldh-uln` none."
+    )
+    return write_example_report(
+        out_dir,
+        ldh_uln_u_l=DEMO_LDH_ULN_U_L,
+        ldh_uln_chosen_by="b2m demo",
+        more_assumptions=(why,),
+        bootstrap=bootstrap,
+        progress=progress,
+    )
+
+
+def _without_ldh_uln() -> dict[str, Any]:
+    """A data note: what R-ISS and R2-ISS stage when no LDH upper limit is assumed (the other view)."""
+    from b2m.io.cohort import gse24080
+
+    table = gse24080.load().table
+    staged = {x: table[x].drop_nulls() for x in ("r_iss", "r2_iss")}
+    alike = {x: f" (all of them stage {s[0]})" if s.len() and s.n_unique() == 1 else "" for x, s in staged.items()}
+    return {
+        "code": "ldh_uln_assumption_effect",
+        "text": "Without the assumed LDH upper limit LDH could be neither high nor normal: R-ISS would give a "
+        f"single stage to {staged['r_iss'].len()} patients{alike['r_iss']} and R2-ISS to "
+        f"{staged['r2_iss'].len()} patients{alike['r2_iss']}. The comparisons of R-ISS with ISS below rest on "
+        "the assumption.",
+    }
+
 
 def write_example_report(
     out_dir: Path,
     *,
     ldh_uln_u_l: float | None = None,
+    ldh_uln_chosen_by: str = "the user",
+    more_assumptions: Sequence[str] = (),
     min_cell_count: int | None = None,
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
     progress: ProgressHook | None = None,
 ) -> ReportFiles:
-    """The report on the bundled GSE24080 cohort (``b2m demo``, ``b2m cohort report gse24080``)."""
+    """The report on the bundled GSE24080 cohort (``b2m demo``, ``b2m cohort report gse24080``).
+
+    ``ldh_uln_chosen_by`` names who assumed ``ldh_uln_u_l`` (stated with it); ``more_assumptions`` are
+    stated beside it at the top of the page.
+    """
     from b2m.io.cohort import gse24080
 
-    cohort = gse24080.load(ldh_uln_u_l=ldh_uln_u_l)
+    cohort = gse24080.load(ldh_uln_u_l=ldh_uln_u_l, ldh_uln_chosen_by=ldh_uln_chosen_by)
     notes = [n.to_dict() for n in cohort.notes]
+    if ldh_uln_u_l is not None:
+        notes.append(_without_ldh_uln())
     if ldh_uln_u_l is None:
         notes.append(
             {
@@ -45,7 +105,7 @@ def write_example_report(
         title="GSE24080: UAMS Total Therapy 2 and 3, newly diagnosed multiple myeloma",
         provenance=cohort.provenance,
         notes=notes,
-        assumptions=cohort.assumptions,
+        assumptions=(*cohort.assumptions, *more_assumptions),
         min_cell_count=min_cell_count,
         bootstrap=bootstrap,
         seed=seed,

@@ -86,3 +86,13 @@ def registry_note(note: Mapping[str, Any], n: int | None) -> dict[str, Any]:
     if isinstance(out.get("text"), str):
         out["text"] = _COUNT_IN_TEXT.sub(lambda m: str(suppress(int(m.group(1)), n)), out["text"])
     return out
+
+
+def published_note(note: Mapping[str, Any], n: int | None) -> dict[str, Any]:
+    """A data note as the cohort report publishes it: :func:`registry_note`, and never a patient id.
+
+    A cohort report is registry-style output whether or not small-count suppression is on: a note says
+    how many patients it concerns (``count``), not which (the loader's ``patient_ids`` stay in memory,
+    for the caller who holds the data anyway).
+    """
+    return {k: v for k, v in registry_note(note, n).items() if k != "patient_ids"}

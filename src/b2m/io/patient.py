@@ -1,186 +1,97 @@
-"""The patient JSON contract of ``b2m assess`` (documented in the README), parsed into typed values.
+"""The patient JSON contract of ``b2m assess`` (README) -> :class:`b2m.patient.Patient`.
 
-Absent keys and ``null`` mean unknown. Unknown keys are refused (a misspelt ``"del_17p"`` must not
-silently become "FISH unknown"), and every refusal names the field, the problem and the accepted forms.
+:class:`b2m.io.models.PatientDocument` checks the shape (unknown keys, JSON's types, ranges, choices);
+:func:`to_patient` turns a checked document into the domain object, reading every lab value and unit
+through the unit layer (:func:`b2m.units.parse_lab`), the one place units are read. Every refusal is
+one :class:`b2m.errors.InputError` naming the field, the problem and the accepted forms.
 """
 
 from __future__ import annotations
 
 from b2m.errors import InputError
-from b2m.io import fields as f
-from b2m.patient import (
-    BONE_LESIONS,
-    DISEASES,
-    ISOTYPES,
-    SETTINGS,
-    SEXES,
-    CLLFeatures,
-    Cytogenetics,
-    Imaging,
-    LymphomaFeatures,
-    Patient,
-)
+from b2m.io.models import PatientDocument, validate
+from b2m.io.models.patient import MAX_PATIENTS_PER_DOCUMENT, LabResult, Labs
+from b2m.patient import CLLFeatures, Cytogenetics, Imaging, LymphomaFeatures, Patient
 from b2m.units import LAB_NAMES, LabValue, parse_lab
 
-CYTOGENETIC_FLAGS: tuple[str, ...] = (
-    "del17p",
-    "t4_14",
-    "t14_16",
-    "t14_20",
-    "gain1q",
-    "amp1q",
-    "del1p32",
-    "del1p32_biallelic",
-    "del13q",
-    "tp53_mutation",
-    "cd138_purified",
-)
-IMAGING_KEYS: tuple[str, ...] = (
-    "osteolytic_lesions",
-    "mri_focal_lesions",
-    "bone_status",
-    "biopsy_proven_plasmacytoma",
-    "extramedullary_plasmacytoma",
-)
-TOP_KEYS: tuple[str, ...] = (
-    "id",
-    "age",
-    "sex",
-    "weight_kg",
-    "setting",
-    "disease",
-    "labs",
-    "cytogenetics",
-    "marrow_plasma_cells_percent",
-    "imaging",
-    "conditions",
-    "medications",
-    "isotype",
-    "involved_light_chain",
-    "amyloidosis",
-    "crab_attributable",
-    "igm_related_features",
-    "marrow_lymphoplasmacytic_percent",
-    "cll",
-    "lymphoma",
-)
-CLL_KEYS: tuple[str, ...] = ("ighv_unmutated", "binet_stage", "rai_stage")
-LYMPHOMA_KEYS: tuple[str, ...] = ("largest_node_diameter_cm", "bone_marrow_involvement")
 
-# Plausibility bounds of the non-lab fields, with the reason in the accepted-forms text.
-AGE_RANGE_YEARS = (0.0, 130.0)
-WEIGHT_RANGE_KG = (1.0, 400.0)
+def lab_entry(entry: LabResult) -> dict[str, object]:
+    """A checked lab result as the unit layer reads it (the value as received, the unit as text)."""
+    return {
+        "value": entry.value,
+        "unit": entry.unit,
+        "lower_limit": entry.lower_limit,
+        "upper_limit": entry.upper_limit,
+        "date": entry.date,
+        "method": entry.method,
+        "loinc": entry.loinc,
+    }
 
 
-def _cytogenetics(raw: object) -> Cytogenetics:
-    d = f.obj(raw, "cytogenetics")
-    f.check_keys(d, (*CYTOGENETIC_FLAGS, "del17p_clonal_fraction_percent"), "cytogenetics")
-    flags = {k: f.boolean(d.get(k), f"cytogenetics.{k}") for k in CYTOGENETIC_FLAGS}
-    ccf = f.number(d.get("del17p_clonal_fraction_percent"), "cytogenetics.del17p_clonal_fraction_percent", 0, 100)
-    return Cytogenetics(**flags, del17p_clonal_fraction_percent=ccf)
-
-
-def _imaging(raw: object) -> Imaging:
-    d = f.obj(raw, "imaging")
-    f.check_keys(d, IMAGING_KEYS, "imaging")
-    return Imaging(
-        osteolytic_lesions=f.integer(d.get("osteolytic_lesions"), "imaging.osteolytic_lesions", 0, 1000),
-        mri_focal_lesions=f.integer(d.get("mri_focal_lesions"), "imaging.mri_focal_lesions", 0, 1000),
-        bone_status=f.choice(d.get("bone_status"), "imaging.bone_status", BONE_LESIONS),
-        biopsy_proven_plasmacytoma=f.boolean(d.get("biopsy_proven_plasmacytoma"), "imaging.biopsy_proven_plasmacytoma"),
-        extramedullary_plasmacytoma=f.boolean(
-            d.get("extramedullary_plasmacytoma"), "imaging.extramedullary_plasmacytoma"
-        ),
-    )
-
-
-def _labs(raw: object) -> dict[str, LabValue]:
-    d = f.obj(raw, "labs")
-    unknown = sorted(set(d) - set(LAB_NAMES))
-    if unknown:
-        raise InputError(f"labs.{unknown[0]}", f"unknown lab name {unknown[0]!r}", ", ".join(LAB_NAMES))
-    out = {}
+def _labs(labs: Labs | None) -> dict[str, LabValue]:
+    out: dict[str, LabValue] = {}
+    if labs is None:
+        return out
     for key in LAB_NAMES:
-        lab = parse_lab(key, d.get(key))
-        if lab is not None:
+        entry = getattr(labs, key)
+        if entry is not None and (lab := parse_lab(key, lab_entry(entry), field=f"labs.{key}")) is not None:
             out[key] = lab
     return out
 
 
-def parse_patient(raw: object, default_id: str = "1") -> Patient:
-    d = f.obj(raw, "patient")
-    if raw is None:
-        raise InputError("patient", "expected a patient object, got null", "a JSON object")
-    f.check_keys(d, TOP_KEYS, "")
-    pid = d.get("id", default_id)
-    if isinstance(pid, int) and not isinstance(pid, bool):
-        pid = str(pid)
-    pid = f.text(pid, "id", 64)
-    if pid is None:
-        pid = default_id
-    elif not pid.strip() or not pid.isprintable():
-        raise InputError("id", "empty or contains control characters", "printable text of 1-64 characters")
-    cll = f.obj(d.get("cll"), "cll")
-    f.check_keys(cll, CLL_KEYS, "cll")
-    lym = f.obj(d.get("lymphoma"), "lymphoma")
-    f.check_keys(lym, LYMPHOMA_KEYS, "lymphoma")
+def _codes(items: list[str | None] | None) -> tuple[str, ...]:
+    return tuple(t for t in items or () if t)
+
+
+def to_patient(doc: PatientDocument, default_id: str = "1") -> Patient:
+    """The domain patient of a checked document; ``default_id`` when the document gives none."""
+    cyto, img, cll, lym = doc.cytogenetics, doc.imaging, doc.cll, doc.lymphoma
     return Patient(
-        id=pid,
-        age=f.number(d.get("age"), "age", *AGE_RANGE_YEARS, why="years"),
-        sex=f.choice(d.get("sex"), "sex", SEXES),
-        weight_kg=f.number(d.get("weight_kg"), "weight_kg", *WEIGHT_RANGE_KG),
-        setting=f.choice(d.get("setting"), "setting", SETTINGS),
-        disease=f.choice(d.get("disease"), "disease", DISEASES) or "multiple_myeloma",
-        labs=_labs(d.get("labs")),
-        cytogenetics=_cytogenetics(d.get("cytogenetics")),
-        marrow_plasma_cells_percent=f.number(
-            d.get("marrow_plasma_cells_percent"), "marrow_plasma_cells_percent", 0, 100
-        ),
-        imaging=_imaging(d.get("imaging")),
-        conditions=f.text_list(d.get("conditions"), "conditions"),
-        medications=f.text_list(d.get("medications"), "medications"),
-        isotype=f.choice(d.get("isotype"), "isotype", ISOTYPES),
-        involved_light_chain=f.choice(d.get("involved_light_chain"), "involved_light_chain", ("kappa", "lambda")),
-        amyloidosis=f.boolean(d.get("amyloidosis"), "amyloidosis"),
-        crab_attributable=f.boolean(d.get("crab_attributable"), "crab_attributable"),
-        igm_related_features=f.boolean(d.get("igm_related_features"), "igm_related_features"),
-        marrow_lymphoplasmacytic_percent=f.number(
-            d.get("marrow_lymphoplasmacytic_percent"), "marrow_lymphoplasmacytic_percent", 0, 100
-        ),
-        cll=CLLFeatures(
-            ighv_unmutated=f.boolean(cll.get("ighv_unmutated"), "cll.ighv_unmutated"),
-            binet_stage=f.choice(cll.get("binet_stage"), "cll.binet_stage", ("A", "B", "C")),
-            rai_stage=f.integer(cll.get("rai_stage"), "cll.rai_stage", 0, 4),
-        ),
-        lymphoma=LymphomaFeatures(
-            largest_node_diameter_cm=f.number(
-                lym.get("largest_node_diameter_cm"), "lymphoma.largest_node_diameter_cm", 0, 100
-            ),
-            bone_marrow_involvement=f.boolean(lym.get("bone_marrow_involvement"), "lymphoma.bone_marrow_involvement"),
-        ),
+        id=doc.id if doc.id is not None else default_id,
+        age=doc.age,
+        sex=doc.sex,
+        weight_kg=doc.weight_kg,
+        setting=doc.setting,
+        disease=doc.disease or "multiple_myeloma",
+        labs=_labs(doc.labs),
+        cytogenetics=Cytogenetics(**cyto.model_dump()) if cyto is not None else Cytogenetics(),
+        marrow_plasma_cells_percent=doc.marrow_plasma_cells_percent,
+        imaging=Imaging(**img.model_dump()) if img is not None else Imaging(),
+        conditions=_codes(doc.conditions),
+        medications=_codes(doc.medications),
+        isotype=doc.isotype,
+        involved_light_chain=doc.involved_light_chain,
+        amyloidosis=doc.amyloidosis,
+        crab_attributable=doc.crab_attributable,
+        igm_related_features=doc.igm_related_features,
+        marrow_lymphoplasmacytic_percent=doc.marrow_lymphoplasmacytic_percent,
+        cll=CLLFeatures(**cll.model_dump()) if cll is not None else CLLFeatures(),
+        lymphoma=LymphomaFeatures(**lym.model_dump()) if lym is not None else LymphomaFeatures(),
     )
 
 
-MAX_PATIENTS_PER_DOCUMENT = 100_000
+def parse_patient(raw: object, default_id: str = "1", *, prefix: str = "") -> Patient:
+    """One patient object of the contract (parsed JSON) -> :class:`Patient`."""
+    doc = validate(PatientDocument, raw, prefix=prefix)
+    try:
+        return to_patient(doc, default_id)
+    except InputError as e:
+        if not prefix:
+            raise
+        raise type(e)(f"{prefix}.{e.field}", e.problem, e.accepted, e.hint) from None
 
 
 def parse_patients(raw: object) -> list[Patient]:
     """One patient object or an array of them; errors are prefixed with the array index."""
-    if isinstance(raw, list):
-        if len(raw) > MAX_PATIENTS_PER_DOCUMENT:
-            raise InputError(
-                "patients",
-                f"{len(raw)} patients in one document",
-                f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts",
-            )
-        out = []
-        for i, item in enumerate(raw):
-            try:
-                out.append(parse_patient(item, default_id=str(i + 1)))
-            except InputError as e:
-                raise type(e)(f"[{i}].{e.field}", e.problem, e.accepted, e.hint) from None
-        return out
-    return [parse_patient(raw)]
+    if not isinstance(raw, list):
+        return [parse_patient(raw)]
+    if len(raw) > MAX_PATIENTS_PER_DOCUMENT:
+        raise InputError(
+            "patients",
+            f"{len(raw)} patients in one document",
+            f"at most {MAX_PATIENTS_PER_DOCUMENT:,}; use `b2m stage` for cohorts",
+        )
+    return [parse_patient(item, default_id=str(i + 1), prefix=f"[{i}]") for i, item in enumerate(raw)]
 
 
-__all__ = ["MAX_PATIENTS_PER_DOCUMENT", "Cytogenetics", "Imaging", "Patient", "parse_patient", "parse_patients"]
+__all__ = ["MAX_PATIENTS_PER_DOCUMENT", "parse_patient", "parse_patients", "to_patient"]

@@ -1,7 +1,7 @@
 """Monitoring over time: IMWG 2016 response and progression from dated series, B2M kinetics next to
 kidney function, and alerts.
 
-- :mod:`b2m.monitor.series` - the dated-series input (JSON contract and long format), parsed once
+- :mod:`b2m.monitor.series` - a patient's dated series as domain data (read at the edge, :mod:`b2m.io.series`)
 - :mod:`b2m.monitor.imwg_2016` - measurable disease, categories, nadir, confirmation,
   re-baselining, relapse from CR, light-chain escape (Kumar 2016)
 - :mod:`b2m.monitor.kinetics` - B2M log-linear slope, doubling/halving time, eGFR at each point

@@ -3,9 +3,13 @@
 =================================  ========  =========  ===============================================
 code                               severity  heuristic  raised when
 =================================  ========  =========  ===============================================
-``confirmed_progression``          warning   no         PD, light-chain escape or relapse from CR seen on
-                                                        two consecutive assessments (Kumar 2016)
+``confirmed_progression``          warning   no         PD (light-chain escape included, a b2m extension:
+                                                        then heuristic) on two consecutive assessments
+                                                        (Kumar 2016)
 ``progression_awaiting_confirmation``  caution   no     the same, seen once, on the latest assessment
+``relapse_from_cr``                warning   no         relapse from complete response on two consecutive
+                                                        assessments (Kumar 2016); no assessment need be PD
+``relapse_from_cr_awaiting_confirmation``  caution  no  the same, seen once, on the latest assessment
 ``b2m_rising_from_nadir``          caution   yes        latest B2M ≥ 25% above its nadir in the current line
 ``unit_or_method_change``          info      no         consecutive results of one analyte in different units
                                                         or by different methods (sheet §10.1 [C])
@@ -62,6 +66,13 @@ _EVENT_TEXT = {
     "light_chain_escape": "Light-chain escape counted as progressive disease (b2m extension of IMWG 2016)",
     "relapse_from_cr": "Relapse from complete response (IMWG 2016)",
 }
+# The alert codes of each event, (confirmed, seen once): named after what happened, so that a relapse
+# from CR (whose assessments are not PD) is never called progression.
+_EVENT_CODES = {
+    "progression": ("confirmed_progression", "progression_awaiting_confirmation"),
+    "light_chain_escape": ("confirmed_progression", "progression_awaiting_confirmation"),
+    "relapse_from_cr": ("relapse_from_cr", "relapse_from_cr_awaiting_confirmation"),
+}
 _EVENT_PATIENT = {
     "progression": "the myeloma is growing again",
     "light_chain_escape": "the myeloma is growing again, seen in the free light chain test",
@@ -109,7 +120,7 @@ def _progression(history: ResponseHistory) -> list[Alert]:
         if e.confirmed and e.confirmed_by is not None:
             out.append(
                 Alert(
-                    "confirmed_progression",
+                    _EVENT_CODES[e.type][0],
                     "warning",
                     e.confirmed_by,
                     evidence,
@@ -128,7 +139,7 @@ def _progression(history: ResponseHistory) -> list[Alert]:
 
 def _awaiting(e: ProgressionEvent, evidence: dict[str, object], why: str) -> Alert:
     return Alert(
-        "progression_awaiting_confirmation",
+        _EVENT_CODES[e.type][1],
         "caution",
         e.date,
         evidence,

@@ -13,7 +13,7 @@ import b2m
 from b2m.monitor.alerts import GAP_NOTE, Alert, alerts
 from b2m.monitor.imwg_2016 import BASELINE_WINDOW_DAYS, NOTES, RULE, ResponseHistory, evaluate
 from b2m.monitor.kinetics import B2MKinetics, b2m_kinetics
-from b2m.monitor.series import PatientSeries, parse_patient_series
+from b2m.monitor.series import PatientSeries
 from b2m.rules.base import RuleResult
 
 DISCLAIMER = (
@@ -61,9 +61,8 @@ def _staging(ps: PatientSeries) -> Mapping[str, RuleResult] | None:
     return assess([ps.patient])[0].staging
 
 
-def monitor_patient(patient: PatientSeries | Mapping[str, object]) -> MonitorResult:
-    """Follow one patient (a parsed :class:`PatientSeries` or a document of the JSON contract)."""
-    ps = patient if isinstance(patient, PatientSeries) else parse_patient_series(patient)
+def monitor_patient(ps: PatientSeries) -> MonitorResult:
+    """Follow one patient (a series read at the edge: :func:`b2m.io.series.parse_patient_series`)."""
     history = evaluate(ps)
     cur = history.current
     p = ps.patient

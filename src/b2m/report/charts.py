@@ -6,8 +6,8 @@ every ``id`` prefixed with the chart's key so that several charts can share one 
 as paths, so the chart looks the same offline, in any browser and in the PDF, without fonts.
 
 The series come from two places: the monitor's output (B2M with the eGFR at each date,
-``kinetics.b2m.points``) and the patient's input series, read through the engine's unit layer
-(:func:`b2m.units.parse_lab`), so every plotted value is in the canonical unit.
+``kinetics.b2m.points``) and the patient's series as read at the edge (:class:`PatientSeries`, every
+value already in its canonical unit).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from b2m.units import Censored, parse_lab
+from b2m.monitor.series import PatientSeries
+from b2m.units import Censored
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 BLUE = "#0072B2"
@@ -97,21 +98,17 @@ def _point(value: float | Censored, date: dt.date) -> Point:
     return Point(date, value)
 
 
-def series_from_input(patient: Mapping[str, Any]) -> SeriesSet:
-    """Read the charted series of the input contract through the unit layer (canonical units).
+def series_from_patient(series: PatientSeries) -> SeriesSet:
+    """The charted series of one patient (canonical units, read at the edge), sorted by date.
 
-    Entries without a value or a date are skipped; the latest entry that gives a reference
-    interval supplies the band drawn on the chart (with its date).
+    The latest entry that gives a reference interval supplies the band drawn on the chart (with its date).
     """
-    raw_series = patient.get("series") or {}
     by_key: dict[str, tuple[Point, ...]] = {}
     limits: dict[str, tuple[float | None, float | None, dt.date | None]] = {}
     for key in CHARTED_LABS:
-        entries = raw_series.get(key) or []
         points: list[Point] = []
-        for i, raw in enumerate(entries):
-            lab = parse_lab(key, raw, field=f"series.{key}[{i}]")
-            if lab is None or lab.date is None:
+        for lab in series.lab(key):
+            if lab.date is None:
                 continue
             points.append(_point(lab.value, lab.date))
             if lab.lower_limit is not None or lab.upper_limit is not None:

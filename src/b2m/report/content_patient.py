@@ -184,6 +184,8 @@ MARKER_INTRO: Mapping[str, str] = {
 ALERT_FALLBACK: Mapping[str, str] = {
     "confirmed_progression": "Two tests in a row suggest that the myeloma may be growing again. Your care "
     "team will talk with you about this.",
+    "relapse_from_cr": "Two tests in a row suggest that the myeloma may have come back after a complete "
+    "response. Your care team will talk with you about this.",
     "b2m_rising_from_nadir": "Your B2M has gone up since its lowest point. This can have several causes.",
     "unit_or_method_change": "The lab changed how it measures one of your tests, so the numbers before and "
     "after may not match.",
@@ -200,6 +202,16 @@ PROGRESSION_UNCONFIRMED = (
     "On {date}, one test suggested that the myeloma may be growing again. This needs a second test to be "
     "sure, so it is not yet confirmed."
 )
+RELAPSE_CONFIRMED = (
+    "On {date}, two tests in a row showed that the myeloma had come back after a complete response. Your care "
+    "team can tell you what this means for you."
+)
+RELAPSE_UNCONFIRMED = (
+    "On {date}, one test suggested that the myeloma may have come back after a complete response. This needs "
+    "a second test to be sure, so it is not yet confirmed."
+)
+# An alert the response section already says in its own words (the confirmed events).
+SAID_IN_RESPONSE_SECTION = frozenset({"confirmed_progression", "relapse_from_cr"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,10 +440,11 @@ def _response_section(doc: Mapping[str, Any]) -> Section:
     event_text: str | None = None
     if events:
         when = long_date(events[-1]["date"])
+        relapse = events[-1].get("type") == "relapse_from_cr"  # no assessment of it need be PD
         if events[-1].get("confirmed"):
-            event_text = PROGRESSION_CONFIRMED.format(date=when)
+            event_text = (RELAPSE_CONFIRMED if relapse else PROGRESSION_CONFIRMED).format(date=when)
         elif cat != "PD":  # an unconfirmed PD at the latest test is said with the latest test
-            event_text = PROGRESSION_UNCONFIRMED.format(date=when)
+            event_text = (RELAPSE_UNCONFIRMED if relapse else PROGRESSION_UNCONFIRMED).format(date=when)
     event_first = event_text is not None and str(events[-1]["date"]) < str(latest["date"])
     if event_first:
         out.new(event_text)
@@ -495,7 +508,7 @@ def _alert_items(doc: Mapping[str, Any]) -> list[str]:
     items: list[str] = []
     for a in doc.get("alerts") or []:
         code = str(a.get("code"))
-        if code == "confirmed_progression":
+        if code in SAID_IN_RESPONSE_SECTION:
             continue  # said in the response section, in our own words
         text = _safe(a.get("patient"), ALERT_FALLBACK.get(code, ALERT_GENERIC)).strip()
         if a.get("date"):

@@ -1,7 +1,7 @@
 """The HTML reports of ``b2m report``: one self-contained page per patient and audience.
 
 Input is the monitor's output for one patient (``b2m monitor --format json``, docs/monitor-contract.md)
-and the patient's input document (for the dated series the charts draw). Nothing is recomputed here:
+and the patient's series as read at the edge (for the dated series the charts draw). Nothing is recomputed here:
 stages, response categories, kinetics and alerts are shown as the monitor gave them.
 
 The page works offline: styles are inline, charts are inline SVG (:mod:`b2m.report.charts`), no
@@ -11,6 +11,7 @@ script, no web font, no external address. The PDF is made from the same page (:m
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -19,7 +20,6 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoes
 from markupsafe import Markup
 
 import b2m
-from b2m.errors import InputError
 from b2m.interpret import interpret_b2m
 from b2m.interpret.b2m import GREIPP_2005
 from b2m.interpret.flags import (
@@ -28,7 +28,7 @@ from b2m.interpret.flags import (
     KDIGO_2012,
 )
 from b2m.monitor.kinetics import KIDNEY_MATCH_WINDOW_DAYS
-from b2m.monitor.series import parse_patient_series
+from b2m.monitor.series import PatientSeries
 from b2m.report import content_patient as cp
 from b2m.report.charts import (
     BLUE,
@@ -42,7 +42,7 @@ from b2m.report.charts import (
     SeriesSet,
     points_from_monitor,
     render_svg,
-    series_from_input,
+    series_from_patient,
 )
 from b2m.rules.iss import B2M_STAGE_I_BELOW_MG_L, B2M_STAGE_III_MIN_MG_L
 from b2m.rules.registry import SystemView
@@ -148,16 +148,8 @@ def _date(x: object) -> dt.date | None:
     return None
 
 
-def _therapy_events(patient: Mapping[str, Any]) -> tuple[tuple[dt.date, str], ...]:
-    out = []
-    for t in patient.get("therapy_lines") or []:
-        d = _date(t.get("start"))
-        if d is not None:
-            label = f"L{t.get('line', '?')}"
-            if t.get("regimen"):
-                label += f" {t['regimen']}"
-            out.append((d, label))
-    return tuple(out)
+def _therapy_events(series: PatientSeries) -> tuple[tuple[dt.date, str], ...]:
+    return tuple((t.start, f"L{t.line}" + (f" {t.regimen}" if t.regimen else "")) for t in series.therapy_lines)
 
 
 def _progression_events(doc: Mapping[str, Any]) -> tuple[tuple[dt.date, str], ...]:
@@ -177,9 +169,8 @@ def _egfr_equation(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _involved_chain(patient: Mapping[str, Any]) -> str | None:
-    chain = patient.get("involved_light_chain")
-    return chain if chain in ("kappa", "lambda") else None
+def _involved_chain(series: PatientSeries) -> str | None:
+    return series.patient.involved_light_chain
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +180,7 @@ def _involved_chain(patient: Mapping[str, Any]) -> str | None:
 
 def build_charts(
     doc: Mapping[str, Any],
-    patient: Mapping[str, Any],
+    patient: PatientSeries,
     series: SeriesSet,
     audience: Audience,
     *,
@@ -312,6 +303,23 @@ def tri(x: object) -> str:
     return str(x)
 
 
+FOOTER_ID_MAX_CHARS = 40
+"""The longest id the page footer shows in full (the header shows it whole; the footer shares its line
+with "decision support, not diagnosis" and the page numbers)."""
+
+
+def footer_id(x: object) -> str:
+    """The patient id as the page footer shows it: one line, at most :data:`FOOTER_ID_MAX_CHARS`.
+
+    Line breaks, other control characters and bidirectional controls are shown as spaces, so that an id
+    can neither wrap the footer onto several lines nor reorder the text around it; a longer id is cut
+    and ends in "…". The result is text (HTML-escaped by the template like any other).
+    """
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(x))
+    text = " ".join(text.split())
+    return text if len(text) <= FOOTER_ID_MAX_CHARS else text[: FOOTER_ID_MAX_CHARS - 1] + "…"
+
+
 def kv(d: object) -> str:
     """A flat ``key: value; ...`` rendering of a small evidence or measurement object."""
     if not isinstance(d, Mapping):
@@ -369,7 +377,15 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=fmt_num, tri=tri, kv=kv, measurement=measurement, category=category_name, marker=marker_name)
+    env.filters.update(
+        num=fmt_num,
+        tri=tri,
+        kv=kv,
+        measurement=measurement,
+        category=category_name,
+        marker=marker_name,
+        footer_id=footer_id,
+    )
     env.filters["long_date"] = lambda d: cp.long_date(d) if d else "–"
     return env
 
@@ -411,18 +427,19 @@ def _values_table(series: SeriesSet, b2m_points: Sequence[Point], egfr_points: S
 
 def render_html(
     doc: Mapping[str, Any],
-    patient: Mapping[str, Any],
+    patient: PatientSeries,
     audience: Audience,
     *,
     generated: dt.date | None = None,
 ) -> str:
     """The report as one self-contained HTML page.
 
-    ``doc`` is the monitor output for one patient, ``patient`` that patient's input document.
+    ``doc`` is the monitor output for one patient (:meth:`b2m.monitor.monitor.MonitorResult.to_dict`),
+    ``patient`` that patient's series as read at the edge.
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}")
-    series = series_from_input(patient)
+    series = series_from_patient(patient)
     latest = latest_b2m_reading(doc, patient)
     if latest is not None:  # shown as flags (clinician) and as points to talk about (patient)
         doc = {
@@ -438,7 +455,7 @@ def render_html(
     }
     context: dict[str, Any] = {
         "doc": doc,
-        "patient": patient,
+        "patient": patient.patient,
         "charts": charts,
         "values": _values_table(series, b2m_points, egfr_points),
         "generated": (generated or dt.date.today()).isoformat(),
@@ -461,7 +478,7 @@ def render_html(
                 for k, v in (doc.get("staging_at_diagnosis") or {}).items()
                 if isinstance(v, Mapping)
             ],
-            "therapy_lines": patient.get("therapy_lines") or [],
+            "therapy_lines": patient.therapy_lines,
             "kinetics": (doc.get("kinetics") or {}).get("b2m") or {},
             "flags": _clinician_flags(doc),
             "egfr_cutoffs": (EGFR_REDUCED_BELOW_ML_MIN_1_73M2, EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2),
@@ -488,17 +505,13 @@ def _nearest(labs: Sequence[LabValue], d: dt.date) -> LabValue | None:
     return min(near, key=lambda t: (t[0], t[1]))[2] if near else None
 
 
-def latest_b2m_reading(doc: Mapping[str, Any], patient: Mapping[str, Any]) -> LatestB2M | None:
+def latest_b2m_reading(doc: Mapping[str, Any], ps: PatientSeries) -> LatestB2M | None:
     """Flags of the latest B2M result from the engine's interpretation (:func:`interpret_b2m`).
 
     The monitor reports kinetics and alerts over time; what may be moving the latest single result
     (kidney function, inflammation, infection, drugs, method, censoring) is the engine's reading,
     with the eGFR the monitor computed for that date and the creatinine and CRP of the same window.
     """
-    try:
-        ps = parse_patient_series(patient)
-    except InputError:
-        return None  # the monitor refuses such input before any report is made
     results = ps.lab("b2m")
     latest = results[-1] if results else None
     if latest is None or latest.date is None:

@@ -2,8 +2,8 @@
 
 The PDF is the HTML report (:mod:`b2m.report.html`) laid out by WeasyPrint (Pango). The page is
 self-contained, so the renderer is given a URL fetcher that refuses every address: a report never
-reaches out, whatever its content says. :func:`write_report` runs the monitor on one patient
-document and writes its report as ``.pdf`` or ``.html``, atomically.
+reaches out, whatever its content says. :func:`write_report` writes the report of one monitored
+patient as ``.pdf`` or ``.html``, atomically.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from b2m.errors import B2MError, InputError
+from b2m.monitor.monitor import MonitorResult
+from b2m.monitor.series import PatientSeries
 from b2m.report.html import AUDIENCES, Audience, render_html
 
 REPORT_SUFFIXES: tuple[str, ...] = (".pdf", ".html", ".htm")
@@ -47,43 +49,13 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-def render_pdf(doc: Mapping[str, Any], patient: Mapping[str, Any], audience: Audience) -> bytes:
+def render_pdf(doc: Mapping[str, Any], patient: PatientSeries, audience: Audience) -> bytes:
     """The report of one patient for ``audience`` as PDF bytes."""
     return html_to_pdf(render_html(doc, patient, audience))
 
 
-def _one_patient(raw: object, patient_id: str | None) -> Mapping[str, Any]:
-    """The one patient of the document: the only one, or the one whose ``id`` is ``patient_id``."""
-    items: list[Mapping[str, Any]] = []
-    for i, item in enumerate(raw if isinstance(raw, list) else [raw]):
-        if not isinstance(item, Mapping):
-            where = f"[{i}]" if isinstance(raw, list) else "FILE"
-            raise InputError(where, f"expected a patient object, got {type(item).__name__}", "a JSON object")
-        items.append(item)
-    if patient_id is not None:
-        chosen = [item for item in items if str(item.get("id")) == patient_id]
-        if not chosen:
-            ids = ", ".join(str(item.get("id")) for item in items)
-            raise InputError("--patient", f"no patient with id {patient_id!r} in the document", ids or "(none)")
-        return chosen[0]
-    if len(items) != 1:
-        ids = ", ".join(str(item.get("id")) for item in items[:20])
-        raise InputError(
-            "FILE",
-            f"the document holds {len(items)} patients and a report is for one",
-            f"--patient ID, one of {ids}" if items else "one patient object",
-        )
-    return items[0]
-
-
-def write_report(raw: object, audience: Audience, out: Path, *, patient_id: str | None = None) -> Path:
-    """Monitor one patient of a document (docs/monitor-contract.md) and write its report to ``out``.
-
-    The format follows the suffix (``.pdf``, ``.html``). The file is written next to ``out`` under
-    a temporary name and moved into place only when complete.
-    """
-    from b2m.monitor.monitor import monitor_patient
-
+def check_report_target(out: Path, audience: str) -> str:
+    """Refuse an unknown format, audience or a missing folder before any work; the format's suffix."""
     suffix = out.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
         raise InputError("--output", f"unknown report format {out.suffix or '(no suffix)'!r}", "OUT.pdf or OUT.html")
@@ -91,9 +63,17 @@ def write_report(raw: object, audience: Audience, out: Path, *, patient_id: str 
         raise InputError("--audience", f"unknown audience {audience!r}", " or ".join(AUDIENCES))
     if not out.parent.is_dir():
         raise InputError("--output", f"no such directory: {out.parent}", "an existing directory")
-    patient = _one_patient(raw, patient_id)
-    doc = monitor_patient(patient).to_dict()
-    html = render_html(doc, patient, audience)
+    return suffix
+
+
+def write_report(result: MonitorResult, audience: Audience, out: Path) -> Path:
+    """Write the report of one monitored patient (:func:`b2m.monitor.monitor.monitor_patient`) to ``out``.
+
+    The format follows the suffix (``.pdf``, ``.html``). The file is written next to ``out`` under
+    a temporary name and moved into place only when complete.
+    """
+    suffix = check_report_target(out, audience)
+    html = render_html(result.to_dict(), result.series, audience)
     data = html_to_pdf(html) if suffix == ".pdf" else html.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 import b2m
+from b2m.io.models import PatientDocument
 from b2m.service import problems
 from b2m.service.access import ACCESS_KEY, enforce, route_rule
 from b2m.service.audit import AuditMiddleware
@@ -27,20 +29,6 @@ from b2m.service.settings import Settings, from_environment
 
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 log = logging.getLogger("b2m.service")
-
-# The patient document of `b2m assess` (README, "JSON contract"), as far as the API documents it until the edge's
-# pydantic models give its full schema: an object; the engine validates every key and answers 422 otherwise.
-PATIENT_DOCUMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "One patient in the JSON contract of `b2m assess` (README). Unknown keys are refused (422).",
-    "properties": {
-        "id": {"type": "string", "maxLength": 64},
-        "age": {"type": "number", "minimum": 0, "maximum": 130},
-        "sex": {"type": "string", "enum": ["female", "male"]},
-        "labs": {"type": "object"},
-        "cytogenetics": {"type": "object"},
-    },
-}
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -89,7 +77,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
     )
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["PatientDocument"] = PATIENT_DOCUMENT_SCHEMA
+    _add_model_schema(components.setdefault("schemas", {}), PatientDocument)
     components["securitySchemes"] = {
         "OAuth2": {"type": "oauth2", "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}}},
         "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "b2m_session"},
@@ -112,6 +100,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     }
     app.openapi_schema = schema
     return schema
+
+
+def _add_model_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
+    """A model of the edge (and the models it uses) as components of the OpenAPI document."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas[model.__name__] = schema
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:

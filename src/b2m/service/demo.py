@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from b2m.monitor.series import parse_patient_series
+from b2m.io.series import parse_patient_series
 from b2m.service import store
 from b2m.service.accounts import create_user, team_named
 from b2m.service.db.engine import write_session

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from b2m.monitor.series import LONG_ANALYTES
+from b2m.io.series import LONG_ANALYTES
 
 Role = Literal["clinician", "lab", "patient", "admin"]
 Analyte = Literal[LONG_ANALYTES]  # type: ignore[valid-type]

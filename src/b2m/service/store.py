@@ -28,11 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from b2m.errors import InputError, short
-from b2m.monitor.series import IFE_KEY, MARROW_KEY, parse_date, parse_patient_series
+from b2m.io.series import parse_patient_series
+from b2m.monitor.series import IFE_KEY, MARROW_KEY, PatientSeries
 from b2m.service.db.models import Patient, Result, ResultBatch
 from b2m.service.problems import Conflict
 from b2m.service.schemas import ResultIn, ResultOut
-from b2m.units import LAB_NAMES, Censored, parse_lab
+from b2m.units import LAB_NAMES, Censored
 
 THERAPY = "therapy_line"
 IMAGING = "imaging_event"
@@ -153,15 +154,27 @@ def _unused(r: ResultIn, where: str) -> None:
         raise InputError(f"{where}.unit", f"unit {short(r.unit)} for marrow plasma cells", "% or none")
 
 
+def _dates(ps: PatientSeries) -> tuple[dt.date, dt.date | None]:
+    """The date (and a therapy line's end) of the one entry of a one-result series, as the edge read it."""
+    for labs in ps.labs.values():
+        return ps.date_of(labs[0]), None
+    if ps.marrow:
+        return ps.marrow[0].date, None
+    if ps.immunofixation:
+        return ps.immunofixation[0].date, None
+    if ps.therapy_lines:
+        return ps.therapy_lines[0].start, ps.therapy_lines[0].end
+    return ps.imaging_events[0].date, None
+
+
 def to_row(r: ResultIn, where: str) -> Row:
     """Validate one result through the engine's edge; refusals name the request's field."""
     _unused(r, where)
-    date = parse_date(r.date, f"{where}.date")
-    end = parse_date(r.end, f"{where}.end") if r.end is not None else None
     try:
-        parse_patient_series(_entry_document(r))
+        ps = parse_patient_series(_entry_document(r))
     except InputError as e:
         raise _refield(e, where) from None
+    date, end = _dates(ps)
     row = Row(
         analyte=r.analyte,
         date=date,
@@ -176,8 +189,7 @@ def to_row(r: ResultIn, where: str) -> Row:
     )
     if r.analyte not in LAB_NAMES:
         return row
-    lab = parse_lab(r.analyte, _entry_document(r)["series"][r.analyte][0], field=where)
-    assert lab is not None  # parse_patient_series refused a missing value
+    lab = ps.lab(r.analyte)[0]  # read by the unit layer (parse_lab) inside the edge
     value = lab.value
     magnitude = value.bound if isinstance(value, Censored) else value
     return replace(

@@ -2,6 +2,16 @@
 
 from b2m.units.analytes import ANALYTES, LAB_NAMES, Analyte
 from b2m.units.censored import Censored
-from b2m.units.labvalue import LabValue, parse_lab, parse_number, unit_factor
+from b2m.units.labvalue import CENSORED_PATTERN, LabValue, parse_lab, parse_number, unit_factor
 
-__all__ = ["ANALYTES", "LAB_NAMES", "Analyte", "Censored", "LabValue", "parse_lab", "parse_number", "unit_factor"]
+__all__ = [
+    "ANALYTES",
+    "CENSORED_PATTERN",
+    "LAB_NAMES",
+    "Analyte",
+    "Censored",
+    "LabValue",
+    "parse_lab",
+    "parse_number",
+    "unit_factor",
+]

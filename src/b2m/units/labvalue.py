@@ -16,7 +16,9 @@ from b2m.units.analytes import ANALYTES, LAB_NAMES, Analyte
 from b2m.units.censored import Censored, Direction
 from b2m.units.registry import normalise_unit_text, parse_unit, round_sig
 
-_CENSORED = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$")
+# A censored result as text ("<0.5", ">= 20", "≤0.2"); also the JSON Schema pattern of censored values.
+CENSORED_PATTERN = r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*$"
+_CENSORED = re.compile(CENSORED_PATTERN)
 _NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
 _DIRECTIONS: dict[str, Direction] = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "≤": "<=", "≥": ">="}
 # Units are short; anything longer, or with characters no unit spelling uses ("mg/L=1", control
@@ -89,6 +91,9 @@ def _factor(key: str, unit: str) -> float:
     return float(q.magnitude) / float(canon.magnitude)
 
 
+# Both below are pure functions of short strings (units are at most MAX_UNIT_CHARS), called for every lab
+# value: cached, the unit layer reads a value in microseconds (a service reads one patient per request).
+@lru_cache(maxsize=1024)
 def canonical_spelling(key: str, unit: str) -> str:
     """Older HL7 feeds send upper case ("MG/L"); match the analyte's spellings case-insensitively
     first, because pint would read "MG" as megagram."""

@@ -223,6 +223,15 @@ def compare_concordance(
     so = SortedOutcomes.from_arrays(rows["_time"].to_numpy(), rows["_event"].to_numpy())
     codes = {x: stage_codes(rows, x) for x in systems}
     sizes = {x: len(STAGES[x]) for x in systems}
+    single = {x: STAGES[x][int(codes[x][0])] for x in systems if np.unique(codes[x]).size < 2}
+    if single:
+        # Every pair is tied on such a system, so its C is 0.5 by construction: not a finding, and a
+        # difference against it would only restate the other system's C.
+        raise NotEstimable(
+            f"every patient staged by all of {', '.join(SYSTEM_LABELS[x] for x in systems)} has "
+            + " and ".join(f"{SYSTEM_LABELS[x]} stage {stage}" for x, stage in single.items())
+            + ": with fewer than two stages populated a system cannot discriminate (its C is 0.5 by construction)"
+        )
     notes: list[str] = []
     ones = np.ones(so.n)
     g0: FloatArray | None = censoring_survival(so, ones)

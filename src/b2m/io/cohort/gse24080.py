@@ -79,11 +79,12 @@ def _num(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().cast(pl.Float64, strict=False)
 
 
-def load(*, ldh_uln_u_l: float | None = None) -> ExampleCohort:
+def load(*, ldh_uln_u_l: float | None = None, ldh_uln_chosen_by: str = "the user") -> ExampleCohort:
     """The bundled GSE24080 cohort, staged (ISS, R-ISS, R2-ISS) with every unknown left unknown.
 
     ``ldh_uln_u_l``: the LDH upper limit of normal to *assume* (the data give none). Without it LDH
-    cannot be called high or normal and R-ISS / R2-ISS widen accordingly.
+    cannot be called high or normal and R-ISS / R2-ISS widen accordingly. ``ldh_uln_chosen_by`` names
+    who chose it, in the stated assumption and the provenance ("the user", "b2m demo").
     """
     if ldh_uln_u_l is not None:
         lo, hi = ANALYTES["ldh"].plausible
@@ -131,13 +132,15 @@ def load(*, ldh_uln_u_l: float | None = None) -> ExampleCohort:
         "n_patients": table.height,
         "time_unit": "months from registration",
         "ldh_uln_u_l": ldh_uln_u_l,
-        "ldh_uln_source": "assumed by the user (the data give none)" if ldh_uln_u_l is not None else "unknown",
+        "ldh_uln_source": (
+            f"assumed by {ldh_uln_chosen_by} (the data give none)" if ldh_uln_u_l is not None else "unknown"
+        ),
     }
     assumptions = (
         (
             f"LDH upper limit of normal ASSUMED to be {ldh_uln_u_l:g} U/L for every patient: GSE24080 reports LDH "
-            "without the reporting laboratory's upper limit, so 'LDH high' (used by R-ISS and R2-ISS) rests on "
-            "this user-supplied value.",
+            f"without the reporting laboratory's upper limit, so 'LDH high' (used by R-ISS and R2-ISS) rests on "
+            f"this value, chosen by {ldh_uln_chosen_by}.",
         )
         if ldh_uln_u_l is not None
         else ()

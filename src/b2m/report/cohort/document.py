@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 import b2m
-from b2m.cohort.publication import completeness, registry_note
+from b2m.cohort.publication import completeness, published_note
 from b2m.cohort.renal import b2m_by_egfr
 from b2m.cohort.survival import CohortAnalysis
 from b2m.kidney.ckd_epi_2021_creatinine import RULE as CKD_EPI_2021
@@ -47,8 +47,8 @@ def build_document(
         "b2m_version": b2m.__version__,
         "provenance": dict(provenance),
         "assumptions": list(assumptions),
-        # patient identifiers are never written into registry output (small-count suppression on)
-        "data_notes": [registry_note(x, n) for x in notes],
+        # counts, never patient identifiers (with small-count suppression, small counts as "<N")
+        "data_notes": [published_note(x, n) for x in notes],
         "min_cell_count": n,
         "data_completeness": completeness(table, n),
         "egfr_equation": {"id": CKD_EPI_2021.id, "title": CKD_EPI_2021.title, "doi": CKD_EPI_2021.source.doi},

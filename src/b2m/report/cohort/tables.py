@@ -132,14 +132,25 @@ def csv_files(doc: Mapping[str, Any], out: Path) -> tuple[Path, ...]:
                 "uno_upper",
                 "bootstrap",
                 "seed",
+                "not_estimable",
             ],
             [
-                (c["endpoint"], "+".join(c["systems"]), c["n"], c["events"], r["system"])
-                + (r["harrell"]["estimate"], r["harrell"]["lower"], r["harrell"]["upper"])
-                + ((r["uno"]["estimate"], r["uno"]["lower"], r["uno"]["upper"]) if r["uno"] else (None,) * 3)
-                + (c["bootstrap"], c["seed"])
-                for c in s["concordance"]
-                for r in c["rows"]
+                *[
+                    (c["endpoint"], "+".join(c["systems"]), c["n"], c["events"], r["system"])
+                    + (r["harrell"]["estimate"], r["harrell"]["lower"], r["harrell"]["upper"])
+                    + ((r["uno"]["estimate"], r["uno"]["lower"], r["uno"]["upper"]) if r["uno"] else (None,) * 3)
+                    + (c["bootstrap"], c["seed"], None)
+                    for c in s["concordance"]
+                    for r in c["rows"]
+                ],
+                # a comparison that could not be made says so, with why, instead of leaving no row
+                *[
+                    (endpoint, systems, None, None, system, *(None,) * 8, why)
+                    for key, why in s["skipped"].items()
+                    if key.startswith("concordance:")
+                    for _, endpoint, systems in [key.split(":", 2)]
+                    for system in systems.split("+")
+                ],
             ],
         ),
         _write_csv(

@@ -6,7 +6,6 @@ Nothing is stored and no patient is named in any log; a refusal is the command l
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,48 +31,14 @@ ASSESS_BODY = {
                 "oneOf": [
                     {"$ref": "#/components/schemas/PatientDocument"},
                     {"type": "array", "items": {"$ref": "#/components/schemas/PatientDocument"}, "maxItems": 1000},
-                ]
+                ],
+                "description": "The patient document of `b2m assess` (b2m.io.models.PatientDocument; README).",
             }
         }
     },
 }
 MAX_ASSESS_PATIENTS = 1000
 INLINE_PATIENTS = 4
-
-
-def decode_json(body: bytes) -> object:
-    """The request body as JSON; duplicate keys and lone surrogates are refused, as by the command line.
-
-    (Temporary adapter until the edge's document reader in ``b2m.io`` lands; it will replace this function.)
-    """
-
-    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for k, v in pairs:
-            if k in out:
-                raise InputError("body", f"duplicate key {k!r} in one object", "each key once per object")
-            out[k] = v
-        return out
-
-    try:
-        doc = json.loads(body.decode("utf-8"), object_pairs_hook=unique, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise InputError("body", "is not UTF-8 text", "a UTF-8 JSON document") from None
-    except json.JSONDecodeError as e:
-        raise InputError(
-            "body", f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}", "a JSON document"
-        ) from None
-    except RecursionError:
-        raise InputError("body", "JSON nested too deeply", "the patient contract (see README)") from None
-    try:
-        json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError("body", "contains a string that is not valid Unicode", "UTF-8 text") from None
-    return doc
-
-
-def _no_constant(name: str) -> object:
-    raise InputError("body", f"{name} is not a JSON number", "finite numbers")
 
 
 @router.post(
@@ -86,9 +51,11 @@ def _no_constant(name: str) -> object:
 async def assess(request: Request) -> Response:
     """Assess one patient object or an array of them: the JSON contract of ``b2m assess --format json``."""
     from b2m.assessment import assess as run
+    from b2m.io.documents import load_json
     from b2m.io.patient import parse_patients
 
-    raw = decode_json(await request.body())
+    # The edge's JSON checks (UTF-8, duplicate keys, lone surrogates, nesting), then its models.
+    raw = load_json(await request.body(), "body")
     if isinstance(raw, list) and len(raw) > MAX_ASSESS_PATIENTS:
         raise InputError("body", f"{len(raw)} patients in one request", f"at most {MAX_ASSESS_PATIENTS}; use /stage")
 
@@ -145,4 +112,4 @@ async def stage(
     )
 
 
-__all__ = ["decode_json", "os", "router"]
+__all__ = ["router"]

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from b2m.errors import InputError
+from b2m.monitor.series import PatientSeries
 from b2m.service import store
 from b2m.service.access import DB, CurrentCaller, CurrentPatient, reach_filter, rule
 from b2m.service.audit import record_in
@@ -110,12 +111,9 @@ def create_patient(request: Request, body: PatientCreate, caller: CurrentCaller)
     imaging events are stored as results, validated exactly as the command line validates them."""
     if "id" in body.document:
         raise InputError("document.id", "the document's id is the site_id", "no id in the document")
-    from b2m.monitor.series import parse_patient_series
+    from b2m.io.series import parse_patient_series
 
-    try:
-        parse_patient_series({**body.document, "id": body.site_id})
-    except InputError as e:
-        raise type(e)(f"document.{e.field}", e.problem, e.accepted, e.hint) from None
+    parse_patient_series({**body.document, "id": body.site_id}, prefix="document")
     details, results = _split(body.document)
     rows = store.to_rows(results, "document.results") if results else []
     state = request.scope["state"]
@@ -282,11 +280,13 @@ def stored_document(db: Session, patient: Patient) -> dict[str, Any]:
     return store.document(patient, db.scalars(store.current_results(patient.id)))
 
 
-def monitor_doc(db: Session, patient: Patient) -> tuple[dict[str, Any], dict[str, Any]]:
+def monitor_doc(db: Session, patient: Patient) -> tuple[dict[str, Any], PatientSeries]:
+    """The monitor's JSON of the stored series, and the series as the edge read it."""
+    from b2m.io.series import parse_patient_series
     from b2m.monitor.monitor import monitor_patient
 
-    doc = stored_document(db, patient)
-    return monitor_patient(doc).to_dict(), doc
+    series = parse_patient_series(stored_document(db, patient))
+    return monitor_patient(series).to_dict(), series
 
 
 @router.get(
@@ -378,8 +378,8 @@ async def report(
         from b2m.report.pdf import html_to_pdf
 
         with request.app.state.sessions() as db:
-            doc, raw = monitor_doc(db, patient)
-        html = render_html(doc, raw, audience)
+            doc, series = monitor_doc(db, patient)
+        html = render_html(doc, series, audience)
         return html_to_pdf(html) if format == "pdf" else html.encode("utf-8")
 
     body = await run_in_threadpool(render)

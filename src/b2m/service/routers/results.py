@@ -4,6 +4,7 @@ and clinicians: every row through the same checks as one posted result; the whol
 from __future__ import annotations
 
 import io
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -71,6 +72,16 @@ def read_rows(data: bytes, suffix: str) -> list[dict[str, str | None]]:
     ]
 
 
+_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+
+
+def _as_json(cell: str) -> object:
+    """A number cell as JSON carries a number (850 an integer, 3.2 a float); other text (``<0.5``) as text."""
+    if not _NUMBER.match(cell):
+        return cell
+    return int(cell) if cell.lstrip("+-").isdigit() else float(cell)
+
+
 def _result(row: dict[str, str | None], where: str) -> ResultIn:
     clonal_text = row.get("clonal")
     clonal = None
@@ -81,7 +92,12 @@ def _result(row: dict[str, str | None], where: str) -> ResultIn:
                 f"{where}.clonal", f"expected true or false, got {short(clonal_text)}", "true/false, yes/no, 1/0"
             )
         clonal = low in _TRUE
-    fields = {k: row.get(k) for k in COLUMNS if k not in ("patient_id", "clonal") and row.get(k) is not None}
+    fields: dict[str, object] = {
+        k: row[k] for k in COLUMNS if k not in ("patient_id", "clonal") and row.get(k) is not None
+    }
+    for k in ("value", "lower_limit", "upper_limit"):
+        if k in fields:
+            fields[k] = _as_json(str(fields[k]))
     if "value" not in fields:
         raise InputError(f"{where}.value", "value is missing", 'a number or a censored value such as "<0.5"')
     try:
