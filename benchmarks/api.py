@@ -61,10 +61,9 @@ def bench_app() -> FastAPI:
     """The uvicorn factory: the service, plus the bare route (declared public, so it passes the same
     middleware and the same access dependency as every route)."""
     from b2m.service.access import rule
-    from b2m.service.app import create_app
-    from b2m.service.settings import from_environment
+    from b2m.service.app import app_from_environment
 
-    app = create_app(from_environment())
+    app = app_from_environment()  # as `b2m serve` builds it
 
     @app.post("/bench/bare", **rule(public=True))
     async def bare(request: Request) -> object:

@@ -7,8 +7,9 @@ patient are serialised and the second sees what the first stored.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite lets one writer in at a time and makes the others sleep and retry (up to 100 ms a sleep): the threads
+# of one worker queue here instead, so that only one of them at a time waits on the database's lock.
+_SQLITE_WRITERS = threading.Lock()
+
+
 @contextmanager
 def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose transaction is a write (BEGIN IMMEDIATE on SQLite); committed on success."""
-    with factory() as session:
+    bind = factory.kw.get("bind")
+    queue = _SQLITE_WRITERS if isinstance(bind, Engine) and is_sqlite(bind) else nullcontext()
+    with queue, factory() as session:
         session.connection(execution_options=WRITE)
         try:
             yield session
