@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from typer.exceptions import Abort, TyperException
 
+from b2m.cli.service import serve, user_app
 from b2m.errors import B2MError, InputError
 
 if TYPE_CHECKING:
@@ -450,6 +451,9 @@ def cohort_values(
     if summary.audit_rows is not None:
         sys.stderr.write(f"b2m: audit trail, {summary.audit_rows:,} measurements -> {audit_trail}\n")
 
+
+app.command("serve")(serve)
+app.add_typer(user_app, name="user")
 
 # The flag that sets each option field, so that an option's error names what the user typed.
 OPTION_FLAGS = {
