@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the HTTP client the service tests use (Starlette's TestClient takes httpx2 too)
 import pytest
 from sqlalchemy import func, select
 
