@@ -56,7 +56,7 @@ def test_no_private_name_is_imported_from_another_package() -> None:
 
 @pytest.mark.parametrize(
     "package",
-    ["units", "kidney", "rules", "interpret", "monitor", "cohort", "engines", "io", "report", "cli"],
+    ["units", "kidney", "rules", "interpret", "monitor", "cohort", "engines", "io", "report", "cli", "service"],
 )
 def test_every_package_says_what_it_holds(package: str) -> None:
     """Every package's ``__init__`` (or module) starts with a docstring: the layout explains itself."""

@@ -282,7 +282,9 @@ def test_stage_file(b2m, tmp_path: Path, suffix: str) -> None:  # type: ignore[n
     ("content", "needle"),
     [
         ("id,b2m_mg_l\n1,2\n", "missing column"),
-        (CSV.replace("a,2.0", "a,<0.5"), "row 1"),
+        # Issue 10 made censored values valid batch input (staged by direction: tests/test_stage_files.py);
+        # a censored bound outside the plausible range (B2M 0.05-250 mg/L) is still refused, naming the row.
+        (CSV.replace("a,2.0", "a,<0.01"), "row 1"),
         (CSV.replace("a,2.0", "a,4200"), "implausible"),
         (CSV.replace("false,false,false,false", "false,maybe,false,false"), "t4_14"),
         ("", "CSV"),

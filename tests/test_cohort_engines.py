@@ -10,6 +10,7 @@ SparkSession serves the whole test session; the Spark tests are few and small.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -280,3 +281,31 @@ def test_audit_trail_written_by_the_engine_equals_the_returned_one(
         assert _sorted_trail(got).equals(_sorted_trail(returned.provenance)), mode
     with pytest.raises(InputError, match="audit_trail"):
         load_cohort(files["labs.parquet"], engine=engine, provenance="none", audit_trail=tmp_path / "x.parquet", **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb", "spark"])
+def test_audit_trail_csv_has_no_spreadsheet_formula(engine: str, spark: Any, tmp_path: Path) -> None:
+    """The audit trail is written by the engine: a source id or unit as received that a spreadsheet would
+    run (``=``, ``+``, ``-``, ``@``, tab, CR; OWASP "CSV Injection") is written with a leading quote by
+    every engine's CSV sink, and a negative number stays a number."""
+    labs = pl.DataFrame(
+        {
+            "patient_id": ["A", "A", "B"],
+            "analyte": ["b2m", "albumin", "b2m"],
+            "value": ["6.1", "4.0", "2.0"],
+            "unit": ["mg/L", "=1+1", "mg/L"],
+            "date": [dt.date(2020, 3, 1)] * 3,
+            "source_id": ["=HYPERLINK(1)", "@SUM(1)", "-5"],
+        }
+    )
+    labs.write_parquet(tmp_path / "labs.parquet")
+    patients = pl.DataFrame({"patient_id": ["A", "B"], "index_date": [dt.date(2020, 3, 1)] * 2})
+    patients.write_parquet(tmp_path / "p.parquet")
+    kw: dict[str, Any] = {"spark": spark} if engine == "spark" else {}
+    trail = tmp_path / "audit.csv"
+    load_cohort(tmp_path / "labs.parquet", kind="long", patients=tmp_path / "p.parquet", engine=engine,
+                audit_trail=trail, **kw)  # fmt: skip
+    files = sorted(trail.rglob("*.csv")) if trail.is_dir() else [trail]
+    cells = [c for f in files for row in csv.reader(f.read_text(encoding="utf-8").splitlines()) for c in row]
+    assert "'=HYPERLINK(1)" in cells and "'@SUM(1)" in cells and "'=1+1" in cells and "-5" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not c[1:].isdigit())]

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from typer.exceptions import Abort, TyperException
 
+from b2m.cli.service import serve, user_app
 from b2m.errors import B2MError, InputError
 
 if TYPE_CHECKING:
@@ -182,7 +183,9 @@ def assess(
 
 @app.command()
 def stage(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet file with the batch columns (see README).")],
+    input: Annotated[
+        Path, typer.Argument(help="CSV (comma, semicolon or tab), Parquet or Excel .xlsx file with the batch columns.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .parquet (written atomically).")],
     on_invalid: Annotated[
         InvalidPolicy,
@@ -197,21 +200,21 @@ def stage(
     ] = None,
 ) -> None:
     """Stage ISS, R-ISS and R2-ISS for every row of a table."""
-    from b2m.io.batch import stage_file, total_work
+    from b2m.io.batch import estimated_rows, stage_file
     from b2m.io.models.options import StageOptions
+    from b2m.io.publish import interruptible
 
     policy = _options(StageOptions, on_invalid=on_invalid.value).on_invalid
+    notes: list[str] = []  # said after the run: a refused file gets its one error line only
+    note = notes.append
 
-    total = total_work(input) if input.is_file() else 0
     show = (
         progress
         if progress is not None
-        else (
-            sys.stderr.isatty() and (total > PROGRESS_MIN_BYTES or (input.suffix == ".parquet" and total > 1_000_000))
-        )
+        else sys.stderr.isatty() and input.is_file() and (input.stat().st_size > PROGRESS_MIN_BYTES)
     )
     if not show:
-        rows = stage_file(input, output, on_invalid=policy)
+        rows = interruptible(lambda: stage_file(input, output, on_invalid=policy, notice=note))
     else:
         with Progress(
             TextColumn("staging"),
@@ -221,8 +224,14 @@ def stage(
             console=Console(file=sys.stderr),
             transient=True,
         ) as bar:
-            task = bar.add_task("stage", total=total or None)
-            rows = stage_file(input, output, progress=lambda n: bar.advance(task, n), on_invalid=policy)
+            task = bar.add_task("stage", total=estimated_rows(input))
+            rows = interruptible(
+                lambda: stage_file(
+                    input, output, progress=lambda n: bar.advance(task, n), on_invalid=policy, notice=note
+                )
+            )
+    for text in notes:
+        sys.stderr.write(f"b2m: note: {text}\n")
     sys.stderr.write(f"b2m: staged {rows:,} rows -> {output}\n")
 
 
@@ -555,6 +564,7 @@ def cohort_values(
     """Lab values at diagnosis and ISS / R-ISS / R2-ISS for every patient, with their audit trail."""
     from b2m.io.cohort.values import parse_window, write_values
     from b2m.io.models.options import CohortValuesOptions
+    from b2m.io.publish import interruptible
 
     options = _options(
         CohortValuesOptions,
@@ -566,19 +576,21 @@ def cohort_values(
         fish_concept_ids=_fish_concepts(fish_concept or []) or None,
         audit_rows=audit_rows.value,
     )
-    summary = write_values(
-        input,
-        output,
-        kind=options.kind,
-        patients=patients,
-        engine=options.engine,
-        window_days=options.window,
-        policy=options.policy,
-        ldh_uln_u_l=options.ldh_uln_u_l,
-        audit_trail=audit_trail,
-        audit_rows=options.audit_rows,
-        unit_report=unit_report,
-        fish_concept_ids=options.fish_concepts,
+    summary = interruptible(
+        lambda: write_values(
+            input,
+            output,
+            kind=options.kind,
+            patients=patients,
+            engine=options.engine,
+            window_days=options.window,
+            policy=options.policy,
+            ldh_uln_u_l=options.ldh_uln_u_l,
+            audit_trail=audit_trail,
+            audit_rows=options.audit_rows,
+            unit_report=unit_report,
+            fish_concept_ids=options.fish_concepts,
+        )
     )
     for note in summary.notes:
         sys.stderr.write(f"b2m: note: {note}\n")
@@ -587,6 +599,9 @@ def cohort_values(
     if summary.audit_rows is not None:
         sys.stderr.write(f"b2m: audit trail, {summary.audit_rows:,} measurements -> {audit_trail}\n")
 
+
+app.command("serve")(serve)
+app.add_typer(user_app, name="user")
 
 # The flag that sets each option field, so that an option's error names what the user typed.
 OPTION_FLAGS = {
@@ -648,4 +663,8 @@ def main() -> None:
         if os.environ.get("B2M_DEBUG"):
             raise
         _fail(f"internal error ({type(e).__name__}: {e}); please report it", 1)
+    except BaseException as e:  # a Rust panic in a reader (pyo3's PanicException is no Exception)
+        if type(e).__name__ != "PanicException" or os.environ.get("B2M_DEBUG"):
+            raise
+        _fail("internal error (a file reader failed); please report it", 1)
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import narwhals as nw
 import polars as pl
@@ -24,6 +24,7 @@ from b2m.rules.registry import output_columns, score_columns
 from b2m.rules.staging import staged
 
 ProvenanceMode = Literal["all", "used", "none"]
+FrameT = TypeVar("FrameT", nw.LazyFrame[Any], nw.DataFrame[Any])
 
 PATIENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "age": pl.Float64,
@@ -99,11 +100,21 @@ def staged_plan(frame: nw.LazyFrame[Any], ldh_uln_u_l: float | None, *, censored
     )
     if not censored:
         return staged(frame, StagingInputs.exact())
-    labs = ("b2m_mg_l", "albumin_g_dl", "ldh_u_l")  # the staging inputs a lab feed may censor
-    frame = frame.with_columns(*(e for col in labs for e in _interval(col)))
-    b2m, albumin, ldh = (NumExpr.bounded(f"{col}__lo", f"{col}__hi") for col in labs)
-    inputs = replace(StagingInputs.exact(), b2m_mg_l=b2m, albumin_g_dl=albumin, ldh_u_l=ldh)
-    return staged(frame, inputs).drop(*(f"{col}__{e}" for col in labs for e in ("lo", "hi")))
+    frame, inputs = censored_inputs(frame)
+    return staged(frame, inputs).drop(*INTERVAL_COLUMNS)
+
+
+CENSORABLE_INPUTS: tuple[str, ...] = ("b2m_mg_l", "albumin_g_dl", "ldh_u_l")  # staging inputs a lab may censor
+INTERVAL_COLUMNS: tuple[str, ...] = tuple(f"{col}__{e}" for col in CENSORABLE_INPUTS for e in ("lo", "hi"))
+
+
+def censored_inputs(frame: FrameT) -> tuple[FrameT, StagingInputs[nw.Expr]]:
+    """The staging inputs of a frame whose lab columns may hold a censored bound (``<column>__op`` set,
+    codes :data:`b2m.cohort.at_diagnosis.OPERATORS`): each becomes the interval where the true value
+    lies (:data:`INTERVAL_COLUMNS`, drop them after staging), so staging uses only its direction."""
+    frame = frame.with_columns(*(e for col in CENSORABLE_INPUTS for e in _interval(col)))
+    b2m, albumin, ldh = (NumExpr.bounded(f"{col}__lo", f"{col}__hi") for col in CENSORABLE_INPUTS)
+    return frame, replace(StagingInputs.exact(), b2m_mg_l=b2m, albumin_g_dl=albumin, ldh_u_l=ldh)
 
 
 # Lab columns that may hold a censored result -> the table column that shows it.

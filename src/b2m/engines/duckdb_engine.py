@@ -9,6 +9,7 @@ import narwhals as nw
 import polars as pl
 
 from b2m.engines.base import Engine, EngineName, counter, is_csv, to_arrow
+from b2m.engines.csv_safety import safe_frame
 from b2m.errors import InputError
 
 if TYPE_CHECKING:
@@ -75,11 +76,10 @@ class DuckDBEngine(Engine):
         return nw.from_native(self.con.table(name))
 
     def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
-        rel = frame.to_native()
         if is_csv(Path(path)):
-            rel.write_csv(path, header=True)
+            safe_frame(frame).to_native().write_csv(path, header=True)  # no cell a spreadsheet would run
         else:
-            rel.write_parquet(path)
+            frame.to_native().write_parquet(path)
 
     def close(self) -> None:
         for name in self._temp:

@@ -9,6 +9,7 @@ import narwhals as nw
 import polars as pl
 
 from b2m.engines.base import DENSE_LIMIT, Engine, EngineName, is_csv, to_arrow
+from b2m.engines.csv_safety import safe_frame
 from b2m.errors import InputError
 
 
@@ -86,8 +87,9 @@ class PolarsEngine(Engine):
         return nw.from_native(native.join(small.lazy(), on=on, how="left", maintain_order="left"))
 
     def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
-        native: pl.LazyFrame = frame.to_native()
         if is_csv(Path(path)):
-            native.sink_csv(path)
+            text_safe: pl.LazyFrame = safe_frame(frame).to_native()  # no cell a spreadsheet would run
+            text_safe.sink_csv(path)
         else:
+            native: pl.LazyFrame = frame.to_native()
             native.sink_parquet(path)

@@ -12,6 +12,7 @@ import narwhals as nw
 import polars as pl
 
 from b2m.engines.base import Engine, EngineName, is_csv, to_arrow
+from b2m.engines.csv_safety import safe_frame
 from b2m.errors import InputError
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ class SparkEngine(Engine):
 
     def sink(self, frame: nw.LazyFrame[Any], path: str) -> None:
         """A folder of part files at ``path`` (written by the executors, as Spark does)."""
+        if is_csv(Path(path)):
+            frame = safe_frame(frame)  # no cell a spreadsheet would run
         writer = frame.to_native().write.mode("overwrite")
         if is_csv(Path(path)):
             writer.option("header", "true").csv(path)

@@ -10,4 +10,5 @@
 - :mod:`b2m.io.batch` - ``b2m stage``: CSV / Parquet batch files, streamed
 - :mod:`b2m.io.columns` - typed columns from text (numbers, censored results, dates, yes/no) on any engine
 - :mod:`b2m.io.cohort` - cohort sources (wide, long lab feeds, OMOP CDM, GSE24080) and ``b2m cohort values``
+- :mod:`b2m.io.fhir` - FHIR R4 in (Bundle -> the contract documents) and out (mCODE CancerStage, Provenance)
 """

@@ -65,8 +65,29 @@ def as_date(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
         return nw.lit(None, dtype=nw.Date())
     c = nw.col(name)
     if dtype == nw.String:
-        return nw.when(c.str.contains(_DATE_RE)).then(c.str.strip_chars().str.slice(0, 10)).str.to_date("%Y-%m-%d")
+        return nw.when(_calendar_date(c)).then(c.str.strip_chars().str.slice(0, 10)).str.to_date("%Y-%m-%d")
     return c.cast(nw.Date())
+
+
+def _calendar_date(c: nw.Expr) -> nw.Expr:
+    """``YYYY-MM-DD...`` naming a day that exists (no 2026-02-30, no month 13): anything else is an
+    unknown date, never an engine error (every engine parses only what passed this test)."""
+    form = c.str.contains(_DATE_RE)
+    text = nw.when(form).then(c.str.strip_chars())
+
+    def part(start: int, length: int) -> nw.Expr:
+        return text.str.slice(start, length).cast(nw.Int32())
+
+    year, month, day = part(0, 4), part(5, 2), part(8, 2)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days = (
+        nw.when(month == 2)
+        .then(nw.when(leap).then(nw.lit(29)).otherwise(nw.lit(28)))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(nw.lit(30))
+        .otherwise(nw.lit(31))
+    )
+    return form & month.is_between(1, 12) & (day >= 1) & (day <= days)
 
 
 def as_flag(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
@@ -80,7 +101,10 @@ def as_flag(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
         return nw.when(c == 1).then(nw.lit(value=True)).when(c == 0).then(nw.lit(value=False))
     low = c.cast(nw.String()).str.strip_chars().str.to_lowercase()
     return (
-        nw.when(low.is_in(list(TRUE_FORMS))).then(nw.lit(value=True)).when(low.is_in(list(FALSE_FORMS))).then(nw.lit(value=False))
+        nw.when(low.is_in(list(TRUE_FORMS)))
+        .then(nw.lit(value=True))
+        .when(low.is_in(list(FALSE_FORMS)))
+        .then(nw.lit(value=False))
     )
 
 
@@ -95,8 +119,6 @@ def as_string(name: str, dtype: nw.dtypes.DType | None) -> nw.Expr:
     if dtype is None:
         return nw.lit(None, dtype=nw.String())
     return nw.col(name).cast(nw.String())
-
-
 
 
 def renamed(frame: nw.LazyFrame[Any], columns: Mapping[str, str] | None) -> nw.LazyFrame[Any]:

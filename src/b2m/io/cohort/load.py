@@ -76,6 +76,7 @@ from b2m.cohort import at_diagnosis as ad
 from b2m.cohort.assemble import EFS_SCHEMA, CohortData, ProvenanceMode, cohort_from_events
 from b2m.engines import Engine, EngineName, PolarsEngine, make_engine
 from b2m.errors import InputError
+from b2m.io.batch import check_input_file, engine_failure
 from b2m.io.cohort.long import events_from_long, patients_from_long
 from b2m.io.cohort.wide import load_wide
 from b2m.io.columns import renamed
@@ -121,6 +122,61 @@ def load_cohort(
     ``audit_trail``: write the audit trail of ``provenance`` ("all" or "used") to this .parquet or
     .csv path from the engine (bounded by the engine, not by this process; rows in no particular
     order; Spark writes a folder of parts) instead of returning it in ``provenance``."""
+    paths = _input_files(source, patients)
+    for path in paths:
+        check_input_file(path)  # empty, binary, a header too wide, an incomplete Parquet file: one line
+    try:
+        return _load_cohort(
+            source,
+            kind=kind,
+            engine=engine,
+            window_days=window_days,
+            policy=policy,
+            ldh_uln_u_l=ldh_uln_u_l,
+            patients=patients,
+            columns=columns,
+            provenance=provenance,
+            connection=connection,
+            spark=spark,
+            myeloma_concept_ids=myeloma_concept_ids,
+            fish_concept_ids=fish_concept_ids,
+            audit_trail=audit_trail,
+        )
+    except BaseException as e:  # an engine failing on a malformed file: one line, not a traceback
+        raise engine_failure(e, paths) from None
+
+
+def _input_files(*sources: object) -> list[Path]:
+    """The CSV / Parquet files among the sources (a folder: the tables in it)."""
+    files: list[Path] = []
+    for source in sources:
+        if not isinstance(source, str | os.PathLike):
+            continue
+        path = Path(source)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".parquet"))
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def _load_cohort(
+    source: object,
+    *,
+    kind: Kind,
+    engine: EngineName | Engine,
+    window_days: tuple[int, int],
+    policy: ad.Policy,
+    ldh_uln_u_l: float | None,
+    patients: object | None,
+    columns: Mapping[str, str] | None,
+    provenance: ProvenanceMode,
+    connection: duckdb.DuckDBPyConnection | None,
+    spark: SparkSession | None,
+    myeloma_concept_ids: Collection[int],
+    fish_concept_ids: Mapping[str, Collection[int]] | None,
+    audit_trail: str | os.PathLike[str] | None,
+) -> CohortData:
     if kind not in KINDS:
         raise InputError("kind", f"unknown kind {kind!r}", ", ".join(KINDS))
     if provenance not in ("all", "used", "none"):

@@ -3,8 +3,11 @@
 What a researcher or registry takes away instead of a one-off script: one row per patient (the
 value used for each analyte, censored ones as ``"<0.5"``, the stages and the stages still possible),
 optionally the audit trail (every measurement: used, or why not) and the unit report. Each file
-goes to a temporary file beside its target and replaces it only when every one is complete, so a
-run that fails (bad input, full disk) leaves what was there before.
+goes to a temporary file beside its target and they replace their targets together, through a
+roll-forward journal (:class:`b2m.io.publish.Outputs`): a run that fails (bad input, full disk) or
+is killed leaves what was there before, or, killed after every file was complete, the new set once
+the next run has completed the publish. A CSV cell a spreadsheet would run as a formula is written
+as text (:mod:`b2m.engines.csv_safety`).
 
 The audit trail is written by the engine (:func:`b2m.io.cohort.load_cohort`'s ``audit_trail``):
 it is never held in this process, so its size is bounded by the engine, not by memory here. Its rows
@@ -17,8 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from b2m.cohort import at_diagnosis as ad
 from b2m.engines import PolarsEngine
 from b2m.errors import InputError
 from b2m.io.cohort import load_cohort
+from b2m.io.publish import Outputs
 from b2m.rules.registry import staging_systems
 
 FORMATS: tuple[str, ...] = (".parquet", ".csv")
@@ -84,40 +86,8 @@ def _checked_outputs(outputs: Mapping[str, Path | None], inputs: Collection[obje
     return given
 
 
-def _temporary(field: str, target: Path) -> Path:
-    try:
-        fd, name = tempfile.mkstemp(prefix=".b2m-", suffix=target.suffix.lower(), dir=target.resolve().parent)
-    except OSError as e:
-        raise InputError(field, f"cannot write in {target.parent}: {e.strerror}", "a folder you can write to") from e
-    os.close(fd)
-    return Path(name)
-
-
-def _publish(tmp: Path, target: Path) -> None:
-    """``tmp`` replaces ``target``, with the permissions a new file would get (or the old file's):
-    a temporary file is private (0600), an output shared with a group should not be."""
-    if tmp.is_file():
-        if target.is_file():
-            mode = target.stat().st_mode & 0o777
-        else:
-            mask = os.umask(0)
-            os.umask(mask)
-            mode = 0o666 & ~mask
-        tmp.chmod(mode)
-    if target.exists() and (target.is_dir() or tmp.is_dir()):  # Spark writes folders
-        _remove(target)
-    tmp.replace(target)
-
-
 def _write(frame: pl.DataFrame, path: Path) -> None:
     PolarsEngine().sink(nw.from_native(frame.lazy()), str(path))  # the one .parquet / .csv writer
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _rows(path: Path) -> int:
@@ -151,10 +121,8 @@ def write_values(
         {"--output": output, "--audit-trail": audit_trail, "--unit-report": unit_report},
         [source, *([patients] if patients is not None else [])],
     )
-    temporary: dict[str, Path] = {}
-    try:
-        for field, target in targets.items():
-            temporary[field] = _temporary(field, target)
+    with Outputs(targets) as outputs:  # temporaries beside the targets, published together or not at all
+        temporary = {field: outputs.temporary(field) for field in targets}
         data = load_cohort(
             source,
             kind=kind,  # type: ignore[arg-type]  # the loader refuses an unknown kind by name
@@ -171,10 +139,6 @@ def write_values(
         if "--unit-report" in temporary:
             _write(data.unit_report, temporary["--unit-report"])
         audit = _rows(temporary["--audit-trail"]) if "--audit-trail" in temporary else None
-        for field, target in targets.items():  # every file is complete: now they replace their targets
-            _publish(temporary[field], target)
-    finally:
-        for tmp in temporary.values():
-            _remove(tmp)
+        outputs.publish()  # every file is complete: now they replace their targets, all together
     staged = {s.name: int(data.table[s.name].is_not_null().sum()) for s in staging_systems()}
     return ValuesSummary(data.table.height, staged, audit, tuple(str(n) for n in data.notes))

@@ -1,4 +1,8 @@
-"""The cohort report's numbers as flat CSV tables, made from its JSON document."""
+"""The cohort report's numbers as flat CSV tables, made from its JSON document.
+
+Every cell goes through :func:`b2m.engines.csv_safety.safe_cell`: a label from the data (a unit as
+received, a column name) that a spreadsheet would run as a formula is written as text.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from b2m.engines.csv_safety import safe_cell
+
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(header)
+        w.writerow([safe_cell(h) for h in header])
         for r in rows:
-            w.writerow(["" if v is None else v for v in r])
+            w.writerow(["" if v is None else safe_cell(v) for v in r])
     return path
 
 

@@ -1,0 +1,110 @@
+"""The service's configuration, read once from the environment.
+
+``B2M_ENV`` is ``production`` unless set to ``development``: outside development the service refuses to start
+without a configured secret (``B2M_SECRET_KEY``, at least 32 characters) and sets its cookies ``Secure``.
+``B2M_DATABASE_URL`` chooses the database (PostgreSQL for production, e.g.
+``postgresql+psycopg://b2m@db/b2m``); without it the embedded default is an SQLite file under the user's data
+directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from b2m.errors import B2MError
+
+Environment = Literal["development", "production"]
+MIN_SECRET_CHARS = 32
+# Values that must never be accepted as a secret (template placeholders, the obvious choices).
+KNOWN_DEFAULT_SECRETS = frozenset({"changeme", "change-me", "secret", "development", "dev", "b2m", "default"})
+
+
+class ConfigurationError(B2MError, RuntimeError):
+    """The service is not configured well enough to start."""
+
+
+def default_database_url() -> str:
+    """The embedded default: an SQLite file in the user's data directory (created when missing)."""
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("b2m", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'b2m.sqlite3'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    environment: Environment = "production"
+    token_minutes: int = 30  # bearer tokens are short-lived
+    session_hours: int = 8  # the web app's cookie session
+    login_window_minutes: int = 15
+    login_max_failures_per_user: int = 5  # within the window
+    login_max_failures_per_address: int = 30
+    max_body_bytes: int = 16 << 20  # JSON and uploads; a larger file is a cohort (b2m stage on the command line)
+    max_upload_bytes: int = 64 << 20  # stage uploads: streamed to disk, bounded memory
+    demo: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.development
+
+    def check(self) -> None:
+        """Refuse to run outside development with a missing, short or well-known secret."""
+        if self.development:
+            return
+        key = self.secret_key
+        if not key or key.strip().lower() in KNOWN_DEFAULT_SECRETS or len(key) < MIN_SECRET_CHARS:
+            raise ConfigurationError(
+                "B2M_SECRET_KEY is missing or too weak: outside development (B2M_ENV=development) the service needs "
+                f"a secret of at least {MIN_SECRET_CHARS} random characters, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``B2M_*`` variables; in development a missing secret becomes a random one per start."""
+    e = os.environ if env is None else env
+    raw_env = e.get("B2M_ENV", "production").strip().lower()
+    if raw_env not in ("development", "production"):
+        raise ConfigurationError(f"B2M_ENV must be development or production, not {raw_env!r}")
+    environment: Environment = "development" if raw_env == "development" else "production"
+    secret = e.get("B2M_SECRET_KEY", "")
+    if not secret and environment == "development":
+        # Never a fixed default: a random secret, so tokens simply end with the process. `b2m serve` passes one
+        # secret to all its workers through the environment.
+        secret = secrets.token_urlsafe(48)
+    settings = Settings(
+        database_url=e.get("B2M_DATABASE_URL") or default_database_url(),
+        secret_key=secret,
+        environment=environment,
+        token_minutes=_int(e, "B2M_TOKEN_MINUTES", 30, 1, 24 * 60),
+        session_hours=_int(e, "B2M_SESSION_HOURS", 8, 1, 24 * 7),
+        demo=e.get("B2M_DEMO", "") == "1",
+    )
+    settings.check()
+    return settings
+
+
+def _int(e: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = e.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number from {lo} to {hi}") from None
+    if not lo <= value <= hi:
+        raise ConfigurationError(f"{name} must be a whole number from {lo} to {hi}")
+    return value
