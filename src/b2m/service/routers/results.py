@@ -82,7 +82,7 @@ def _as_json(cell: str) -> object:
     return int(cell) if cell.lstrip("+-").isdigit() else float(cell)
 
 
-def _result(row: dict[str, str | None], where: str) -> ResultIn:
+def row_result(row: dict[str, str | None], where: str) -> ResultIn:
     clonal_text = row.get("clonal")
     clonal = None
     if clonal_text is not None:
@@ -135,7 +135,7 @@ async def upload(
             site = row.get("patient_id")
             if site is None:
                 raise InputError(f"{where}.patient_id", "patient_id is empty", "the site's identifier of a patient")
-            by_patient.setdefault(site, []).append((n, _result(row, where)))
+            by_patient.setdefault(site, []).append((n, row_result(row, where)))
         checked = {
             site: [(f"row {n + 2}", store.to_row(r, f"row {n + 2}")) for n, r in items]
             for site, items in by_patient.items()
