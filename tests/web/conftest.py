@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from b2m.service.db.engine import migrate
 from tests.service.conftest import PASSWORD, World, build_world
 
 
@@ -32,8 +34,10 @@ def csrf_of(client: TestClient) -> str:
 
 
 @pytest.fixture
-def web(sqlite_url: str) -> Iterator[World]:
-    w = build_world(sqlite_url)
+def web(tmp_path: Path) -> Iterator[World]:
+    url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
+    migrate(url)
+    w = build_world(url)
     with w.client:
         yield w
     w.app.state.engine.dispose()

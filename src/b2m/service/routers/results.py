@@ -43,7 +43,8 @@ _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
 
 
-def read_rows(data: bytes, suffix: str) -> list[dict[str, str | None]]:
+def read_rows(data: bytes, suffix: str, required: tuple[str, ...] = REQUIRED) -> list[dict[str, str | None]]:
+    """The rows of a long-format file as text cells (``required``: the columns that must be there)."""
     import polars as pl
 
     try:
@@ -59,7 +60,7 @@ def read_rows(data: bytes, suffix: str) -> list[dict[str, str | None]]:
         ) from None
     if len(set(df.columns)) != len(df.columns):
         raise FileFormatError("file", "a column appears twice", "each column once")
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in required if c not in df.columns]
     unknown = [c for c in df.columns if c not in COLUMNS]
     if missing or unknown:
         problem = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(unknown)}"

@@ -225,7 +225,7 @@ async def upload(
             checked.file_error = f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB"
             return 413, checked
         try:
-            cells = read_file(data, name)
+            cells = read_file(data, name, one_patient=True)
         except FileFormatError as e:
             checked.file_error = e.one_line()
             return 422, checked

@@ -24,7 +24,7 @@ from b2m.service.audit import record_in
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import Patient
 from b2m.service.problems import Conflict
-from b2m.service.routers.results import read_rows, row_result
+from b2m.service.routers.results import REQUIRED, read_rows, row_result
 
 SHOWN_ROWS = 500  # rows shown on the page (every refused row is shown, whatever its number)
 
@@ -164,8 +164,10 @@ def check_and_store(
     return out
 
 
-def read_file(data: bytes, filename: str) -> list[dict[str, str | None]]:
-    """The rows of an uploaded CSV or Parquet file (the API's reader; a bad file raises ``FileFormatError``)."""
+def read_file(data: bytes, filename: str, *, one_patient: bool = False) -> list[dict[str, str | None]]:
+    """The rows of an uploaded CSV or Parquet file (the API's reader; a bad file raises ``FileFormatError``).
+    ``one_patient``: the file is a patient page's, and its ``patient_id`` column may be left out."""
     name = filename.lower()
     suffix = ".parquet" if name.endswith(".parquet") else ".csv"
-    return read_rows(data, suffix)
+    required = tuple(c for c in REQUIRED if not (one_patient and c == "patient_id"))
+    return read_rows(data, suffix, required)

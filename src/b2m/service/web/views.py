@@ -3,8 +3,8 @@ engine, :func:`b2m.service.routers.patients.monitor_doc`), the alerts in the ord
 the timeline's JSON that the charts draw.
 
 The monitor's output depends only on the stored results, and every write bumps the patient's version, so it is
-kept per (patient, version) in a small in-process cache: a page read twice, or a list showing the same patients
-again, does not run the engine again. Nothing else is cached.
+kept per (database, patient, version) in a small in-process cache: a page read twice, or a list showing the same
+patients again, does not run the engine again. Nothing else is cached.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from b2m.service.db.models import Patient
 from b2m.service.routers.patients import monitor_doc
 
 CACHE_SIZE = 512
-_cache: OrderedDict[tuple[int, int], tuple[dict[str, Any], PatientSeries]] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int, str], tuple[dict[str, Any], PatientSeries]] = OrderedDict()
 _lock = threading.Lock()
 
 # What a clinician looks at first (issue 13): confirmed progression, progression awaiting confirmation, B2M rising
@@ -53,7 +53,9 @@ ALERT_TITLES: dict[str, str] = {
 
 def monitored(db: Session, patient: Patient) -> tuple[dict[str, Any], PatientSeries]:
     """The monitor's output and the series of the stored patient (cached per patient version)."""
-    key = (patient.id, patient.version)
+    # The database and the record's creation time are in the key: a process serving (or testing) several
+    # databases never mixes their patients of the same id and version.
+    key = (str(db.get_bind().engine.url), patient.id, patient.version, str(patient.created_at))
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
