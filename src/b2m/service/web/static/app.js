@@ -236,6 +236,7 @@
           var build = builders[el.getAttribute("data-chart")];
           if (!build || el.getAttribute("data-drawn")) { return; }
           el.setAttribute("data-drawn", "1");
+          if (!range(tl)) { el.textContent = "No results to draw yet."; return; }
           try { made.push({ el: el, u: build(el, tl) }); } catch (err) { el.textContent = "The chart could not be drawn; the values are in the table below."; }
         });
         g.setAttribute("data-ready", "1");
