@@ -87,6 +87,7 @@ def _check(page: Any, name: str) -> None:
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=str(ARTIFACTS / f"{name}-desktop.png"), full_page=True)
     page.set_viewport_size(PHONE)
+    page.wait_for_timeout(500)  # the charts follow a resize after a short debounce (app.js)
     page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     wide = page.locator("main *, header *").evaluate_all(
