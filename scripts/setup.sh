@@ -45,6 +45,17 @@ if [ ! -x /usr/lib/postgresql/15/bin/postgres ] && [ "$(id -u)" = 0 ] && command
     || echo "setup: could not install postgresql-15; the PostgreSQL storage tests need it" >&2
   [ "$had_policy" = 1 ] || rm -f "$policy"
 fi
+# Chromium for the web app's browser tests (Playwright drives Debian's /usr/bin/chromium; no browser is downloaded:
+# PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD below). Debian only, as root, only when missing; never fails the setup (the
+# browser tests then fail under CI, and are skipped with a reason elsewhere).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "setup: installing chromium (web app browser tests)" >&2
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+        >/dev/null 2>&1; } \
+    || echo "setup: could not install chromium; the web app's browser tests need /usr/bin/chromium" >&2
+fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -63,7 +63,33 @@ POLICY: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/stage"): {"clinician": "any", "lab": "any"},
     ("GET", "/api/v1/audit"): ADMIN,
     ("GET", "/api/v1/audit/export"): ADMIN,
+    # The web app (issue 13): the same principles for its pages and forms.
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/calculators"): EVERYONE,
+    ("GET", "/calculators/{name}"): EVERYONE,
+    ("GET", "/patients"): {"clinician": "team"},
+    ("GET", "/patients/{patient_id}"): {"clinician": "team"},
+    ("GET", "/patients/{patient_id}/timeline.json"): {"clinician": "team"},
+    ("POST", "/patients/{patient_id}/results"): {"clinician": "team"},
+    ("POST", "/patients/{patient_id}/upload"): {"clinician": "team"},
+    ("GET", "/my"): {"patient": "any"},
+    ("GET", "/my/timeline.json"): {"patient": "any"},
+    ("GET", "/lab"): {"lab": "any"},
+    ("POST", "/lab/results"): {"lab": "any"},
+    ("POST", "/lab/upload"): {"lab": "any"},
+    ("GET", "/admin"): ADMIN,
+    ("POST", "/admin/users"): ADMIN,
+    ("POST", "/admin/users/{user_id}/disable"): ADMIN,
+    ("POST", "/admin/users/{user_id}/enable"): ADMIN,
+    ("POST", "/admin/teams"): ADMIN,
+    ("POST", "/admin/teams/{team_id}/members"): ADMIN,
+    ("GET", "/admin/audit"): ADMIN,
 }
+# Pages that read or write patient data (the web app's counterparts of /api/v1/patients...).
+WEB_CLINICAL = ("/patients", "/my", "/lab/")
 
 _n = itertools.count(1)
 STAGE_CSV = (
@@ -95,7 +121,7 @@ def test_policy_keeps_the_issue_s_principles() -> None:
     for (method, path), want in POLICY.items():
         if want == PUBLIC:
             continue
-        clinical = path.startswith("/api/v1/patients") or path == "/api/v1/results/upload"
+        clinical = path.startswith(("/api/v1/patients", *WEB_CLINICAL)) or path == "/api/v1/results/upload"
         if clinical:
             assert "admin" not in want, f"{method} {path}: an admin reads no clinical data"
         if method != "GET":
@@ -131,6 +157,7 @@ def _call(world: World, method: str, path: str, who: str | None, target: int) ->
         "patient_id": target,
         "user_id": world.users["clinician-b"],
         "team_id": world.teams["a"],
+        "name": "iss",
     }
     if "{result_id}" in path:
         params["result_id"] = _result_for(world, target)
@@ -162,6 +189,19 @@ def _call(world: World, method: str, path: str, who: str | None, target: int) ->
         kw["files"] = {"file": ("labs.csv", csv.encode(), "text/csv")}
     if path == "/api/v1/stage":
         kw["files"] = {"file": ("batch.csv", STAGE_CSV, "text/csv")}
+    site = "SITE-A" if target == world.own else "SITE-B"
+    form = {
+        "/patients/{patient_id}/results": {"analyte": "crp", "date": day, "value": "4", "unit": "mg/L"},
+        "/lab/results": {"patient_id": site, "analyte": "crp", "date": day, "value": "4", "unit": "mg/L"},
+        "/admin/users": {"username": f"web{n}", "roles": ["lab"]},
+        "/admin/teams": {"name": f"webteam{n}"},
+        "/admin/teams/{team_id}/members": {"user_id": str(world.users["clinician"])},
+    }.get(path)
+    if method != "GET" and form is not None:
+        kw["data"] = form
+    if path in ("/patients/{patient_id}/upload", "/lab/upload"):
+        csv = f"patient_id,analyte,date,value,unit\n{site},crp,{day},4,mg/L\n"
+        kw["files"] = {"file": ("labs.csv", csv.encode(), "text/csv")}
     return world.client.request(method, url, headers=headers, **kw).status_code
 
 
@@ -187,7 +227,8 @@ def test_matrix(sqlite_world: World, who: str | None) -> None:
         want = POLICY[(method, path)]
         if want == PUBLIC:
             continue
-        targets = [world.own, world.other] if ("{patient_id}" in path or path == "/api/v1/results/upload") else [0]
+        files = ("/api/v1/results/upload", "/lab/results", "/lab/upload")
+        targets = [world.own, world.other] if ("{patient_id}" in path or path in files) else [0]
         for target in targets:
             status = _call(world, method, path, who, target or world.own)
             exp = (

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 import b2m
 from b2m.io.models import PatientDocument
-from b2m.service import problems
+from b2m.service import problems, web
 from b2m.service.access import ACCESS_KEY, enforce, route_rule
 from b2m.service.audit import AuditMiddleware
 from b2m.service.db.engine import make_engine, session_factory
@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for module in (health, auth, users, patients, results, assess, audit):
         app.include_router(module.router)
     problems.install(app)
+    web.install(app)  # the pages, their static files and their error pages (after the API's handlers)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(RequestContext, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -43,7 +43,8 @@ _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
 
 
-def read_rows(data: bytes, suffix: str) -> list[dict[str, str | None]]:
+def read_rows(data: bytes, suffix: str, required: tuple[str, ...] = REQUIRED) -> list[dict[str, str | None]]:
+    """The rows of a long-format file as text cells (``required``: the columns that must be there)."""
     import polars as pl
 
     try:
@@ -59,7 +60,7 @@ def read_rows(data: bytes, suffix: str) -> list[dict[str, str | None]]:
         ) from None
     if len(set(df.columns)) != len(df.columns):
         raise FileFormatError("file", "a column appears twice", "each column once")
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in required if c not in df.columns]
     unknown = [c for c in df.columns if c not in COLUMNS]
     if missing or unknown:
         problem = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(unknown)}"
@@ -82,7 +83,7 @@ def _as_json(cell: str) -> object:
     return int(cell) if cell.lstrip("+-").isdigit() else float(cell)
 
 
-def _result(row: dict[str, str | None], where: str) -> ResultIn:
+def row_result(row: dict[str, str | None], where: str) -> ResultIn:
     clonal_text = row.get("clonal")
     clonal = None
     if clonal_text is not None:
@@ -135,7 +136,7 @@ async def upload(
             site = row.get("patient_id")
             if site is None:
                 raise InputError(f"{where}.patient_id", "patient_id is empty", "the site's identifier of a patient")
-            by_patient.setdefault(site, []).append((n, _result(row, where)))
+            by_patient.setdefault(site, []).append((n, row_result(row, where)))
         checked = {
             site: [(f"row {n + 2}", store.to_row(r, f"row {n + 2}")) for n, r in items]
             for site, items in by_patient.items()
