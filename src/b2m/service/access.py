@@ -45,14 +45,19 @@ def rule(
     audit: AuditKind | None = None,
     openapi: Mapping[str, Any] | None = None,
     client: ClientKind | None = None,
+    patient_query: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator declaring its access rule (``@router.get(path, **rule(...))``);
     ``openapi``: more of the operation's OpenAPI entry; ``client``: the route is called by a client system, which
-    authenticates with its own credential (the dependency that verifies it comes with the rule)."""
+    authenticates with its own credential (the dependency that verifies it comes with the rule);
+    ``patient_query``: the query parameter that names the patient (``id`` or ``Patient/id``, FHIR search) on a
+    route without ``{patient_id}`` in its path; the same reach check applies to it."""
     reach = dict(roles) if isinstance(roles, Mapping) else {r: "any" for r in roles}
     doc: dict[str, Any] = {"public": public, "roles": reach}
     if audit is not None:
         doc["audit"] = audit
+    if patient_query is not None:
+        doc["patient_query"] = patient_query
     kwargs: dict[str, Any] = {"openapi_extra": {**(openapi or {}), ACCESS_KEY: doc}}
     if client is not None:
         from b2m.service.cds.auth import authenticate_client
@@ -68,6 +73,7 @@ class Rule:
     roles: Mapping[str, Reach]
     audit: AuditKind | None
     client: ClientKind | None = None
+    patient_query: str | None = None
 
 
 def route_rule(route: object) -> Rule | None:
@@ -75,7 +81,13 @@ def route_rule(route: object) -> Rule | None:
     if not isinstance(route, APIRoute) or not route.openapi_extra or ACCESS_KEY not in route.openapi_extra:
         return None
     doc = route.openapi_extra[ACCESS_KEY]
-    return Rule(public=bool(doc["public"]), roles=dict(doc["roles"]), audit=doc.get("audit"), client=doc.get("client"))
+    return Rule(
+        public=bool(doc["public"]),
+        roles=dict(doc["roles"]),
+        audit=doc.get("audit"),
+        client=doc.get("client"),
+        patient_query=doc.get("patient_query"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,9 @@ def enforce(request: Request, db: DB) -> None:
     if not any(r in found.roles for r in caller.roles):
         raise Forbidden("the caller's roles do not allow this")
     raw = request.path_params.get("patient_id")
+    if raw is None and found.patient_query is not None:
+        named = request.query_params.get(found.patient_query)
+        raw = named.removeprefix("Patient/") if named is not None else None  # missing: the route's own 422
     if raw is not None:
         pid = _as_id(raw)
         patient = db.get(Patient, pid) if pid is not None else None

@@ -43,6 +43,11 @@ MR = Coding(system="http://terminology.hl7.org/CodeSystem/v2-0203", code="MR", d
 _LAB = [CodeableConcept(coding=[Coding(system=c.OBSERVATION_CATEGORY, code="laboratory", display="Laboratory")])]
 
 
+def _fhir_date(d: dt.date | None) -> Any:
+    """A date for a dateTime element (the models type it as datetime; a date is written as YYYY-MM-DD)."""
+    return d
+
+
 def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
 
@@ -102,7 +107,7 @@ def _lab_observation(
         category=_LAB,
         code=CodeableConcept(coding=[Coding(system=c.LOINC, code=code, display=ANALYTES[analyte].label)]),
         subject=Reference(reference=f"Patient/{pid}", type="Patient"),
-        effectiveDateTime=date,
+        effectiveDateTime=_fhir_date(date),
         valueQuantity=_quantity(value, unit, "value"),
         referenceRange=ranges,
         method=CodeableConcept(text=method) if method else None,

@@ -19,7 +19,7 @@ from b2m.service.db.models import CdsFeedback
 from b2m.service.problems import PROBLEM_JSON, Problem, problems
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
-PRECONDITION = {
+PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: {
         "model": Problem,
         "description": "Neither the prefetch nor the client's FHIR server (fhirServer with fhirAuthorization) gave "

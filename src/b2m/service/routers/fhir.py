@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import b2m
 from b2m.errors import InputError
 from b2m.service import store
-from b2m.service.access import DB, CurrentCaller, CurrentPatient, reach_filter, rule
-from b2m.service.db.models import Patient
+from b2m.service.access import DB, CurrentPatient, get_patient, rule
 from b2m.service.fhir_views import code_matches, derived, fhir_patient, stored_inputs
-from b2m.service.problems import NotFound, ServiceError, _loc
+from b2m.service.problems import ServiceError, _loc
 from b2m.service.routers.patients import READ
 
 FHIR_JSON = "application/fhir+json"
@@ -94,7 +92,7 @@ def outcome(
 class FhirRoute(APIRoute):
     """A route whose errors (of its dependencies too: authentication, access) are OperationOutcomes."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def fhir_handler(request: Request) -> Response:
@@ -277,23 +275,6 @@ async def assess_operation(
 # ----------------------------------------------------------------------------------------------- stored patients
 
 
-def _reachable(db: Session, caller: Any, pid: int) -> Patient:
-    patient = db.get(Patient, pid)
-    if patient is None:
-        raise NotFound("no such patient")
-    everything, teams, own = reach_filter(db, caller, READ)
-    if not (everything or (patient.team_id is not None and patient.team_id in teams) or patient.id == own):
-        raise NotFound("no such patient")
-    return patient
-
-
-def _patient_param(raw: str) -> int:
-    text = raw.removeprefix("Patient/")
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise NotFound("no such patient")
-    return int(text)
-
-
 def _tokens(raw: str | None) -> list[tuple[str | None, str]] | None:
     if raw is None:
         return None
@@ -309,19 +290,20 @@ def _tokens(raw: str | None) -> list[tuple[str | None, str]] | None:
     return out
 
 
-SEARCHSET = {200: {"description": "A searchset Bundle", "content": {FHIR_JSON: {"schema": resource_schema("Bundle")}}}}
+SEARCHSET: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A searchset Bundle", "content": {FHIR_JSON: {"schema": resource_schema("Bundle")}}}
+}
 
 
 @router.get(
     "/Observation",
     response_class=Response,
     responses={**SEARCHSET, **outcomes(401, 403, 404, 422)},
-    **rule(READ, audit="read"),
+    **rule(READ, audit="read", patient_query="patient"),
 )
 def search_observations(
     request: Request,
     db: DB,
-    caller: CurrentCaller,
     patient: Annotated[str, Query(max_length=40, description="The stored patient: id or Patient/id.")],
     code: Annotated[
         str | None, Query(max_length=2000, description="system|code, |code or code; commas: any of them.")
@@ -329,10 +311,8 @@ def search_observations(
 ) -> Response:
     """A stored patient's results (as received, with LOINC) and what b2m derives from them (stages as mCODE
     CancerStage, B2M interpretation, eGFR, IMWG responses), with server-assigned ids."""
-    pid = _patient_param(patient)
     tokens = _tokens(code)
-    p = _reachable(db, caller, pid)
-    request.state.b2m_audit["patient_id"] = p.id
+    p = get_patient(request)  # the stored patient the access rule found in the caller's reach (else 404)
     rows = list(db.scalars(store.current_results(p.id)))
     stored = stored_inputs(p, rows)
     resources = [json.loads(o.model_dump_json()) for o in stored.inputs] + derived(db, p, rows, stored)
