@@ -249,5 +249,8 @@ def order_cards(a: Assessment, ordered: Iterable[str], links: Sequence[Link]) ->
 
 
 def unreadable_card(e: InputError, links: Sequence[Link]) -> Card:
-    detail = f"{e.one_line()}\n\nb2m reads these results exactly as it reads its JSON input (docs/fhir-conformance.md)."
+    detail = (
+        f"{e.one_line()}\n\nb2m reads these results exactly as it reads its JSON input (docs/fhir-conformance.md); "
+        f"no stage is given until the result is corrected or removed.\n\n{DISCLAIMER}"
+    )
     return _card("b2m could not read this chart's results for myeloma staging", "warning", B2M_SOURCE, detail, links)

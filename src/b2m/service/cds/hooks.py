@@ -3,6 +3,7 @@ answer cards (:mod:`.cards`). The FHIR data never leaves the call: nothing of it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from b2m.io.fhir import codes as c
 from b2m.service.cds import cards
 from b2m.service.cds.auth import CdsCaller
 from b2m.service.cds.models import CdsResponse, HookRequest, Link, OrderSelectContext, PatientViewContext
-from b2m.service.cds.prefetch import gather
+from b2m.service.cds.prefetch import Gathered, gather
 from b2m.service.cds.services import SERVICES, prefetch_templates
 from b2m.service.db.models import Patient
 
@@ -78,6 +79,20 @@ async def _patient_link(request: Request, patient: Mapping[str, Any] | None) -> 
     return [Link(label="Open the patient in b2m", url=f"{base}/patients/{found[0]}", type="absolute")]
 
 
+_POSITION = re.compile(r"^\[(\d+)\]\([A-Za-z]+\)")
+
+
+def _in_prefetch(e: InputError, got: Gathered) -> InputError:
+    """The edge's refusal with its FHIR path starting at the prefetch key (``prefetch.b2m.entry[0]...``) instead of
+    the position in the list of resources read."""
+    m = _POSITION.match(e.field)
+    if m is None or int(m.group(1)) >= len(got.keys):
+        return e
+    where = "fhirServer" if got.keys[int(m.group(1))] in got.fetched else "prefetch"
+    field = f"{where}.{got.keys[int(m.group(1))]}{e.field[m.end() :]}"
+    return InputError(field, e.problem, e.accepted, e.hint)
+
+
 def _check_hook(body: HookRequest, service_id: str) -> None:
     hook = SERVICES[service_id].hook
     if body.hook != hook:
@@ -102,7 +117,7 @@ async def patient_view(request: Request, body: HookRequest, caller: CdsCaller, s
         fi = read_fhir(got.resources, fish_codes=fish)
         assessment = assess([fi.patient()])[0]
     except InputError as e:
-        return CdsResponse(cards=[cards.unreadable_card(e, links)])
+        return CdsResponse(cards=[cards.unreadable_card(_in_prefetch(e, got), links)])
     return CdsResponse(cards=cards.patient_view_cards(assessment, links, got.not_sent))
 
 
@@ -146,5 +161,5 @@ async def order_select(request: Request, body: HookRequest, caller: CdsCaller, s
         fi = read_fhir(got.resources, fish_codes=fish)
         assessment = assess([fi.patient()])[0]
     except InputError as e:
-        return CdsResponse(cards=[cards.unreadable_card(e, links)])
+        return CdsResponse(cards=[cards.unreadable_card(_in_prefetch(e, got), links)])
     return CdsResponse(cards=cards.order_cards(assessment, brings, links))

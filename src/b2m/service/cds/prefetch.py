@@ -36,6 +36,7 @@ class PreconditionFailed(ServiceError):
 @dataclass(frozen=True, slots=True)
 class Gathered:
     resources: list[Any]  # Patient, Bundles, ... as parsed JSON
+    keys: tuple[str, ...]  # the prefetch key each resource came for (named in the errors of the edge)
     patient: Mapping[str, Any] | None
     not_sent: tuple[str, ...]  # optional keys without data from the client
     fetched: tuple[str, ...]  # keys read from fhirServer
@@ -103,8 +104,10 @@ async def gather(
             f"prefetch lacks {', '.join(lacking)} and the call gives no fhirServer with fhirAuthorization to fetch them"
         )
     patient = values.get("patient")
+    given = [(k, v) for k, v in values.items() if v is not None]
     return Gathered(
-        resources=[v for v in values.values() if v is not None],
+        resources=[v for _, v in given],
+        keys=tuple(k for k, _ in given),
         patient=patient if isinstance(patient, Mapping) else None,
         not_sent=tuple(missing),
         fetched=tuple(fetched),
