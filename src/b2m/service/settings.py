@@ -6,7 +6,7 @@ without a configured secret (``B2M_SECRET_KEY``, at least 32 characters) and set
 ``postgresql+psycopg://b2m@db/b2m``); without it the embedded default is an SQLite file under the user's data
 directory.
 
-FHIR and CDS Hooks (docs/fhir-conformance.md, docs/cds-hooks.md): ``B2M_PUBLIC_URL`` is the service's address as
+FHIR and CDS Hooks (docs/fhir-conformance.md): ``B2M_PUBLIC_URL`` is the service's address as
 its clients reach it (the ``aud`` a CDS client signs, the base of FHIR ``fullUrl`` values; https outside
 development); ``B2M_WEB_URL`` the base of the web app's pages that cards link to (default: the public URL);
 ``B2M_CDS_CLIENTS`` a JSON file of the CDS clients (EHRs) the service trusts (:mod:`b2m.service.cds.config`);
@@ -141,7 +141,7 @@ def _url(e: Mapping[str, str], name: str) -> str | None:
 
 def _cds_clients(e: Mapping[str, str], environment: Environment) -> tuple[CdsClient, ...]:
     """The trusted CDS clients of ``B2M_CDS_CLIENTS``; in development with ``B2M_CDS_DEMO=1`` (``b2m serve --demo``)
-    also the demo EHR whose key ``b2m cds demo-token`` signs with."""
+    also the demo EHR whose key ``b2m cds token`` signs with."""
     clients: list[CdsClient] = []
     path = e.get("B2M_CDS_CLIENTS")
     if path:

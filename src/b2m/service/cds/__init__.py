@@ -1,4 +1,4 @@
-"""CDS Hooks 2.0 inside the service (docs/cds-hooks.md): discovery, the hook services, their cards, the trusted
+"""CDS Hooks 2.0 inside the service (docs/fhir-conformance.md): discovery, the hook services, their cards, the trusted
 clients' signed JWTs, the fall-back to the client's FHIR server, and feedback.
 
 - :mod:`.config` - the CDS clients (EHRs) the service trusts, and the development-only demo EHR key;
@@ -6,5 +6,8 @@ clients' signed JWTs, the fall-back to the client's FHIR server, and feedback.
 - :mod:`.models` - request, response, card and feedback models;
 - :mod:`.services` - the services this b2m offers, with their prefetch templates;
 - :mod:`.prefetch` - the resources of one call: its prefetch, else its ``fhirServer``;
-- :mod:`.cards` - cards from an assessment.
+- :mod:`.fetch` - the bounded outbound HTTP (the client's FHIR server, its JWK Set);
+- :mod:`.hooks` - one call of a service: context, data, the edge, the assessment, the cards;
+- :mod:`.cards` - cards from an assessment;
+- :mod:`.example` - a hook call made from a patient document (``b2m cds request``, the benchmark).
 """

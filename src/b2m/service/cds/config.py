@@ -12,7 +12,7 @@ A JWT whose ``iss`` is not listed is refused; a ``jku`` header is accepted only 
 ``jwks_url`` (the service never fetches a key set from an address a token names). Only asymmetric keys (RSA, EC)
 are accepted: CDS Hooks forbids shared-secret (HMAC) signatures.
 
-The demo EHR (``b2m serve --demo`` in development, ``b2m cds demo-token``): an ES384 key pair in a file of the
+The demo EHR (``b2m serve --demo`` in development, ``b2m cds token``): an ES384 key pair in a file of the
 user's data directory, created on first use; its public half is trusted only in development.
 """
 

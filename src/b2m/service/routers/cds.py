@@ -1,5 +1,5 @@
-"""CDS Hooks 2.0 (docs/cds-hooks.md): discovery (public), the b2m services and their feedback endpoints, each called
-by a trusted CDS client with its signed JWT (``rule(client="cds")``; no user token)."""
+"""CDS Hooks 2.0 (docs/fhir-conformance.md): discovery (public), the b2m services and their feedback endpoints,
+each called by a trusted CDS client with its signed JWT (``rule(client="cds")``; no user token)."""
 
 from __future__ import annotations
 
