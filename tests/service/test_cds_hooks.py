@@ -438,3 +438,35 @@ def test_feedback_is_stored(world: World, ehr: FakeEhr) -> None:
     assert r.status_code == 422 and "outcomeTimestamp" in r.json()["detail"]
     with world.app.state.sessions() as db:
         assert db.scalar(select(func.count()).select_from(CdsFeedback)) == 1
+
+
+def test_order_select_of_a_b2m_says_what_staging_still_lacks_and_warns_ahead(world: World, ehr: FakeEhr) -> None:
+    """A serum B2M (LOINC 1952-1) selected while the chart has no B2M and no FISH: staging also needs the FISH
+    findings (R-ISS: del(17p), t(4;14), t(14;16); R2-ISS adds 1q gain), and with eGFR 20 (module docstring) the
+    coming B2M will be hard to read. Another order gets no card."""
+    got = prefetch(ehr, world)
+    got["b2m"] = None  # the EHR has no B2M yet
+    got["fish"] = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    order = {
+        "resourceType": "ServiceRequest",
+        "id": "order-1",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": LOINC, "code": "1952-1"}]},
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+    }
+    body = hook_body(got) | {"hook": "order-select"}
+    body["context"] |= {
+        "selections": ["ServiceRequest/order-1"],
+        "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]},
+    }
+    url = "/cds-services/b2m-order-select"
+    r = world.client.post(url, json=body, headers={"Authorization": f"Bearer {ehr.token(PUBLIC_URL + url)}"})
+    assert r.status_code == 200, r.text
+    cards = check_cards(r.json())
+    assert [c["indicator"] for c in cards] == ["info", "warning"]
+    assert cards[0]["summary"] == "B2M ordered: staging also needs del(17p), t(4;14), t(14;16) and 1q gain"
+    assert "eGFR 20 mL/min/1.73 m²" in cards[1]["summary"]
+    order["code"]["coding"][0]["code"] = "1751-7"  # albumin: not a B2M order
+    r = world.client.post(url, json=body, headers={"Authorization": f"Bearer {ehr.token(PUBLIC_URL + url)}"})
+    assert r.status_code == 200 and r.json() == {"cards": []}
