@@ -108,11 +108,12 @@ PATIENT_DOC = {
 }
 
 
-def build_world(url: str) -> World:
+def build_world(url: str, **settings: object) -> World:
+    """``settings``: more of the service's Settings (the CDS tests add their trusted clients)."""
     import datetime as dt
     import json
 
-    app = create_app(settings_for(url))
+    app = create_app(settings_for(url, **settings))
     factory = app.state.sessions
     with write_session(factory) as db:
         team_a = team_named(db, "team-a").id

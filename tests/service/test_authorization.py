@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -29,6 +30,8 @@ WRITE = {"clinician": "team", "lab": "any"}
 EVERYONE = {r: "any" for r in ROLES}
 ADMIN = {"admin": "any"}
 PUBLIC = "public"
+CDS_CLIENT = "cds-client"  # called by a trusted CDS client with its signed JWT: no user token opens it (issue 12)
+PATIENT_IN_QUERY = {"/fhir/Observation"}  # FHIR search: the patient is the ?patient= parameter
 
 POLICY: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/health"): PUBLIC,
@@ -87,6 +90,17 @@ POLICY: dict[tuple[str, str], Any] = {
     ("POST", "/admin/teams"): ADMIN,
     ("POST", "/admin/teams/{team_id}/members"): ADMIN,
     ("GET", "/admin/audit"): ADMIN,
+    # FHIR R4 (issue 12): the same rules as the REST API's routes for the same data.
+    ("GET", "/fhir/metadata"): PUBLIC,
+    ("POST", "/fhir/$assess"): EVERYONE,
+    ("GET", "/fhir/Observation"): READ,
+    ("GET", "/fhir/Patient/{patient_id}"): READ,
+    # CDS Hooks 2.0: discovery is public (issue 11); the services take the CDS client's JWT only.
+    ("GET", "/cds-services"): PUBLIC,
+    ("POST", "/cds-services/b2m-patient-view"): CDS_CLIENT,
+    ("POST", "/cds-services/b2m-order-select"): CDS_CLIENT,
+    ("POST", "/cds-services/b2m-patient-view/feedback"): CDS_CLIENT,
+    ("POST", "/cds-services/b2m-order-select/feedback"): CDS_CLIENT,
 }
 # Pages that read or write patient data (the web app's counterparts of /api/v1/patients...).
 WEB_CLINICAL = ("/patients", "/my", "/lab/")
@@ -95,6 +109,26 @@ _n = itertools.count(1)
 STAGE_CSV = (
     b"b2m_mg_l,albumin_g_dl,ldh_u_l,ldh_uln_u_l,del17p,t4_14,t14_16,gain1q\n4.2,3.6,200,250,false,false,false,\n"
 )
+
+
+ASSESS_BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p", "gender": "female", "birthDate": "1955-01-01"}},
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "id": "b2m",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "1952-1"}]},
+                "subject": {"reference": "Patient/p"},
+                "effectiveDateTime": "2024-01-01",
+                "valueQuantity": {"value": 4.2, "unit": "mg/L", "system": "http://unitsofmeasure.org", "code": "mg/L"},
+            }
+        },
+    ],
+}
 
 
 def routes(world: World) -> list[tuple[str, str, APIRoute]]:
@@ -112,6 +146,8 @@ def test_every_route_has_a_written_policy_and_declares_it(sqlite_world: World) -
         want = POLICY[(method, path)]
         if want == PUBLIC:
             assert declared.public
+        elif want == CDS_CLIENT:
+            assert not declared.public and declared.client == "cds" and not declared.roles, f"{method} {path}"
         else:
             assert not declared.public and dict(declared.roles) == want, f"{method} {path}"
     assert seen == set(POLICY)
@@ -119,16 +155,18 @@ def test_every_route_has_a_written_policy_and_declares_it(sqlite_world: World) -
 
 def test_policy_keeps_the_issue_s_principles() -> None:
     for (method, path), want in POLICY.items():
-        if want == PUBLIC:
+        if want in (PUBLIC, CDS_CLIENT):
             continue
-        clinical = path.startswith(("/api/v1/patients", *WEB_CLINICAL)) or path == "/api/v1/results/upload"
+        clinical = path.startswith(("/api/v1/patients", "/fhir/Observation", "/fhir/Patient", *WEB_CLINICAL)) or (
+            path == "/api/v1/results/upload"
+        )
         if clinical:
             assert "admin" not in want, f"{method} {path}: an admin reads no clinical data"
         if method != "GET":
             assert clinical is False or "patient" not in want, f"{method} {path}: a patient never writes"
         if clinical and method == "GET":
             assert "lab" not in want, f"{method} {path}: a lab posts results; it reads no record"
-        if "{patient_id}" in path:
+        if "{patient_id}" in path or path in PATIENT_IN_QUERY:
             assert want.get("patient") in (None, "own") and want.get("clinician") in (None, "team")
 
 
@@ -183,6 +221,11 @@ def _call(world: World, method: str, path: str, who: str | None, target: int) ->
     }.get(path)
     if method != "GET" and body is not None:
         kw["json"] = body
+    if path in PATIENT_IN_QUERY:
+        kw["params"] = {"patient": f"Patient/{target}"}
+    if path == "/fhir/$assess":
+        kw["content"] = json.dumps(ASSESS_BUNDLE)
+        headers["Content-Type"] = "application/fhir+json"
     if path == "/api/v1/results/upload":
         site = "SITE-A" if target == world.own else "SITE-B"
         csv = f"patient_id,analyte,date,value,unit\n{site},crp,{day},4,mg/L\n"
@@ -227,13 +270,19 @@ def test_matrix(sqlite_world: World, who: str | None) -> None:
         want = POLICY[(method, path)]
         if want == PUBLIC:
             continue
+        if want == CDS_CLIENT:  # a user's token (or none) is not a CDS client's JWT
+            status = _call(world, method, path, who, world.own)
+            if status != 401:
+                failures.append(f"{who} {method} {path}: {status}, want 401")
+            continue
         files = ("/api/v1/results/upload", "/lab/results", "/lab/upload")
-        targets = [world.own, world.other] if ("{patient_id}" in path or path in files) else [0]
+        per_patient = "{patient_id}" in path or path in PATIENT_IN_QUERY
+        targets = [world.own, world.other] if (per_patient or path in files) else [0]
         for target in targets:
             status = _call(world, method, path, who, target or world.own)
             exp = (
                 expected(want, who, world, target)
-                if "{patient_id}" in path
+                if per_patient
                 else expected({k: ("any" if v else v) for k, v in want.items()}, who, world, target)
             )
             if path == "/api/v1/results/upload" and exp == "ok" and who == "clinician-b" and target == world.own:

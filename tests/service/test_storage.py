@@ -255,3 +255,18 @@ def test_migrations_up_from_empty_and_down(database_url: str) -> None:
         assert {"results", "audit_events", "users"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_cds_migration_down_to_the_first_and_up_again(database_url: str) -> None:
+    """Revision 0002 (CDS Hooks token uses and feedback) downgrades to 0001, leaving 0001's tables as they were,
+    and upgrades again."""
+    engine = make_engine(database_url)
+    try:
+        before = set(inspect(engine).get_table_names())
+        assert {"cds_token_uses", "cds_feedback"} <= before
+        downgrade(database_url, "0001")
+        assert set(inspect(engine).get_table_names()) == before - {"cds_token_uses", "cds_feedback"}
+        migrate(database_url)
+        assert set(inspect(engine).get_table_names()) == before
+    finally:
+        engine.dispose()

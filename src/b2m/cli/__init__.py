@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from typer.exceptions import Abort, TyperException
 
-from b2m.cli.service import serve, user_app
+from b2m.cli.service import cds_app, serve, user_app
 from b2m.errors import B2MError, InputError
 
 if TYPE_CHECKING:
@@ -602,6 +602,7 @@ def cohort_values(
 
 app.command("serve")(serve)
 app.add_typer(user_app, name="user")
+app.add_typer(cds_app, name="cds")
 
 # The flag that sets each option field, so that an option's error names what the user typed.
 OPTION_FLAGS = {

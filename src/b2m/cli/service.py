@@ -17,6 +17,12 @@ user_app = typer.Typer(
     rich_markup_mode=None,
 )
 
+cds_app = typer.Typer(
+    help="CDS Hooks in development mode: the demo EHR's signed JWT and an example hook call (B2M_ENV=development).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
 ROLES = ("clinician", "lab", "patient", "admin")
 
 
@@ -44,6 +50,9 @@ def serve(
     if os.environ.get("B2M_ENV", "").strip().lower() == "development" and not os.environ.get("B2M_SECRET_KEY"):
         # One random secret for this start, shared by all workers through the environment (never a default).
         os.environ["B2M_SECRET_KEY"] = secrets.token_urlsafe(48)
+    development = os.environ.get("B2M_ENV", "").strip().lower() == "development"
+    if demo and development:
+        os.environ.setdefault("B2M_CDS_DEMO", "1")  # trust the demo EHR's key (b2m cds token); development only
     settings = from_environment()
     os.environ["B2M_DATABASE_URL"] = settings.database_url
     migrate(settings.database_url)
@@ -60,6 +69,12 @@ def serve(
         for a in accounts:
             sys.stderr.write(f"b2m:   {a.username:<16} {a.password}   ({', '.join(a.roles)})\n")
         sys.stderr.write(f"b2m: try: curl -s -d 'username=demo-clinician&password=...' {base}/api/v1/auth/token\n")
+        if settings.cds_clients:
+            sys.stderr.write(
+                f"b2m: CDS Hooks: {base}/cds-services; a demo EHR call: b2m cds request EX3-renal > call.json; "
+                f"curl -H \"Authorization: Bearer $(b2m cds token --base {base})\" -H 'Content-Type: application/json' "
+                f"-d @call.json {base}/cds-services/b2m-patient-view\n"
+            )
     where = settings.database_url.split("@")[-1] if "@" in settings.database_url else settings.database_url
     sys.stderr.write(f"b2m: database {where}\n")
     sys.stderr.write(f"b2m: serving {base}  (API {base}/api/v1, OpenAPI {base}/api/v1/openapi.json)\n")
@@ -168,3 +183,48 @@ def user_disable(username: Annotated[str, typer.Argument()]) -> None:
             .values(revoked_at=utcnow())
         )
     sys.stderr.write(f"b2m: {username} disabled\n")
+
+
+def _development_only(what: str) -> None:
+    if os.environ.get("B2M_ENV", "").strip().lower() != "development":
+        raise InputError(
+            "B2M_ENV",
+            f"{what} is for development mode only (the demo EHR's key is trusted nowhere else)",
+            "B2M_ENV=development",
+        )
+
+
+@cds_app.command("token")
+def cds_token(
+    base: Annotated[
+        str, typer.Option("--base", help="The service's address as called (B2M_PUBLIC_URL when it is set).")
+    ] = "http://127.0.0.1:8000",
+    service: Annotated[str, typer.Option("--service", help="The CDS service id (or its feedback path).")] = (
+        "b2m-patient-view"
+    ),
+    lifetime: Annotated[int, typer.Option("--lifetime", min=10, max=600, help="Seconds it is valid.")] = 300,
+) -> None:
+    """Print a JWT of the demo EHR for one call of SERVICE at BASE (aud = BASE/cds-services/SERVICE; a fresh jti:
+    every call needs a new token). The service trusts it only in development with `b2m serve --demo`."""
+    from b2m.service.cds.config import sign_demo_token
+
+    _development_only("b2m cds token")
+    audience = f"{base.rstrip('/')}/cds-services/{service.strip('/')}"
+    sys.stdout.write(sign_demo_token(audience, key_file=os.environ.get("B2M_CDS_DEMO_KEY"), lifetime_s=lifetime) + "\n")
+
+
+@cds_app.command("request")
+def cds_request(
+    patient: Annotated[str, typer.Argument(help="A bundled example patient's id (e.g. EX3-renal).")] = "EX3-renal",
+) -> None:
+    """Print a patient-view hook call whose prefetch holds a bundled example patient's chart as FHIR, as an EHR
+    would send it."""
+    import json
+
+    from b2m.service.cds.example import hook_request
+    from b2m.service.demo import example_documents
+
+    docs = {str(d["id"]): d for d in example_documents() if d.get("disease", "multiple_myeloma") == "multiple_myeloma"}
+    if patient not in docs:
+        raise InputError("PATIENT", "not a bundled example patient", ", ".join(docs))
+    sys.stdout.write(json.dumps(hook_request(docs[patient]), ensure_ascii=False) + "\n")

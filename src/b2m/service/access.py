@@ -8,7 +8,9 @@ the OpenAPI document (``x-b2m-access``); a route without one refuses every call,
 test fails on it.
 
 Authentication: ``Authorization: Bearer <token>``, or the web app's session cookie; with the cookie, a request
-that changes anything must also carry the session's CSRF token in ``X-CSRF-Token``.
+that changes anything must also carry the session's CSRF token in ``X-CSRF-Token``. A route declared for a client
+system instead of users (``rule(client="cds")``: the CDS Hooks services) takes that client's own credential, a
+signed JWT verified by :func:`b2m.service.cds.auth.authenticate_client`, and no user token.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from b2m.service.settings import Settings
 
 Reach = Literal["team", "own", "any"]
 AuditKind = Literal["read", "write"]
+ClientKind = Literal["cds"]
 ACCESS_KEY = "x-b2m-access"
 SESSION_COOKIE = "b2m_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -41,14 +44,27 @@ def rule(
     public: bool = False,
     audit: AuditKind | None = None,
     openapi: Mapping[str, Any] | None = None,
+    client: ClientKind | None = None,
+    patient_query: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator declaring its access rule (``@router.get(path, **rule(...))``);
-    ``openapi``: more of the operation's OpenAPI entry."""
+    ``openapi``: more of the operation's OpenAPI entry; ``client``: the route is called by a client system, which
+    authenticates with its own credential (the dependency that verifies it comes with the rule);
+    ``patient_query``: the query parameter that names the patient (``id`` or ``Patient/id``, FHIR search) on a
+    route without ``{patient_id}`` in its path; the same reach check applies to it."""
     reach = dict(roles) if isinstance(roles, Mapping) else {r: "any" for r in roles}
     doc: dict[str, Any] = {"public": public, "roles": reach}
     if audit is not None:
         doc["audit"] = audit
-    return {"openapi_extra": {**(openapi or {}), ACCESS_KEY: doc}}
+    if patient_query is not None:
+        doc["patient_query"] = patient_query
+    kwargs: dict[str, Any] = {"openapi_extra": {**(openapi or {}), ACCESS_KEY: doc}}
+    if client is not None:
+        from b2m.service.cds.auth import authenticate_client
+
+        doc["client"] = client
+        kwargs["dependencies"] = [Depends(authenticate_client)]
+    return kwargs
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,8 @@ class Rule:
     public: bool
     roles: Mapping[str, Reach]
     audit: AuditKind | None
+    client: ClientKind | None = None
+    patient_query: str | None = None
 
 
 def route_rule(route: object) -> Rule | None:
@@ -63,7 +81,13 @@ def route_rule(route: object) -> Rule | None:
     if not isinstance(route, APIRoute) or not route.openapi_extra or ACCESS_KEY not in route.openapi_extra:
         return None
     doc = route.openapi_extra[ACCESS_KEY]
-    return Rule(public=bool(doc["public"]), roles=dict(doc["roles"]), audit=doc.get("audit"))
+    return Rule(
+        public=bool(doc["public"]),
+        roles=dict(doc["roles"]),
+        audit=doc.get("audit"),
+        client=doc.get("client"),
+        patient_query=doc.get("patient_query"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +171,16 @@ def enforce(request: Request, db: DB) -> None:
     state = request.state
     if found.audit is not None:
         state.b2m_audit = {"access": found.audit, "action": f"{request.method} {getattr(route, 'path', '?')}"}
+    if found.client is not None:
+        return  # the client's own credential is verified by the dependency its rule added (see rule())
     caller = _authenticate(request, db, settings)
     state.b2m_caller = caller
     if not any(r in found.roles for r in caller.roles):
         raise Forbidden("the caller's roles do not allow this")
     raw = request.path_params.get("patient_id")
+    if raw is None and found.patient_query is not None:
+        named = request.query_params.get(found.patient_query)
+        raw = named.removeprefix("Patient/") if named is not None else None  # missing: the route's own 422
     if raw is not None:
         pid = _as_id(raw)
         patient = db.get(Patient, pid) if pid is not None else None

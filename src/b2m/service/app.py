@@ -24,7 +24,7 @@ from b2m.service.access import ACCESS_KEY, enforce, route_rule
 from b2m.service.audit import AuditMiddleware
 from b2m.service.db.engine import make_engine, session_factory
 from b2m.service.middleware import RequestContext
-from b2m.service.routers import API_PREFIX, assess, audit, auth, health, patients, results, users
+from b2m.service.routers import API_PREFIX, assess, audit, auth, cds, fhir, health, patients, results, users
 from b2m.service.settings import Settings, from_environment
 
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    for module in (health, auth, users, patients, results, assess, audit):
+    for module in (health, auth, users, patients, results, assess, audit, fhir, cds):
         app.include_router(module.router)
     problems.install(app)
     web.install(app)  # the pages, their static files and their error pages (after the API's handlers)
@@ -82,6 +82,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = {
         "OAuth2": {"type": "oauth2", "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}}},
         "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "b2m_session"},
+        "CdsClientJWT": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "CDS Hooks 2.0: a JWT signed by a trusted CDS client (RS384 / ES384), aud = the URL called",
+        },
     }
     for route in api_routes(app):
         found = route_rule(route)
@@ -90,7 +96,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for method in route.methods or ():
             op = schema["paths"].get(route.path_format, {}).get(method.lower())
             if op is not None:
-                op["security"] = [{"OAuth2": []}, {"SessionCookie": []}]
+                op["security"] = [{"CdsClientJWT": []}] if found.client else [{"OAuth2": []}, {"SessionCookie": []}]
     schema["paths"][OPENAPI_URL] = {
         "get": {
             "summary": "This document",

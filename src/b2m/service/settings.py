@@ -5,6 +5,12 @@ without a configured secret (``B2M_SECRET_KEY``, at least 32 characters) and set
 ``B2M_DATABASE_URL`` chooses the database (PostgreSQL for production, e.g.
 ``postgresql+psycopg://b2m@db/b2m``); without it the embedded default is an SQLite file under the user's data
 directory.
+
+FHIR and CDS Hooks (docs/fhir-conformance.md): ``B2M_PUBLIC_URL`` is the service's address as
+its clients reach it (the ``aud`` a CDS client signs, the base of FHIR ``fullUrl`` values; https outside
+development); ``B2M_WEB_URL`` the base of the web app's pages that cards link to (default: the public URL);
+``B2M_CDS_CLIENTS`` a JSON file of the CDS clients (EHRs) the service trusts (:mod:`b2m.service.cds.config`);
+``B2M_SITE_ID_SYSTEM`` the identifier system under which the EHR carries the site ids of stored patients.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from b2m.errors import B2MError
+from b2m.service.cds.config import CdsClient, demo_client, load_clients
 
 Environment = Literal["development", "production"]
 MIN_SECRET_CHARS = 32
@@ -51,6 +58,10 @@ class Settings:
     max_upload_bytes: int = 64 << 20  # stage uploads: streamed to disk, bounded memory
     demo: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    public_url: str | None = None
+    web_url: str | None = None
+    cds_clients: tuple[CdsClient, ...] = ()
+    site_id_system: str | None = None
 
     @property
     def development(self) -> bool:
@@ -61,9 +72,14 @@ class Settings:
         return not self.development
 
     def check(self) -> None:
-        """Refuse to run outside development with a missing, short or well-known secret."""
+        """Refuse to run outside development with a missing, short or well-known secret (or CDS clients without an
+        https public URL to be the audience of their tokens)."""
         if self.development:
             return
+        if self.cds_clients and not (self.public_url or "").startswith("https://"):
+            raise ConfigurationError(
+                "B2M_CDS_CLIENTS needs B2M_PUBLIC_URL, the https address CDS clients call (the audience of their JWTs)"
+            )
         key = self.secret_key
         if not key or key.strip().lower() in KNOWN_DEFAULT_SECRETS or len(key) < MIN_SECRET_CHARS:
             raise ConfigurationError(
@@ -92,6 +108,10 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         token_minutes=_int(e, "B2M_TOKEN_MINUTES", 30, 1, 24 * 60),
         session_hours=_int(e, "B2M_SESSION_HOURS", 8, 1, 24 * 7),
         demo=e.get("B2M_DEMO", "") == "1",
+        public_url=_url(e, "B2M_PUBLIC_URL"),
+        web_url=_url(e, "B2M_WEB_URL"),
+        cds_clients=_cds_clients(e, environment),
+        site_id_system=e.get("B2M_SITE_ID_SYSTEM") or None,
     )
     settings.check()
     return settings
@@ -108,3 +128,29 @@ def _int(e: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int
     if not lo <= value <= hi:
         raise ConfigurationError(f"{name} must be a whole number from {lo} to {hi}")
     return value
+
+
+def _url(e: Mapping[str, str], name: str) -> str | None:
+    raw = (e.get(name) or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL, e.g. https://b2m.example.org")
+    return raw
+
+
+def _cds_clients(e: Mapping[str, str], environment: Environment) -> tuple[CdsClient, ...]:
+    """The trusted CDS clients of ``B2M_CDS_CLIENTS``; in development with ``B2M_CDS_DEMO=1`` (``b2m serve --demo``)
+    also the demo EHR whose key ``b2m cds token`` signs with."""
+    clients: list[CdsClient] = []
+    path = e.get("B2M_CDS_CLIENTS")
+    if path:
+        try:
+            clients.extend(load_clients(Path(path), development=environment == "development"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"B2M_CDS_CLIENTS: {exc}") from None
+    if e.get("B2M_CDS_DEMO") == "1":
+        if environment != "development":
+            raise ConfigurationError("B2M_CDS_DEMO (the demo EHR's key) is for development only (B2M_ENV=development)")
+        clients.append(demo_client(e.get("B2M_CDS_DEMO_KEY")))
+    return tuple(clients)

@@ -208,6 +208,37 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
+class CdsTokenUse(Base):
+    """A CDS client's JWT, seen once: the keyed hash of its issuer and ``jti``, kept until the token expires, so that
+    every worker refuses a replay (the unique index decides a race)."""
+
+    __tablename__ = "cds_token_uses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_key: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class CdsFeedback(Base):
+    """What a CDS client reported a user did with a card (CDS Hooks feedback): accepted or overridden, and why."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (Index("ix_cds_feedback_service_card", "service_id", "card_uuid"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    issuer: Mapped[str] = mapped_column(String(255))  # the CDS client (its JWT's iss)
+    service_id: Mapped[str] = mapped_column(String(64))
+    card_uuid: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted, overridden
+    outcome_at: Mapped[dt.datetime] = mapped_column(DateTime)  # outcomeTimestamp (UTC)
+    # JSON texts as received: the accepted suggestions' ids, the override reason's Coding.
+    accepted_suggestions: Mapped[str | None] = mapped_column(Text, default=None)
+    override_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    user_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    request_id: Mapped[str] = mapped_column(String(36))
+
+
 __all__ = [
     "APPEND_ONLY_TABLES",
     "ROLES",
@@ -215,6 +246,8 @@ __all__ = [
     "AuthSession",
     "Base",
     "CareTeam",
+    "CdsFeedback",
+    "CdsTokenUse",
     "LoginAttempt",
     "Patient",
     "Result",
