@@ -229,7 +229,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        import httpx
+        import httpx2 as httpx  # the HTTP client the service tests use (a dev dependency)
 
         for _ in range(300):
             try:

@@ -6,40 +6,55 @@ Writes record their event in the same transaction as the data (a stored write is
 call is recorded by :class:`AuditMiddleware` before the response leaves: if the event cannot be stored, the
 caller gets a 503 instead of the data (fail closed). No code path updates or deletes an event, and the database
 refuses it too (triggers created by the migrations).
+
+The events of reads are written by :class:`AuditWriter` with a group commit: the events of the requests that
+arrive while a transaction is being committed go together into the next one, so that concurrent reads share one
+commit (one disk flush) instead of queueing for one each. Every request still waits until its own event is
+committed before its response starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from b2m.service.db.engine import write_session
-from b2m.service.db.models import AuditEvent
+from b2m.service.db.models import AuditEvent, utcnow
 
 log = logging.getLogger("b2m.service")
 
 
-def event_row(state: dict[str, Any], outcome: int, detail: str | None = None) -> AuditEvent:
+def event_values(state: dict[str, Any], outcome: int, detail: str | None = None) -> dict[str, Any]:
+    """The columns of the request's audit event."""
     pending = state.get("b2m_audit") or {}
     caller = state.get("b2m_caller")
     user = caller.user if caller is not None else None
-    return AuditEvent(
-        user_id=user.id if user is not None else None,
-        username=user.username if user is not None else None,
-        roles=",".join(caller.roles) if caller is not None else "",
-        action=str(pending.get("action", "?"))[:120],
-        access=str(pending.get("access", "read")),
-        patient_id=pending.get("patient_id"),
-        address=(state.get("b2m_client") or None),
-        outcome=outcome,
-        request_id=str(state.get("request_id", "-")),
+    return {
+        "at": utcnow(),
+        "user_id": user.id if user is not None else None,
+        "username": user.username if user is not None else None,
+        "roles": ",".join(caller.roles) if caller is not None else "",
+        "action": str(pending.get("action", "?"))[:120],
+        "access": str(pending.get("access", "read")),
+        "patient_id": pending.get("patient_id"),
+        "address": (state.get("b2m_client") or None),
+        "outcome": outcome,
+        "request_id": str(state.get("request_id", "-")),
         # What was done, or why it was refused (problem kind and field, never a value).
-        detail=str(detail or state.get("b2m_problem") or "")[:200] or None,
-    )
+        "detail": str(detail or state.get("b2m_problem") or "")[:200] or None,
+    }
+
+
+def event_row(state: dict[str, Any], outcome: int, detail: str | None = None) -> AuditEvent:
+    return AuditEvent(**event_values(state, outcome, detail))
 
 
 def record_in(db: Session, state: dict[str, Any], outcome: int, detail: str | None = None) -> None:
@@ -48,11 +63,60 @@ def record_in(db: Session, state: dict[str, Any], outcome: int, detail: str | No
     state["b2m_audited"] = True
 
 
+@dataclass
+class _Queue:
+    events: list[tuple[dict[str, Any], asyncio.Future[None]]] = field(default_factory=list)
+    writing: asyncio.Task[None] | None = None
+
+
+class AuditWriter:
+    """Group commit of audit events (see the module docstring): :meth:`write` returns once the event is committed,
+    or raises if it could not be. Nothing is kept after that: the events are in the database, as before."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        # One queue per event loop (a worker has one; the test client may start several, one after another).
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
+
+    async def write(self, event: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        done: asyncio.Future[None] = loop.create_future()
+        queue.events.append((event, done))
+        if queue.writing is None:
+            queue.writing = loop.create_task(self._drain(queue))
+        await done
+
+    async def _drain(self, queue: _Queue) -> None:
+        try:
+            while queue.events:
+                batch, queue.events = queue.events, []
+                try:
+                    await anyio.to_thread.run_sync(self._insert, [e for e, _ in batch])
+                except Exception as e:  # every request of the batch fails closed
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(e)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            queue.writing = None
+
+    def _insert(self, events: list[dict[str, Any]]) -> None:
+        with write_session(self.factory) as db:
+            db.execute(insert(AuditEvent), events)
+
+
 class AuditMiddleware:
     """Records the audit event of an audited route when its response starts (or when it fails)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.writer: AuditWriter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,15 +153,10 @@ class AuditMiddleware:
                     log.error("request %s: audit event not stored", state.get("request_id"))
             raise
 
-    @staticmethod
-    async def _store(scope: Scope, state: dict[str, Any], outcome: int) -> None:
-        factory: sessionmaker[Session] = scope["app"].state.sessions
-
-        def write() -> None:
-            with write_session(factory) as db:
-                db.add(event_row(state, outcome))
-
-        await anyio.to_thread.run_sync(write)
+    async def _store(self, scope: Scope, state: dict[str, Any], outcome: int) -> None:
+        if self.writer is None:
+            self.writer = AuditWriter(scope["app"].state.sessions)
+        await self.writer.write(event_values(state, outcome))
         state["b2m_audited"] = True
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from b2m.service.db.models import AuthSession, User, utcnow
+from b2m.service.db.models import AuthSession, User, UserRole, utcnow
 
 TOKEN_BYTES = 32
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
@@ -72,24 +72,70 @@ def issue(db: Session, secret: str, user: User, *, kind: str, lifetime: dt.timed
     return Issued(token=token, csrf=csrf, expires_at=expires, session_id=row.id)
 
 
-def lookup(db: Session, secret: str, token: str, kind: str) -> tuple[AuthSession, User] | None:
-    """The live session of ``token`` and its enabled user, or ``None``."""
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The caller's user as read with its token: plain values, no ORM object (one statement per request)."""
+
+    id: int
+    username: str
+    patient_id: int | None
+    password_hash: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    """The caller's live bearer token or cookie session (``auth_sessions`` row)."""
+
+    id: int
+    kind: str
+    csrf_hash: str | None
+    expires_at: dt.datetime
+
+
+# One indexed lookup (token_hash is unique) joined with the user and its roles: one row per role.
+_LOOKUP = (
+    select(
+        AuthSession.id,
+        AuthSession.csrf_hash,
+        AuthSession.expires_at,
+        AuthSession.revoked_at,
+        User.id,
+        User.username,
+        User.password_hash,
+        User.patient_id,
+        User.disabled,
+        UserRole.role,
+    )
+    .join(User, User.id == AuthSession.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(AuthSession.token_hash == bindparam("token_hash"), AuthSession.kind == bindparam("kind"))
+    .order_by(UserRole.role)
+)
+
+
+def lookup(db: Session | Connection, secret: str, token: str, kind: str) -> tuple[LiveSession, Account] | None:
+    """The live session of ``token`` and its enabled user, or ``None``: read from the database on every call,
+    so a revocation (or a disabled user) takes effect at once in every worker."""
     if not token or len(token) > 200:
         return None
-    row = db.execute(
-        select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == keyed_hash(secret, token), AuthSession.kind == kind)
-    ).first()
-    if row is None:
+    rows = db.execute(_LOOKUP, {"token_hash": keyed_hash(secret, token), "kind": kind}).all()
+    if not rows:
         return None
-    session, user = row
-    if session.revoked_at is not None or session.expires_at <= utcnow() or user.disabled:
+    sid, csrf_hash, expires_at, revoked_at, uid, username, password_hash, patient_id, disabled, _ = rows[0]
+    if revoked_at is not None or expires_at <= utcnow() or disabled:
         return None
-    return session, user
+    account = Account(
+        id=uid,
+        username=username,
+        patient_id=patient_id,
+        password_hash=password_hash,
+        roles=tuple(r[-1] for r in rows if r[-1] is not None),
+    )
+    return LiveSession(id=sid, kind=kind, csrf_hash=csrf_hash, expires_at=expires_at), account
 
 
-def csrf_matches(secret: str, session: AuthSession, given: str | None) -> bool:
+def csrf_matches(secret: str, session: LiveSession, given: str | None) -> bool:
     if session.csrf_hash is None or not given:
         return False
     return hmac.compare_digest(session.csrf_hash, keyed_hash(secret, given))
