@@ -35,7 +35,7 @@ def home(request: Request, settings: SettingsDep) -> Response:
         with request.app.state.sessions() as db:
             found = lookup(db, settings.secret_key, token, "cookie")
         if found is not None:
-            return _redirect(home_of(found[1].role_names))
+            return _redirect(home_of(found[1].roles))
     return login_page(request, status=200, next_url="")
 
 
