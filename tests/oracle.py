@@ -1,8 +1,9 @@
 """Independent test oracles for ISS, R-ISS and R2-ISS on *complete* inputs.
 
-Written straight from the published rules (reference sheet §1-§3), with no code shared with
-``b2m.rules``: plain Python comparisons, as a reader of the papers would write them. Used to check
-the project's rules on complete inputs and, by enumerating completions, its ``possible`` sets.
+Written straight from the published rules of Greipp 2005, Palumbo 2015 and D'Agostino 2022
+(b2m reference ISS-2, RISS-2, R2ISS-2), with no code shared with ``b2m.rules``: plain Python comparisons, as a reader of
+the papers would write them. Used to check the project's rules on complete inputs and, by enumerating completions, its
+``possible`` sets.
 
 - ISS (Greipp 2005, DOI 10.1200/JCO.2005.04.242): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL;
   III = B2M >= 5.5 mg/L; II otherwise.

@@ -151,7 +151,7 @@ def test_new_diagnosis_leaves_out_smouldering_and_mgus_rules_but_the_json_keeps_
 
 
 def test_cautions_show_kidney_function_and_confounders() -> None:
-    """EX2: creatinine 2.6 mg/dL raises B2M (reference sheet §10); EX3: CRP and rheumatoid arthritis."""
+    """EX2: creatinine 2.6 mg/dL raises B2M (b2m reference LAB-1); EX3: CRP and rheumatoid arthritis."""
     by_id = {d["id"]: d for d in EXAMPLES}
     ex2 = _summary(by_id["EX2-high-risk-renal"])
     assert "Kidney function:" in ex2 and "WARNING: Kidney function is reduced" in ex2

@@ -119,8 +119,8 @@ def test_demo_runs(b2m) -> None:  # type: ignore[no-untyped-def]
     EX2 B2M 780 nmol/L = 9.2 mg/L (>= 5.5) -> ISS III; del(17p) -> R-ISS III; 1.5 + 1 (del17p) + 1 (LDH
         6.1 > 4.1 µkat/L) + 0.5 (1q+) = 4 -> R2-ISS IV; creatinine 2.6 mg/dL -> reduced kidney function flag.
     EX3 B2M 4.1 µg/mL -> ISS II -> R-ISS II (FISH unknown cannot change it); R2-ISS open.
-    EX4 B2M exactly 5.5 -> ISS III (§12 #2); setting relapse is flagged (§12 #47); LDH 250 without a ULN
-        leaves 'LDH high' unknown (§12 #7)."""
+    EX4 B2M exactly 5.5 -> ISS III (b2m reference E2); setting relapse is flagged (b2m reference E47); LDH
+        250 without a ULN leaves 'LDH high' unknown (b2m reference E7)."""
     r = b2m(["demo", "--format", "json"])
     assert r.code == 0
     docs = {d["id"]: d for d in r.json()}  # type: ignore[union-attr]
@@ -380,7 +380,7 @@ def test_assess_and_stage_agree(b2m, tmp_path_factory: pytest.TempPathFactory, r
 
 def test_stage_on_invalid_null_keeps_going_and_says_why(b2m, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """--on-invalid null: a bad value becomes unknown (stages widen, never improve) and b2m_issues names it.
-    Row a has albumin 38 'g/dL' (implausible, §0 units) with B2M 2.0: ISS I or II, never silently I."""
+    Row a has albumin 38 'g/dL' (implausible; b2m reference UNITS-1) with B2M 2.0: ISS I or II, never silently I."""
     src = tmp_path / "in.csv"
     src.write_text(CSV.replace("a,2.0,4.0", "a,2.0,38").replace("false,false,false,false", "false,maybe,false,false"))
     out = tmp_path / "out.csv"

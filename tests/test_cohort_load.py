@@ -1,8 +1,9 @@
 """``load_cohort`` on long lab feeds and wide tables: window, policies, ties, units, boundaries.
 
-Oracles: the reference sheet's edge-case table (§12 rows cited per test), the ISS / R-ISS / R2-ISS
-rules (§1-§3), the window policy as documented in :mod:`b2m.cohort.at_diagnosis` (re-implemented
-here by brute force from its definition), and the GSE24080 facts in ``src/b2m/data/GSE24080-README.md``.
+Oracles: the edge-case rows (b2m reference EDGE-2, cited per test), the ISS / R-ISS / R2-ISS rules
+of Greipp 2005, Palumbo 2015 and D'Agostino 2022 (b2m reference ISS-2, RISS-2, R2ISS-2), the window policy as documented
+in :mod:`b2m.cohort.at_diagnosis` (re-implemented here by brute force from its definition), and the GSE24080 facts in
+``src/b2m/data/GSE24080-README.md``.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def test_same_day_duplicates_lowest_source_id_wins() -> None:
 
 
 def test_unit_boundaries_after_conversion() -> None:
-    """§12 #1: B2M exactly 3.5 mg/L (3500 µg/L) is not < 3.5 -> ISS II. §12 #3/#4: albumin 35 g/L
-    = 3.5 g/dL satisfies >= 3.5, so B2M 3.499 mg/L (3499 µg/L) -> ISS I. §12 #2: B2M 5500 ng/mL =
+    """b2m reference E1: B2M exactly 3.5 mg/L (3500 µg/L) is not < 3.5 -> ISS II. b2m reference E3, E4: albumin 35 g/L
+    = 3.5 g/dL satisfies >= 3.5, so B2M 3.499 mg/L (3499 µg/L) -> ISS I. b2m reference E2: B2M 5500 ng/mL =
     5.5 mg/L -> ISS III."""
     r = _cohort(
         [
@@ -122,7 +123,7 @@ def test_unit_boundaries_after_conversion() -> None:
 
 
 def test_ldh_against_the_reported_upper_limit() -> None:
-    """§12 #6: LDH equal to the ULN is normal -> with ISS I and negative FISH, R-ISS I and R2-ISS I
+    """b2m reference E6: LDH equal to the ULN is normal -> with ISS I and negative FISH, R-ISS I and R2-ISS I
     (score 0). LDH 4.2 µkat/L = 252 U/L above 4.1 µkat/L = 246 U/L is high: R-ISS II (ISS I but
     not all of I's conditions; not ISS III), R2-ISS 0 + 1 = 1 -> II."""
     r = _cohort(
@@ -144,7 +145,7 @@ def test_ldh_against_the_reported_upper_limit() -> None:
 
 
 def test_unknown_uln_is_never_assumed_unless_stated() -> None:
-    """§12 #7: LDH ULN unknown -> R-ISS not decidable (I|II for ISS I with negative FISH). Stated as
+    """b2m reference E7: LDH ULN unknown -> R-ISS not decidable (I|II for ISS I with negative FISH). Stated as
     300 U/L: 252 <= 300 is normal -> R-ISS I, and the assumption is flagged and noted."""
     rows = [
         ("U", "b2m", 2.0, "mg/L", _days(0)),
@@ -164,7 +165,7 @@ def test_refusals_are_reported_not_dropped() -> None:
     r = _cohort(
         [
             ("P", "b2m", 4200.0, "mg/L", _days(0)),  # implausible: looks like µg/L
-            ("P", "b2m", 3.0, "mg/dL", _days(0)),  # refused: §12 #46
+            ("P", "b2m", 3.0, "mg/dL", _days(0)),  # refused: b2m reference E46
             ("P", "b2m", 2.0, None, _days(0)),  # no unit: never assumed
             ("P", "albumin", 3.0, "mmol/L", _days(0)),  # wrong dimension for albumin
             ("P", "crp", 5.0, "mg/L", _days(0)),  # not a cohort analyte
@@ -349,8 +350,8 @@ GSE_COLUMNS = {
 
 def test_gse24080_wide() -> None:
     """README facts: 565 patients; one albumin of 0.3 g/dL (implausible: refused and reported, never
-    used); B2M exactly 3.5 in 9 patients (ISS II, §12 #1) and 5.5 in 5 (ISS III, §12 #2); no LDH ULN,
-    so a stated one is flagged as assumed for every patient with an LDH."""
+    used); B2M exactly 3.5 in 9 patients (ISS II, b2m reference E1) and 5.5 in 5 (ISS III,
+    b2m reference E2); no LDH ULN, so a stated one is flagged as assumed for every patient with an LDH."""
     r = load_cohort(GSE, kind="wide", columns=GSE_COLUMNS, ldh_uln_u_l=250.0)
     t = r.table
     assert t.height == 565 and t["patient_id"].is_sorted()
@@ -488,9 +489,9 @@ def _text_feed(rows: list[tuple[str, str, str, str | None, D, int | None]], **kw
 def test_fish_results_are_never_misread(engine: str) -> None:
     """A FISH result is 1 (present) or 0 (absent) with no unit. A: '<1' is no result (not 'present');
     B: '>0' is no result (not 'absent'); C: '1' with unit '%' (1 % of nuclei, below any cut-off,
-    sheet §2) is refused, not 'present'. R2-ISS would gain a point from a false del(17p) (sheet §3).
-    D: a '<1' on the index date does not hide the '0' two days later: absent. E, F: 1.0000000001 and
-    -1e-10 are not 1 and 0 (tested as received, not after the conversion's rounding to 9 places)."""
+    b2m reference RISS-1) is refused, not 'present'. R2-ISS would gain a point from a false del(17p)
+    (b2m reference R2ISS-2). D: a '<1' on the index date does not hide the '0' two days later: absent. E, F:
+    1.0000000001 and -1e-10 are not 1 and 0 (tested as received, not after the conversion's rounding to 9 places)."""
     r = _text_feed(
         [
             ("A", "del17p", "<1", None, _days(0), 1),

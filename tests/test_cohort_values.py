@@ -1,8 +1,8 @@
 """`b2m cohort values`: lab values at diagnosis and stages per patient, with the audit trail, to files.
 
-Expected stages are worked out by hand from the published rules (reference sheet §1): ISS (Greipp
+Expected stages are worked out by hand from the published rules (b2m reference ISS-2): ISS (Greipp
 2005) I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL, III = B2M >= 5.5 mg/L, else II. Unit conversions
-are the sheet's (albumin g/L / 10 = g/dL).
+are those of the b2m reference (b2m reference UNITS-2: albumin g/L / 10 = g/dL).
 """
 
 from __future__ import annotations

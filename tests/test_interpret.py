@@ -1,8 +1,8 @@
 """Tests for b2m.interpret: reference intervals, ISS B2M bands, confounder flags, context matching.
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md), cited by section and
-edge-case row (§12 row N); unit arithmetic done by hand from the sheet's factors (MW 11,800 Da,
-creatinine x88.4); the KDIGO 2012 GFR categories for the eGFR cut-offs (G3a < 60, G4 < 30); WHO
+Oracles: the b2m reference (docs/reference/), cited by section id and edge-case row id (b2m reference E1-E48),
+with the papers and laboratory sources named there; unit arithmetic done by hand from the reference's
+factors (MW 11,800 Da, creatinine x88.4); the KDIGO 2012 GFR categories for the eGFR cut-offs (G3a < 60, G4 < 30); WHO
 ICD-10 and ATC code tables for the coded inputs. No expected value was produced by running b2m.
 """
 
@@ -26,7 +26,7 @@ from b2m.interpret import (
 )
 from b2m.units import LabValue, parse_lab
 
-LOW, MIDDLE, HIGH = "< 3.5 mg/L", "3.5 to < 5.5 mg/L", "≥ 5.5 mg/L"  # ISS B2M bands, sheet §1
+LOW, MIDDLE, HIGH = "< 3.5 mg/L", "3.5 to < 5.5 mg/L", "≥ 5.5 mg/L"  # ISS B2M bands, b2m reference ISS-2
 
 
 def lab(key: str, value: object, unit: str, **extra: object) -> LabValue:
@@ -69,7 +69,7 @@ def note_codes(r: B2MInterpretation) -> set[str]:
 
 
 def test_default_interval_is_mayo_nephelometry() -> None:
-    """Oracle: sheet §10.1 (Mayo Clinic Laboratories 1.21-2.70 mg/L, nephelometry, LOINC 1952-1 [C])."""
+    """Oracle: b2m reference LAB-2 (Mayo Clinic Laboratories 1.21-2.70 mg/L, nephelometry, LOINC 1952-1 [C])."""
     r = run(b2m=b2m(2.0))
     ri = r.reference_interval
     assert ri is not None
@@ -82,7 +82,7 @@ def test_default_interval_is_mayo_nephelometry() -> None:
 
 
 def test_lab_interval_preferred_over_default() -> None:
-    """Oracle: sheet §10.1 Ohio State turbidimetry interval 0.80-2.34 mg/L vs Mayo 1.21-2.70 mg/L.
+    """Oracle: b2m reference LAB-2 Ohio State turbidimetry interval 0.80-2.34 mg/L vs Mayo 1.21-2.70 mg/L.
 
     2.5 mg/L lies above 2.34 (the lab's) but inside 2.70 (the default's).
     """
@@ -102,12 +102,13 @@ def test_lab_interval_preferred_over_default() -> None:
     [(1.20, "below"), (1.21, "within"), (2.70, "within"), (2.71, "above")],
 )
 def test_position_at_the_limits(value: float, position: str) -> None:
-    """Oracle: sheet §10.1 limits 1.21/2.70; a value equal to a limit is not outside it (§12 rows 6, 19)."""
+    """Oracle: Mayo limits 1.21/2.70 (b2m reference LAB-2); a value equal to a limit is not outside it
+    (b2m reference E6, E19)."""
     assert run(b2m=b2m(value)).position == position
 
 
 def test_position_against_one_sided_lab_interval() -> None:
-    """Oracle: sheet §10.1 BC Cancer interval '< 2 mg/L' (upper limit only): nothing is below it."""
+    """Oracle: b2m reference LAB-2 BC Cancer interval '< 2 mg/L' (upper limit only): nothing is below it."""
     assert run(b2m=b2m(0.1, upper_limit=2.0)).position == "within"
     assert run(b2m=b2m(2.5, upper_limit=2.0)).position == "above"
     r = run(b2m=b2m(2.0, upper_limit=2.0))
@@ -127,7 +128,8 @@ def test_lower_limit_only_leaves_above_open() -> None:
     ("nmol_l", "position"), [(102.4, "below"), (102.5, "within"), (228.8, "within"), (228.9, "above")]
 )
 def test_position_against_a_lab_interval_in_nmol_l(nmol_l: float, position: str) -> None:
-    """Oracle: sheet §12 'General' (compare in the reported unit) and rows 6/19 (equal to a limit is inside).
+    """Oracle: b2m reference EDGE-1 (compare in the reported unit) and b2m reference E6, E19 (equal to a
+    limit is inside).
 
     The lab reports 102.5-228.8 nmol/L; its limits come back exactly in that unit.
     """
@@ -137,7 +139,7 @@ def test_position_against_a_lab_interval_in_nmol_l(nmol_l: float, position: str)
 
 
 def test_patient_summary_uses_the_reported_unit() -> None:
-    """Oracle: sheet §10.1 and §10 by hand: 1.21 / 0.0118 = 102.54 and 2.70 / 0.0118 = 228.81 nmol/L."""
+    """Oracle: b2m reference LAB-2 and LAB-1 by hand: 1.21 / 0.0118 = 102.54 and 2.70 / 0.0118 = 228.81 nmol/L."""
     r = run(b2m=b2m(300, "nmol/L"))
     assert "300 nmol/L" in r.summary_patient
     assert "102.5 to 228.8 nmol/L" in r.summary_patient
@@ -145,13 +147,14 @@ def test_patient_summary_uses_the_reported_unit() -> None:
 
 
 def test_times_upper_limit() -> None:
-    """Oracle: by hand, 5.4 / 2.70 = 2.0 (sheet §10.1 Mayo) and 4.68 / 2.34 = 2.0 (Ohio State)."""
+    """Oracle: by hand, 5.4 / 2.70 = 2.0 (b2m reference LAB-2 Mayo) and 4.68 / 2.34 = 2.0 (Ohio State)."""
     assert run(b2m=b2m(5.4)).times_upper_limit == pytest.approx(2.0)
     assert run(b2m=b2m(4.68, lower_limit=0.8, upper_limit=2.34)).times_upper_limit == pytest.approx(2.0)
 
 
 def test_censored_below_is_below_a_higher_lower_limit() -> None:
-    """Oracle: brief / sheet §12 'General': '<0.5' is wholly below 1.21 (sheet §10.1) but not below 0.3."""
+    """Oracle: brief / b2m reference EDGE-1 'General': '<0.5' is wholly below 1.21 (b2m reference LAB-2) but
+    not below 0.3."""
     r = run(b2m=b2m("<0.5"))
     assert r.position == "below"
     assert r.times_upper_limit is None
@@ -163,7 +166,7 @@ def test_censored_below_is_below_a_higher_lower_limit() -> None:
 
 
 def test_censored_above() -> None:
-    """Oracle: '>20' mg/L is wholly above 2.70 (sheet §10.1) and ≥ 5.5 (sheet §1)."""
+    """Oracle: '>20' mg/L is wholly above 2.70 (b2m reference LAB-2) and ≥ 5.5 (b2m reference ISS-2)."""
     r = run(b2m=b2m(">20"))
     assert r.position == "above"
     assert r.iss_band == HIGH
@@ -191,15 +194,15 @@ def test_no_b2m() -> None:
     ("value", "band"),
     [
         (3.49, LOW),
-        (3.5, MIDDLE),  # §12 row 1: 3.5 is not < 3.5
+        (3.5, MIDDLE),  # b2m reference E1: 3.5 is not < 3.5
         (5.49, MIDDLE),
-        (5.5, HIGH),  # §12 row 2: 5.5 is ≥ 5.5
+        (5.5, HIGH),  # b2m reference E2: 5.5 is ≥ 5.5
         (0.9, LOW),
         (12.0, HIGH),
     ],
 )
 def test_iss_band_boundaries(value: float, band: str) -> None:
-    """Oracle: sheet §1 (B2M < 3.5 / ≥ 5.5 mg/L) and §12 rows 1-2."""
+    """Oracle: b2m reference ISS-2 (B2M < 3.5 / ≥ 5.5 mg/L) and b2m reference E1-E2."""
     r = run(b2m=b2m(value))
     assert r.iss_band == band
     assert r.possible_iss_bands == (band,)
@@ -210,7 +213,7 @@ def test_iss_band_boundaries(value: float, band: str) -> None:
     [(296.61, LOW), (296.62, MIDDLE), (466.10, MIDDLE), (466.11, HIGH)],
 )
 def test_iss_band_in_nmol_l(nmol_l: float, band: str) -> None:
-    """Oracle: sheet §12 row 45 (3.5 mg/L ≈ 296.6 nmol/L, 5.5 mg/L ≈ 466.1 nmol/L; MW 11,800 Da, §10).
+    """Oracle: b2m reference E45 (3.5 mg/L ≈ 296.6 nmol/L, 5.5 mg/L ≈ 466.1 nmol/L; MW 11,800 Da, b2m reference LAB-1).
 
     By hand: 3.5 / 0.0118 = 296.6102 nmol/L and 5.5 / 0.0118 = 466.1017 nmol/L.
     """
@@ -219,12 +222,12 @@ def test_iss_band_in_nmol_l(nmol_l: float, band: str) -> None:
 
 @pytest.mark.parametrize(("ug_l", "band"), [(3499, LOW), (3500, MIDDLE), (5499, MIDDLE), (5500, HIGH)])
 def test_iss_band_in_ug_l(ug_l: float, band: str) -> None:
-    """Oracle: sheet §12 rows 1-2 with 1 mg/L = 1000 µg/L."""
+    """Oracle: b2m reference E1-E2 with 1 mg/L = 1000 µg/L."""
     assert run(b2m=b2m(ug_l, "µg/L")).iss_band == band
 
 
 def test_censored_band_straddling_a_cut_off_is_open() -> None:
-    """Oracle: sheet §1 cut-offs: '<5' may be < 3.5 or in 3.5-5.5; '>4' may be in 3.5-5.5 or ≥ 5.5."""
+    """Oracle: b2m reference ISS-2 cut-offs: '<5' may be < 3.5 or in 3.5-5.5; '>4' may be in 3.5-5.5 or ≥ 5.5."""
     r = run(b2m=b2m("<5"))
     assert r.iss_band is None
     assert r.possible_iss_bands == (LOW, MIDDLE)
@@ -232,7 +235,7 @@ def test_censored_band_straddling_a_cut_off_is_open() -> None:
 
 
 def test_iss_operator_discrepancy_note_on_every_result() -> None:
-    """Oracle: sheet §13 (ISS stage III '≥ 5.5' vs '> 5.5' [D]); conventions: [D] note on every result."""
+    """Oracle: b2m reference D1 (ISS stage III '≥ 5.5' vs '> 5.5' [D]); conventions: [D] note on every result."""
     for value in (1.0, 4.0, 5.5, "<0.5"):
         notes = [n for n in run(b2m=b2m(value)).notes if n.code == "iss_b2m_operator"]
         assert len(notes) == 1 and notes[0].kind == "discrepancy"
@@ -273,15 +276,15 @@ def test_evidence_example_from_the_brief() -> None:
     ("value", "unit", "flagged"),
     [
         (1.19, "mg/dL", False),
-        (1.2, "mg/dL", True),  # §12 row 42: creatinine 1.2 is not < 1.2
+        (1.2, "mg/dL", True),  # b2m reference E42: creatinine 1.2 is not < 1.2
         (2.5, "mg/dL", True),
-        (106, "µmol/L", False),  # 1.2 mg/dL x 88.4 = 106.08 µmol/L (sheet §0)
+        (106, "µmol/L", False),  # 1.2 mg/dL x 88.4 = 106.08 µmol/L (b2m reference UNITS-2)
         (106.08, "µmol/L", True),
         (107, "µmol/L", True),
     ],
 )
 def test_reduced_kidney_function_by_creatinine(value: float, unit: str, flagged: bool) -> None:
-    """Oracle: sheet §11.2 / §12 rows 42 and 48 (IMS/IMWG 2025 B2M criterion needs creatinine < 1.2 mg/dL)."""
+    """Oracle: b2m reference HR25-2, E42, E48 (IMS/IMWG 2025 B2M criterion needs creatinine < 1.2 mg/dL)."""
     cr = lab("creatinine", value, unit)
     r = run(b2m=b2m(6.0), creatinine=cr)
     fs = flags_with(r, "reduced_kidney_function")
@@ -311,7 +314,7 @@ def test_kidney_flag_takes_the_worse_of_egfr_and_creatinine() -> None:
 
 
 KDIGO_2012_DOI = "10.1038/kisup.2012.73"  # KDIGO 2012 CKD guideline, Kidney Int Suppl 2013;3(1):1-150
-AVET_LOISEAU_2025_DOI = "10.1200/JCO-24-01893"  # sheet §11.2
+AVET_LOISEAU_2025_DOI = "10.1200/JCO-24-01893"  # b2m reference HR25
 
 
 @pytest.mark.parametrize("egfr", [59.9, 29.9])
@@ -327,8 +330,8 @@ def test_reduced_kidney_function_by_egfr_cites_kdigo(egfr: float) -> None:
 
 
 def test_reduced_kidney_function_by_creatinine_alone_cites_avet_loiseau() -> None:
-    """Oracle: sheet §11.2 (Avet-Loiseau 2025, DOI 10.1200/JCO-24-01893: B2M criterion needs creatinine
-    < 1.2 mg/dL, from secondary summaries [S]) and §12 row 42 (1.2 is not < 1.2)."""
+    """Oracle: b2m reference HR25-2 (Avet-Loiseau 2025, DOI 10.1200/JCO-24-01893: B2M criterion needs creatinine
+    < 1.2 mg/dL, from secondary summaries [S]) and b2m reference E42 (1.2 is not < 1.2)."""
     for egfr in (None, 75.0):  # no eGFR, or an eGFR above the cut-offs: only creatinine raised it
         r = run(
             b2m=b2m(6.0),
@@ -343,7 +346,7 @@ def test_reduced_kidney_function_by_creatinine_alone_cites_avet_loiseau() -> Non
 
 
 def test_ims_imwg_constants_are_the_rules_own() -> None:
-    """Oracle: sheet §11.2 / §12 row 42 (B2M ≥ 5.5 mg/L, creatinine < 1.2 mg/dL) and §1 (Greipp 2005,
+    """Oracle: b2m reference HR25, E42 (B2M ≥ 5.5 mg/L, creatinine < 1.2 mg/dL) and b2m reference ISS-2 (Greipp 2005,
     DOI 10.1200/JCO.2005.04.242); review finding 4: one definition, imported from the rules."""
     from b2m.interpret import b2m as interpret_module
     from b2m.interpret import flags
@@ -358,7 +361,7 @@ def test_ims_imwg_constants_are_the_rules_own() -> None:
 
 
 def test_kidney_function_unknown() -> None:
-    """Oracle: sheet §10 (B2M rises as GFR falls): without creatinine or eGFR it cannot be read against it."""
+    """Oracle: b2m reference LAB-1 (B2M rises as GFR falls): without creatinine or eGFR it cannot be read against it."""
     r = run(b2m=b2m(3.0))
     (f,) = flags_with(r, "kidney_function_unknown")
     assert f.severity == "info"
@@ -373,7 +376,7 @@ def test_kidney_function_unknown() -> None:
 
 
 def test_ims_imwg_criterion_not_assessable_without_creatinine() -> None:
-    """Oracle: sheet §12 row 42 (creatinine missing -> the B2M criterion is not assessable)."""
+    """Oracle: b2m reference E42 (creatinine missing -> the B2M criterion is not assessable)."""
     assert "ims_imwg_2025_b2m_criterion_not_assessable" in note_codes(run(b2m=b2m(5.5)))
     assert "ims_imwg_2025_b2m_criterion_not_assessable" not in note_codes(run(b2m=b2m(5.4)))
     with_cr = run(b2m=b2m(5.5), creatinine=lab("creatinine", 0.9, "mg/dL"))
@@ -381,7 +384,7 @@ def test_ims_imwg_criterion_not_assessable_without_creatinine() -> None:
 
 
 def test_egfr_equation_notes() -> None:
-    """Oracle: sheet §9.5 (Cockcroft-Gault is CrCl in mL/min; IMWG prefers CKD-EPI)."""
+    """Oracle: b2m reference KID-6 (Cockcroft-Gault is CrCl in mL/min; IMWG prefers CKD-EPI)."""
     assert "egfr_equation_not_named" in note_codes(run(b2m=b2m(3.0), egfr_ml_min_1_73m2=50.0))
     cg = run(b2m=b2m(3.0), egfr_ml_min_1_73m2=50.0, egfr_equation="Cockcroft-Gault")
     assert "egfr_cockcroft_gault" in note_codes(cg)
@@ -409,7 +412,7 @@ def test_egfr_equation_notes() -> None:
 )
 def test_inflammation(crp: LabValue, flagged: bool) -> None:
     """Oracle: review finding 1 (CRP above the lab's upper limit, else > 5 mg/L, the stricter of the
-    common lab limits 5 and 10 mg/L); sheet §12 row 6 (equal to a limit is not above it); sheet §0
+    common lab limits 5 and 10 mg/L); b2m reference E6 (equal to a limit is not above it); b2m reference UNITS-2
     (mg/dL x 10 = mg/L)."""
     r = run(b2m=b2m(3.0), crp=crp)
     fs = flags_with(r, "inflammation")
@@ -536,7 +539,7 @@ CONDITION_CASES = [
 
 @pytest.mark.parametrize(("item", "code", "category"), CONDITION_CASES)
 def test_condition_flags(item: str, code: str, category: str) -> None:
-    """Oracle: sheet §10.3 (causes of raised B2M); WHO ICD-10 chapters named in the brief."""
+    """Oracle: b2m reference LAB-4 (causes of raised B2M); WHO ICD-10 chapters named in the brief."""
     r = run(b2m=b2m(3.0), conditions=["Multiple myeloma", item])
     fs = [f for f in flags_with(r, code) if f.category == category]
     assert len(fs) == 1
@@ -593,7 +596,7 @@ MEDICATION_CASES = [
 
 @pytest.mark.parametrize(("item", "category"), MEDICATION_CASES)
 def test_drug_effect(item: str, category: str) -> None:
-    """Oracle: sheet §10.2/§10.3 (cyclosporine, lithium raise serum B2M [S]); WHO ATC L04AD01, N05AN01."""
+    """Oracle: b2m reference LAB-3, LAB-4 (cyclosporine, lithium raise serum B2M [S]); WHO ATC L04AD01, N05AN01."""
     r = run(b2m=b2m(3.0), medications=[item])
     (f,) = flags_with(r, "drug_effect")
     assert f.category == category and f.status == "S"
@@ -645,14 +648,14 @@ def test_skipped_items_are_surfaced_as_notes() -> None:
 
 
 def test_cmv_is_marked_secondary_only() -> None:
-    """Oracle: sheet §10.3 (CMV [S, low-authority only])."""
+    """Oracle: b2m reference LAB-4 (CMV [S, low-authority only])."""
     (f,) = flags_with(run(b2m=b2m(3.0), conditions=["CMV viraemia"]), "infection")
     assert f.status == "S" and f.source is None
     assert "secondary" in f.clinician
 
 
 def test_hiv_and_ebv_cite_their_papers() -> None:
-    """Oracle: sheet §10.3 (HIV: Lacey 1987 AIDS 1(2):123-127 [C]; EBV: PMID 6171995 [C])."""
+    """Oracle: b2m reference LAB-4 (HIV: Lacey 1987 AIDS 1(2):123-127 [C]; EBV: PMID 6171995 [C])."""
     (hiv,) = flags_with(run(conditions=["HIV"]), "infection")
     assert hiv.source is not None and "Lacey" in hiv.source.citation and hiv.status == "C"
     assert "64%" in hiv.clinician
@@ -662,7 +665,7 @@ def test_hiv_and_ebv_cite_their_papers() -> None:
 
 def test_known_kidney_disease_replaces_kidney_function_unknown() -> None:
     """Oracle: review finding 2 (known CKD is a caution flag; no kidney_function_unknown when it matched,
-    and the result still says eGFR could not be computed); sheet §10.3 (reduced GFR / CKD raises B2M [C])."""
+    and the result still says eGFR could not be computed); b2m reference LAB-4 (reduced GFR / CKD raises B2M [C])."""
     r = run(b2m=b2m(4.0), conditions=["CKD stage 3"])
     (f,) = flags_with(r, "known_kidney_disease")
     assert f.severity == "caution" and f.category == "known_kidney_disease"
@@ -697,7 +700,7 @@ def test_stage_5_kidney_disease_is_dialysis_only(item: str) -> None:
 
 
 def test_dialysis_is_a_warning() -> None:
-    """Oracle: sheet §10 (long-term dialysis -> very high B2M, Aβ2M amyloid [S])."""
+    """Oracle: b2m reference LAB-1 (long-term dialysis -> very high B2M, Aβ2M amyloid [S])."""
     r = run(b2m=b2m(40.0), conditions=["Z99.2"])
     f = r.flag("dialysis")
     assert f is not None and f.severity == "warning" and f.status == "S"
@@ -710,7 +713,7 @@ def test_dialysis_is_a_warning() -> None:
 
 
 def test_unit_converted_from_nmol_l() -> None:
-    """Oracle: sheet §10 (MW 11,800 Da): 300 nmol/L x 11,800 g/mol = 3.54 mg/L (factor 0.0118)."""
+    """Oracle: b2m reference LAB-1 (MW 11,800 Da): 300 nmol/L x 11,800 g/mol = 3.54 mg/L (factor 0.0118)."""
     r = run(b2m=b2m(300, "nmol/L"))
     (f,) = flags_with(r, "unit_converted")
     assert f.severity == "info"
@@ -722,7 +725,7 @@ def test_unit_converted_from_nmol_l() -> None:
 
 
 def test_molecular_weight_text_is_rendered_from_the_conversion_used() -> None:
-    """Oracle: sheet §10 (MW 11,800 Da [C]; 1 mg/L ≈ 84.7 nmol/L, by hand 1000 / 11.8 = 84.75) and unit
+    """Oracle: b2m reference LAB-1 (MW 11,800 Da [C]; 1 mg/L ≈ 84.7 nmol/L, by hand 1000 / 11.8 = 84.75) and unit
     arithmetic (1 nmol/L x MW g/mol = MW x 1e-6 mg/L): the MW shown is the one behind the factor applied."""
     from b2m.interpret.flags import molecular_weight_g_mol
 
@@ -746,12 +749,12 @@ def test_unit_converted_from_ug_l_has_no_molecular_weight() -> None:
 
 @pytest.mark.parametrize("unit", ["mg/L", "µg/mL", "μg/mL", "mcg/mL"])
 def test_same_number_units_are_not_converted(unit: str) -> None:
-    """Oracle: sheet §0 (1 mg/L = 1 µg/mL = 1 mcg/mL, same number)."""
+    """Oracle: b2m reference UNITS-2 (1 mg/L = 1 µg/mL = 1 mcg/mL, same number)."""
     assert not flags_with(run(b2m=b2m(3.0, unit)), "unit_converted")
 
 
 def test_method_not_stated() -> None:
-    """Oracle: sheet §10.1 (intervals are method-dependent; store the method with each result)."""
+    """Oracle: b2m reference LAB-2 (intervals are method-dependent; store the method with each result)."""
     r = run(b2m=lab("b2m", 3.0, "mg/L"))
     (f,) = flags_with(r, "method_not_stated")
     assert f.severity == "info" and f.evidence["method"] is None
@@ -769,7 +772,7 @@ def test_method_not_stated() -> None:
     ],
 )
 def test_biotin_interference(method: str | None, flagged: bool) -> None:
-    """Oracle: sheet §10.2 (Immulite-type B2M assay: avoid biotin 12 h before collection [C])."""
+    """Oracle: b2m reference LAB-3 (Immulite-type B2M assay: avoid biotin 12 h before collection [C])."""
     result = lab("b2m", 3.0, "mg/L") if method is None else lab("b2m", 3.0, "mg/L", method=method)
     r = run(b2m=result, medications=["Biotin 10 mg daily"])
     fs = flags_with(r, "biotin_interference")
@@ -800,7 +803,7 @@ def test_censored_result_flag() -> None:
     [(20.0, False), (20.1, True), (">20", True), (">15", False), (160.0, True)],
 )
 def test_very_high_result(value: object, flagged: bool) -> None:
-    """Oracle: brief (> 20 mg/L, exclusive); sheet §10.2 (hook effect for B2M unconfirmed [U])."""
+    """Oracle: brief (> 20 mg/L, exclusive); b2m reference LAB-3 (hook effect for B2M unconfirmed [U])."""
     r = run(b2m=b2m(value))
     fs = flags_with(r, "very_high_result")
     assert bool(fs) is flagged
@@ -812,14 +815,14 @@ def test_very_high_result(value: object, flagged: bool) -> None:
 
 
 def test_urine_loinc_is_noted() -> None:
-    """Oracle: sheet §10.4 (1952-1 serum B2M [C]; 1953-9 urine B2M [S])."""
+    """Oracle: b2m reference LAB-5 (1952-1 serum B2M [C]; 1953-9 urine B2M [S])."""
     r = run(b2m=b2m(3.0, loinc="1953-9"))
     assert any(n.code == "loinc_not_serum_b2m" and "urine" in n.text for n in r.notes)
     assert "loinc_not_serum_b2m" not in note_codes(run(b2m=b2m(3.0, loinc="1952-1")))
 
 
 def test_age_notes_for_the_adult_default_interval() -> None:
-    """Oracle: sheet §10.1 ('Adult serum reference intervals')."""
+    """Oracle: b2m reference LAB-2 ('Adult serum reference intervals')."""
     assert "default_interval_is_adult" in note_codes(run(b2m=b2m(2.0), age_years=12))
     assert "age_not_given" in note_codes(run(b2m=b2m(2.0)))
     adult = note_codes(run(b2m=b2m(2.0), age_years=60))
@@ -834,7 +837,8 @@ def test_age_notes_for_the_adult_default_interval() -> None:
 
 
 def test_summaries_render_the_same_values() -> None:
-    """Oracle: sheet §10.1 (Mayo 1.21-2.70 mg/L) and §1 (band ≥ 5.5): the text shows the values used."""
+    """Oracle: b2m reference LAB-2 (Mayo 1.21-2.70 mg/L) and b2m reference ISS-2 (band ≥ 5.5): the text shows
+    the values used."""
     r = run(b2m=b2m(6.0), egfr_ml_min_1_73m2=42.1, egfr_equation="CKD-EPI 2021 creatinine")
     assert "6 mg/L" in r.summary_clinician
     assert "1.21–2.7 mg/L" in r.summary_clinician
@@ -1047,7 +1051,7 @@ POSITION_ORDER = {"below": 0, "within": 1, "above": 2}
 @settings(max_examples=200, deadline=None)
 @given(a=st.floats(0.1, 200.0), b=st.floats(0.1, 200.0), unit=st.sampled_from(["mg/L", "nmol/L"]))
 def test_higher_b2m_never_gives_a_lower_band_or_position(a: float, b: float, unit: str) -> None:
-    """Oracle: sheet §1 (bands are ordered by B2M); monotonicity invariant of STYLE.md."""
+    """Oracle: b2m reference ISS-2 (bands are ordered by B2M); monotonicity invariant of STYLE.md."""
     lo, hi = sorted((a, b))
     factor = 1.0 if unit == "mg/L" else 1 / 0.0118
     r_lo = run(b2m=b2m(round(lo * factor, 4), unit))

@@ -123,7 +123,7 @@ def test_ckd_epi_2021_cr_matches_egfr_r_package(scr: float, age: float, sex: Sex
 @pytest.mark.parametrize(("sex", "kappa", "female_factor"), [("female", 0.7, 1.012), ("male", 0.9, 1.0)])
 @pytest.mark.parametrize("age", [18.0, 45.0, 90.0])
 def test_ckd_epi_2021_cr_at_the_knot(sex: Sex, kappa: float, female_factor: float, age: float) -> None:
-    """Reference sheet §12 row 43: at Scr/κ = 1 both the min and the max term are 1.
+    """b2m reference E43: at Scr/κ = 1 both the min and the max term are 1.
 
     Oracle: the published equation (Inker 2021; kidney.org) reduces at Scr = κ to
     ``142 × 0.9938^Age × 1.012 [if female]``; the value is continuous from both sides.
@@ -211,7 +211,7 @@ def test_excluded_reference_is_documented() -> None:
 @pytest.mark.parametrize(("sex", "kappa", "female_factor"), [("female", 0.7, 0.963), ("male", 0.9, 1.0)])
 @pytest.mark.parametrize("age", [18.0, 60.0])
 def test_ckd_epi_2021_cr_cys_at_both_knots(sex: Sex, kappa: float, female_factor: float, age: float) -> None:
-    """Reference sheet §12 row 43: at Scr/κ = 1 and Scys/0.8 = 1 every min/max term is 1.
+    """b2m reference E43: at Scr/κ = 1 and Scys/0.8 = 1 every min/max term is 1.
 
     Oracle: the published equation (Inker 2021) reduces there to ``135 × 0.9961^Age × 0.963 [if
     female]``, and is continuous across each knot separately.
@@ -282,7 +282,7 @@ def test_ckd_epi_2012_cys_differs_from_0_9962_calculators_only_by_the_age_term(
 
 @pytest.mark.parametrize(("sex", "female_factor"), [("female", 0.932), ("male", 1.0)])
 def test_ckd_epi_2012_cys_at_the_knot(sex: Sex, female_factor: float) -> None:
-    """Reference sheet §12 row 43 for cystatin C: at Scys/0.8 = 1 the equation is ``133 × 0.996^Age``.
+    """b2m reference E43 for cystatin C: at Scys/0.8 = 1 the equation is ``133 × 0.996^Age``.
 
     Oracle: kidney.org "CKD-EPI Cystatin C Equation (2012)" page, with both min and max terms at 1.
     """
@@ -297,7 +297,7 @@ def test_ckd_epi_2012_cys_at_the_knot(sex: Sex, female_factor: float) -> None:
 def test_ckd_epi_2012_cys_carries_the_discrepancy_note_on_every_result(age: float) -> None:
     """Conventions: every result of a rule with a [D] item carries a discrepancy note.
 
-    Oracle: reference sheet §9.2 and §13 ("CKD-EPI 2012 cystatin age term: 0.996^Age (review table)
+    Oracle: b2m reference KID-3 and D21 ("CKD-EPI 2012 cystatin age term: 0.996^Age (review table)
     vs 0.9962^Age (one calculator)"). The note names both values, children included.
     """
     result = ckd_epi_2012_cystatin(cystatin_c_mg_l=1.1, age_years=age, sex="female")
@@ -348,9 +348,10 @@ def test_cockcroft_gault_matches_egfr_r_package(sex: Sex, expected: float) -> No
 
 
 def test_cockcroft_gault_notes_weight_indexing_and_imwg() -> None:
-    """Reference sheet §9.4 (which weight is [U]; not BSA-normalised) and §9.5 (IMWG 2016 prefers CKD-EPI).
+    """b2m reference KID-4 (which weight is [U]; not BSA-normalised) and b2m reference KID-6 (IMWG 2016
+    prefers CKD-EPI).
 
-    Oracle: the sheet. The weight note is ``unconfirmed`` and names the weight actually used.
+    Oracle: b2m reference KID-4 and U18. The weight note is ``unconfirmed`` and names the weight actually used.
     """
     result = cockcroft_gault(creatinine_mg_dl=1.2, age_years=66, weight_kg=71.5, sex="male")
     by_code = {n.code: n for n in result.notes}
@@ -363,7 +364,7 @@ def test_cockcroft_gault_notes_weight_indexing_and_imwg() -> None:
 
 @pytest.mark.parametrize("age", [10.0, 18.0, 66.0])
 def test_cockcroft_gault_says_what_was_checked_on_every_result(age: float) -> None:
-    """Reference sheet §9.4: the Cockcroft-Gault form is [S] and the paper's volume/pages/PMID are [U]; review
+    """b2m reference KID-4: the Cockcroft-Gault form is [S] and the paper's volume/pages/PMID are [U]; review
     finding 10: every result (adult or child) says what was checked (a scanned copy of the 1976 paper) in
     an ``unconfirmed`` note that renders the formula from the constants used."""
     result = cockcroft_gault(creatinine_mg_dl=1.0, age_years=age, weight_kg=70, sex="female")
@@ -401,7 +402,7 @@ CALLS_BY_AGE: dict[str, Call] = {
 @pytest.mark.parametrize("name", sorted(CALLS_BY_AGE))
 @pytest.mark.parametrize("age", [0.5, 12.0, 17.999])
 def test_children_get_no_value_and_a_caveat(name: str, age: float) -> None:
-    """Reference sheet §9.1: the equations are for adults (>= 18 years). A child gets no value, no error."""
+    """b2m reference KID-1: the equations are for adults (>= 18 years). A child gets no value, no error."""
     result = CALLS_BY_AGE[name](age)
     assert result.value is None
     caveats = [n for n in result.notes if n.code == "kidney.adults_only"]
@@ -413,7 +414,7 @@ def test_children_get_no_value_and_a_caveat(name: str, age: float) -> None:
 
 @pytest.mark.parametrize("name", sorted(CALLS_BY_AGE))
 def test_age_18_is_adult(name: str) -> None:
-    """Reference sheet §9.1 "adults >= 18": the boundary is inclusive."""
+    """b2m reference KID-1 "adults >= 18": the boundary is inclusive."""
     result = CALLS_BY_AGE[name](18.0)
     assert result.value is not None
     assert "kidney.adults_only" not in note_codes(result)
@@ -435,7 +436,8 @@ def test_results_carry_provenance_and_serialise(name: str, age: float) -> None:
 
 
 def test_units_and_dois() -> None:
-    """Reference sheet §9: CKD-EPI is mL/min/1.73 m², Cockcroft-Gault is mL/min; DOIs as cited there."""
+    """b2m reference KID: CKD-EPI is mL/min/1.73 m², Cockcroft-Gault is mL/min; DOIs as listed in
+    b2m reference SRC-1."""
     cr = ckd_epi_2021_creatinine(creatinine_mg_dl=1.0, age_years=50, sex="male")
     crcys = ckd_epi_2021_creatinine_cystatin(creatinine_mg_dl=1.0, cystatin_c_mg_l=1.0, age_years=50, sex="male")
     cys = ckd_epi_2012_cystatin(cystatin_c_mg_l=1.0, age_years=50, sex="male")
@@ -565,7 +567,7 @@ age_step = st.floats(min_value=0.01, max_value=30.0)
 
 @given(scr=creatinine, k=step, age=adult_age, sex=sexes)
 def test_prop_cr_falls_as_creatinine_rises(scr: float, k: float, age: float, sex: Sex) -> None:
-    """Oracle: Inker 2021 equation (sheet §9.1): both creatinine exponents are negative, so eGFR falls."""
+    """Oracle: Inker 2021 equation (b2m reference KID-1): both creatinine exponents are negative, so eGFR falls."""
     lo = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age, sex=sex))
     hi = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr * k, age_years=age, sex=sex))
     assert 0 < hi < lo and math.isfinite(lo)
@@ -573,7 +575,7 @@ def test_prop_cr_falls_as_creatinine_rises(scr: float, k: float, age: float, sex
 
 @given(scr=creatinine, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cr_falls_with_age(scr: float, age: float, d: float, sex: Sex) -> None:
-    """Oracle: Inker 2021 equation (sheet §9.1): the age term 0.9938^Age has a base below 1."""
+    """Oracle: Inker 2021 equation (b2m reference KID-1): the age term 0.9938^Age has a base below 1."""
     young = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age, sex=sex))
     old = value_of(ckd_epi_2021_creatinine(creatinine_mg_dl=scr, age_years=age + d, sex=sex))
     assert old < young
@@ -592,7 +594,7 @@ def test_prop_cr_female_below_male(scr: float, age: float) -> None:
 
 @given(scr=creatinine, k=step, scys=cystatin, age=adult_age, sex=sexes)
 def test_prop_cr_cys_falls_as_creatinine_rises(scr: float, k: float, scys: float, age: float, sex: Sex) -> None:
-    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): creatinine exponents are negative."""
+    """Oracle: Inker 2021 creatinine-cystatin C equation (b2m reference KID-2): creatinine exponents are negative."""
 
     def f(s: float) -> float:
         return value_of(
@@ -604,7 +606,8 @@ def test_prop_cr_cys_falls_as_creatinine_rises(scr: float, k: float, scys: float
 
 @given(scr=creatinine, scys=cystatin, k=step, age=adult_age, sex=sexes)
 def test_prop_cr_cys_falls_as_cystatin_rises(scr: float, scys: float, k: float, age: float, sex: Sex) -> None:
-    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): exponents -0.323 / -0.778 on Scys/0.8."""
+    """Oracle: Inker 2021 creatinine-cystatin C equation (b2m reference KID-2): exponents -0.323 /
+    -0.778 on Scys/0.8."""
 
     def f(c: float) -> float:
         return value_of(
@@ -616,7 +619,7 @@ def test_prop_cr_cys_falls_as_cystatin_rises(scr: float, scys: float, k: float, 
 
 @given(scr=creatinine, scys=cystatin, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cr_cys_falls_with_age(scr: float, scys: float, age: float, d: float, sex: Sex) -> None:
-    """Oracle: Inker 2021 creatinine-cystatin C equation (sheet §9.2): the age term 0.9961^Age."""
+    """Oracle: Inker 2021 creatinine-cystatin C equation (b2m reference KID-2): the age term 0.9961^Age."""
 
     def f(a: float) -> float:
         return value_of(
@@ -641,7 +644,7 @@ def test_prop_cr_cys_sex_ratio_above_the_creatinine_knots(scr: float, scys: floa
 
 @given(scys=cystatin, k=step, age=adult_age, sex=sexes)
 def test_prop_cys_falls_as_cystatin_rises(scys: float, k: float, age: float, sex: Sex) -> None:
-    """Oracle: CKD-EPI 2012 cystatin C equation (sheet §9.2): exponents -0.499 / -1.328 on Scys/0.8."""
+    """Oracle: CKD-EPI 2012 cystatin C equation (b2m reference KID-3): exponents -0.499 / -1.328 on Scys/0.8."""
     lo = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age, sex=sex))
     hi = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys * k, age_years=age, sex=sex))
     assert 0 < hi < lo
@@ -649,7 +652,7 @@ def test_prop_cys_falls_as_cystatin_rises(scys: float, k: float, age: float, sex
 
 @given(scys=cystatin, age=adult_age, d=age_step, sex=sexes)
 def test_prop_cys_falls_with_age(scys: float, age: float, d: float, sex: Sex) -> None:
-    """Oracle: CKD-EPI 2012 cystatin C equation (sheet §9.2): the age term 0.996^Age has a base below 1."""
+    """Oracle: CKD-EPI 2012 cystatin C equation (b2m reference KID-3): the age term 0.996^Age has a base below 1."""
     young = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age, sex=sex))
     old = value_of(ckd_epi_2012_cystatin(cystatin_c_mg_l=scys, age_years=age + d, sex=sex))
     assert old < young
@@ -665,7 +668,7 @@ def test_prop_cys_female_is_0_932_of_male(scys: float, age: float) -> None:
 
 @given(scr=creatinine, k=step, age=st.floats(min_value=18.0, max_value=110.0), w=weight, sex=sexes)
 def test_prop_cg_falls_as_creatinine_rises(scr: float, k: float, age: float, w: float, sex: Sex) -> None:
-    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): creatinine is in the denominator (72 × Scr)."""
+    """Oracle: Cockcroft-Gault form (b2m reference KID-4 [S]): creatinine is in the denominator (72 × Scr)."""
     lo = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex=sex))
     hi = value_of(cockcroft_gault(creatinine_mg_dl=scr * k, age_years=age, weight_kg=w, sex=sex))
     assert 0 < hi < lo
@@ -673,7 +676,7 @@ def test_prop_cg_falls_as_creatinine_rises(scr: float, k: float, age: float, w: 
 
 @given(scr=creatinine, age=st.floats(min_value=18.0, max_value=100.0), d=age_step, w=weight, sex=sexes)
 def test_prop_cg_falls_with_age_and_scales_with_weight(scr: float, age: float, d: float, w: float, sex: Sex) -> None:
-    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): (140 - age) × weight, so linear in weight."""
+    """Oracle: Cockcroft-Gault form (b2m reference KID-4 [S]): (140 - age) × weight, so linear in weight."""
     young = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex=sex))
     old = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age + d, weight_kg=w, sex=sex))
     heavier = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=2 * w, sex=sex))
@@ -683,7 +686,7 @@ def test_prop_cg_falls_with_age_and_scales_with_weight(scr: float, age: float, d
 
 @given(scr=creatinine, age=st.floats(min_value=18.0, max_value=110.0), w=weight)
 def test_prop_cg_female_is_85_percent_of_male(scr: float, age: float, w: float) -> None:
-    """Oracle: Cockcroft-Gault form (sheet §9.4 [S]): × 0.85 if female ("15% less in females", Cockcroft &
+    """Oracle: Cockcroft-Gault form (b2m reference KID-4 [S]): × 0.85 if female ("15% less in females", Cockcroft &
     Gault 1976 as read from a scanned copy; the R package egfr's tests expect the same 85 %)."""
     f = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex="female"))
     m = value_of(cockcroft_gault(creatinine_mg_dl=scr, age_years=age, weight_kg=w, sex="male"))

@@ -1,8 +1,9 @@
 """Alerts: confirmed progression, relapse from CR, B2M rising from nadir, unit or method change, monitoring gap.
 
-Oracles: Kumar 2016 confirmation (sheet §6 [S]); sheet §10.1 [C] (results by different methods are not
-interchangeable); the documented heuristics (25% B2M rise, 120-day gap), tested at their boundaries;
-unit factors from the sheet's unit table (g/L = g/dL x 10).
+Oracles: Kumar 2016 confirmation (DOI 10.1016/S1470-2045(16)30206-6; b2m reference RESP-8, [S]); Ohio State laboratory
+information (b2m reference LAB-2, [C]: results by different methods are not interchangeable); the documented heuristics
+(25% B2M rise, 120-day gap), tested at their boundaries; unit factors of the b2m reference (b2m reference UNITS-2:
+g/L = g/dL x 10).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def test_unit_change_mid_series_is_an_alert_not_an_error() -> None:
 
 
 def test_equivalent_unit_spelling_is_not_a_change() -> None:
-    """B2M in mg/L then µg/mL: the same unit (1 mg/L = 1 µg/mL, sheet §0) -> no alert."""
+    """B2M in mg/L then µg/mL: the same unit (1 mg/L = 1 µg/mL, b2m reference UNITS-2) -> no alert."""
     doc = case(serum=[3.0, 2.0])
     doc["series"]["b2m"] = [
         {"date": "2026-01-05", "value": 4.0, "unit": "mg/L"},
@@ -46,7 +47,8 @@ def test_equivalent_unit_spelling_is_not_a_change() -> None:
 
 
 def test_method_change_is_an_alert() -> None:
-    """B2M by nephelometry, then by turbidimetry: methods differ -> alert (results not interchangeable, §10.1)."""
+    """B2M by nephelometry, then by turbidimetry: methods differ -> alert (results not interchangeable,
+    b2m reference LAB-2)."""
     doc = case(serum=[3.0, 2.0])
     doc["series"]["b2m"] = [
         {"date": "2026-01-05", "value": 4.0, "unit": "mg/L", "method": "Nephelometry"},

@@ -1,8 +1,8 @@
 """`b2m monitor`: the bundled example series, the JSON contract, long format, and bad input.
 
 Expected categories of the bundled example patients were worked out by hand from the criteria
-(reference sheet §6, Kumar 2016) and are written out in the docstrings. Bad input must end with exit
-status 2 and exactly one line on stderr, never a traceback.
+(Kumar 2016, DOI 10.1016/S1470-2045(16)30206-6; b2m reference RESP) and are written out in the docstrings. Bad input
+must end with exit status 2 and exactly one line on stderr, never a traceback.
 """
 
 from __future__ import annotations

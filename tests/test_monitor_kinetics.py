@@ -2,8 +2,8 @@
 
 Oracles: the log-linear arithmetic written out in each docstring (ln 2 / slope; months = days /
 30.4375), and the CKD-EPI 2021 creatinine equation (Inker 2021, DOI 10.1056/NEJMoa2102953; reference
-sheet §9.1) evaluated by hand in the docstrings. The thresholds (25% B2M rise, 25% eGFR fall from
-KDIGO 2012, 7-day kidney window) are the documented heuristics, tested at their boundaries.
+Inker 2021, DOI 10.1056/NEJMoa2102953; b2m reference KID-1) evaluated by hand in the docstrings. The thresholds (25% B2M
+rise, 25% eGFR fall from KDIGO 2012, 7-day kidney window) are the documented heuristics, tested at their boundaries.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """IMWG 2016 response and progression over dated series: worked cases written by hand from the criteria.
 
-Oracle: the reference sheet §6 (Kumar 2016, DOI 10.1016/S1470-2045(16)30206-6, as reproduced by the
-CIBMTR manual [S]) and its edge-case rows §12 #37-#41; peer survey §4 for the user-raised edge cases.
-Each docstring states the criterion and the arithmetic; no expected value was produced by running
-b2m. Reductions are from the line's baseline, rises from the nadir (lowest value from the baseline on).
+Oracle: Kumar 2016 (DOI 10.1016/S1470-2045(16)30206-6) as reproduced by the CIBMTR manual [S]
+(b2m reference RESP), the edge-case rows (b2m reference E37-E41), and the user-raised edge cases of
+pipetcpt/MM_response_module and pharmaverse/admiralonco (b2m reference RESP-11). Each docstring states the criterion and
+the arithmetic; no expected value was produced by running b2m. Reductions are from the line's baseline, rises from the
+nadir (lowest value from the baseline on).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def met(assessment: Mapping[str, Any]) -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Measurable disease (sheet §6 [S]: serum ≥ 1 g/dL, urine ≥ 200 mg/24 h; else involved FLC ≥ 10 mg/dL
+# Measurable disease (b2m reference RESP-2 [S]: serum ≥ 1 g/dL, urine ≥ 200 mg/24 h; else involved FLC ≥ 10 mg/dL
 # with an abnormal ratio; else marrow)
 # ---------------------------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def test_urine_exactly_200_followed_when_serum_not_measurable() -> None:
 )
 def test_flc_measurable_only_at_10_mg_dl_with_abnormal_ratio(kappa: float, lam: float, unit: str, marker: str) -> None:
     """Serum 0.5 g/dL and urine 150 mg/24 h are not measurable, so FLC decides: involved FLC ≥ 10 mg/dL with an
-    abnormal κ/λ ratio (sheet §6, §12 #29)."""
+    abnormal κ/λ ratio (b2m reference RESP-2, E29)."""
     r = run(case(serum=[0.5], urine=[150], kappa=[kappa, kappa], lam=[lam, lam], flc_unit=unit))
     assert r["measurable_disease"]["marker"] == marker
 
@@ -152,10 +153,10 @@ def test_missing_baseline_is_not_evaluable() -> None:
     [
         (2.26, "SD"),  # (3.0 - 2.26) / 3.0 = 24.7% < 25%
         (2.25, "MR"),  # 25.0% exactly: MR starts at ≥ 25%
-        (1.51, "MR"),  # 49.7%: MR ends below PR's 50% (sheet §12 #39)
-        (1.5, "PR"),  # 50.0% exactly: PR (≥ 50%, sheet §12 #40)
+        (1.51, "MR"),  # 49.7%: MR ends below PR's 50% (b2m reference E39)
+        (1.5, "PR"),  # 50.0% exactly: PR (≥ 50%, b2m reference E40)
         (0.31, "PR"),  # 89.7% < 90%
-        (0.3, "VGPR"),  # 90.0% exactly and urine not applicable -> VGPR (≥ 90%, sheet §12 #40)
+        (0.3, "VGPR"),  # 90.0% exactly and urine not applicable -> VGPR (≥ 90%, b2m reference E40)
     ],
 )
 def test_serum_reduction_bands(now: float, expected: str) -> None:
@@ -191,7 +192,7 @@ def test_cr_needs_marrow_below_5(marrow_pct: float, expected: str) -> None:
 @pytest.mark.parametrize(("kappa", "expected"), [(16.5, "sCR"), (16.6, "CR")])
 def test_scr_needs_normal_ratio(kappa: float, expected: str) -> None:
     """CR (IFE negative, marrow 3%) with no clonal plasma cells: sCR if the κ/λ ratio is normal. κ 16.5 / λ 10 =
-    1.65 is normal (0.26-1.65 inclusive, sheet §12 #29) -> sCR; 16.6 / 10 = 1.66 is abnormal -> CR."""
+    1.65 is normal (0.26-1.65 inclusive, b2m reference E29) -> sCR; 16.6 / 10 = 1.66 is abnormal -> CR."""
     r = run(
         case(
             serum=[3.0, 0],
@@ -240,7 +241,7 @@ def test_serum_and_urine_both_followed() -> None:
 
 
 def test_pd_serum_rise_of_exactly_half_g_dl() -> None:
-    """Sheet §12 #37: baseline 3.0 g/dL, nadir 1.0, now 1.5: +50% from the nadir and +0.5 g/dL absolute ->
+    """b2m reference E37: baseline 3.0 g/dL, nadir 1.0, now 1.5: +50% from the nadir and +0.5 g/dL absolute ->
     PD (≥ 25% and ≥ 0.5 g/dL, Kumar 2016)."""
     r = run(case(serum=[3.0, 1.0, 1.5]))
     assert cats(r) == ["PR", "PD"]
@@ -303,7 +304,7 @@ def test_no_pd_urine_when_rise_is_under_25_percent() -> None:
 @pytest.mark.parametrize(
     ("kappa_now", "unit", "expected"),
     [
-        (300, "mg/L", "SD"),  # dFLC 290: +100 mg/L = exactly 10 mg/dL, not > 10 (sheet §12 #38)
+        (300, "mg/L", "SD"),  # dFLC 290: +100 mg/L = exactly 10 mg/dL, not > 10 (b2m reference E38)
         (301, "mg/L", "PD"),  # dFLC 291: +101 mg/L > 100 and +53.2%
         (30, "mg/dL", "SD"),  # the same case reported in mg/dL: +10 mg/dL exactly
     ],
@@ -355,7 +356,7 @@ def test_pd_new_lesion_overrides_a_falling_m_protein() -> None:
 def test_relapse_from_cr() -> None:
     """CR on two consecutive assessments (IFE negative, marrow 2% with clonal cells, electrophoresis 0), then
     serum immunofixation turns positive with electrophoresis still 0 on two consecutive assessments: relapse
-    from CR (reappearance on immunofixation, sheet §6 [S]), confirmed. Those assessments are VGPR (not
+    from CR (reappearance on immunofixation, b2m reference RESP-6 [S]), confirmed. Those assessments are VGPR (not
     detectable by electrophoresis), not PD (no 0.5 g/dL rise)."""
     r = run(
         case(
@@ -412,10 +413,10 @@ def test_no_light_chain_escape_under_10_mg_dl() -> None:
 
 
 def test_heavy_chain_appears_in_light_chain_disease() -> None:
-    """Peer survey §4 (switching between light-chain-only and intact-immunoglobulin disease): FLC-only disease
-    (κ 500 / λ 10, serum 0, urine 50). κ 100 -> dFLC 90, (490 - 90) / 490 = 81.6% -> PR. Then a serum M-spike
-    of 0.6 g/dL appears: +0.6 g/dL from a nadir of 0 (≥ 0.5, and any rise from 0 is ≥ 25%) -> PD by the
-    serum rule, with a note on the switch."""
+    """pipetcpt/MM_response_module PR #4 (switching between light-chain-only and intact-immunoglobulin disease;
+    b2m reference RESP-11): FLC-only disease (κ 500 / λ 10, serum 0, urine 50). κ 100 -> dFLC 90, (490 - 90) / 490 =
+    81.6% -> PR. Then a serum M-spike of 0.6 g/dL appears: +0.6 g/dL from a nadir of 0 (≥ 0.5, and any rise from 0 is ≥
+    25%) -> PD by the serum rule, with a note on the switch."""
     r = run(case(serum=[0, 0, 0.6], urine=[50], kappa=[500, 100, 100], lam=[10, 10, 10]))
     assert r["measurable_disease"]["marker"] == "flc"
     assert cats(r) == ["PR", "PD"]
@@ -424,7 +425,7 @@ def test_heavy_chain_appears_in_light_chain_disease() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Confirmation (sheet §6 [S], §12 #41) and best response
+# Confirmation (b2m reference RESP-8 [S], b2m reference E41) and best response
 # ---------------------------------------------------------------------------------------------
 
 
@@ -455,8 +456,9 @@ def test_better_then_worse_confirms_only_the_worse() -> None:
 
 
 def test_pd_on_first_record_with_no_later_assessment() -> None:
-    """Peer survey §4 (admiralonco PR #280): PD on the first, lab-only record (3.0 -> 4.0: +1.0 g/dL, +33%)
-    with no later assessment -> PD unconfirmed, best response not evaluable, no confirmed-progression alert."""
+    """pharmaverse/admiralonco PR #280 (b2m reference RESP-11): PD on the first, lab-only record (3.0 -> 4.0:
+    +1.0 g/dL, +33%) with no later assessment -> PD unconfirmed, best response not evaluable, no
+    confirmed-progression alert."""
     r = run(case(serum=[3.0, 4.0]))
     assert cats(r) == ["PD"]
     assert r["assessments"][0]["confirmed"] is False

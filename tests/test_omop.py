@@ -2,9 +2,9 @@
 
 The export has no myeloma, no B2M and no LDH, so each test run unzips it to a temporary folder and
 injects rows (below). Its own albumin (LOINC 1751-7) and creatinine (38483-4) measurements are
-used as they are. Expected stages are worked out by hand from the published rules (reference sheet
-§1-§3): ISS (Greipp 2005): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL, III = B2M >= 5.5 mg/L, else II;
-R-ISS (Palumbo 2015): I = ISS I, no high-risk CA, LDH <= ULN; III = ISS III and (high-risk CA or
+used as they are. Expected stages are worked out by hand from the published rules
+(b2m reference ISS-2, RISS-2, R2ISS-2): ISS (Greipp 2005): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL, III = B2M >=
+5.5 mg/L, else II; R-ISS (Palumbo 2015): I = ISS I, no high-risk CA, LDH <= ULN; III = ISS III and (high-risk CA or
 LDH > ULN); else II; R2-ISS (D'Agostino 2022): ISS II 1, ISS III 1.5, del(17p) 1, LDH > ULN 1,
 t(4;14) 1, 1q+ 0.5; groups 0 / 0.5-1 / 1.5-2.5 / 3-5. FISH is unknown in OMOP here, so each unknown
 abnormality widens the score range by its points.
@@ -18,7 +18,7 @@ Injected persons (dates relative to the index date d = 0):
   creatinine 3.5 mg/dL are from 2018-04-13 (d = -7).
 - person 8 (female, born 1967-01-17, alive, observed until 2022-01-17): myeloma by ICD-10-CM C90.00
   on 2020-10-01. B2M 250 nmol/L at d = -3 (x 0.0118 = 2.95 mg/L), B2M 2.0 "foo" (unknown unit) at
-  d = -1, B2M 3.0 "mg/dL" (refused: §12 #46) at d = 0, albumin 3.6 g/dL at d = 0 coded only by
+  d = -1, B2M 3.0 "mg/dL" (refused: b2m reference E46) at d = 0, albumin 3.6 g/dL at d = 0 coded only by
   ``measurement_concept_id`` 3024561 and ``unit_concept_id`` 8713 (the export's concept table maps
   them to LOINC 1751-7 and UCUM g/dL), LDH 180 U/L with upper limit 250 at d = +1 coded by
   ``unit_concept_id`` 8645 (UCUM [U]/L). Synthea's creatinine 0.8 mg/dL on 2020-10-06 (d = +5).
@@ -197,7 +197,7 @@ def test_person_7_demographics_and_survival(loaded) -> None:  # type: ignore[no-
 
 
 def test_person_8_units_and_stages(loaded) -> None:  # type: ignore[no-untyped-def]
-    """250 nmol/L x 0.0118 = 2.95 mg/L (MW 11,800, reference sheet §10); the 'foo' and 'mg/dL' B2M
+    """250 nmol/L x 0.0118 = 2.95 mg/L (MW 11,800, b2m reference LAB-1); the 'foo' and 'mg/dL' B2M
     values nearer the index date are refused, not used. Albumin 3.6 g/dL (by concept ids). ISS I
     (2.95 < 3.5 and 3.6 >= 3.5). LDH 180 <= 250: normal, so R-ISS I unless FISH shows a high-risk
     abnormality (unknown): I|II. R2-ISS 0 + unknown FISH 0..2.5 -> I|II|III."""
@@ -289,7 +289,7 @@ def test_spark_gives_the_same_cohort(export: Path) -> None:
 
 def test_loinc_check_digits() -> None:
     """LOINC Users' Guide (mod 10): 12345 -> check digit 5. Every code the loader maps is valid, and a
-    one-character slip such as 33944-8 (for 33944-0, reference sheet §10.4 warning) is caught."""
+    one-character slip such as 33944-8 (for 33944-0, b2m reference LAB-5 warning) is caught."""
     assert loinc_check_digit("12345") == 5
     assert all(loinc_valid(code) for code in LOINC_TO_ANALYTE)
     assert loinc_valid("33944-0") and not loinc_valid("33944-8")
@@ -562,7 +562,7 @@ def test_fish_numbers_are_read_like_lab_values() -> None:
     """FISH from the site's concept (del(17p) = 2000000101 here), as a number: only an exact 1 or 0
     without a unit is a result. Person 1: 1 with operator_concept_id 4171756 ('<', the standard OMOP
     operator concept) -> '<1', no result. Person 2: 1 with source text '<1' -> no result. Person 3:
-    1 with unit '%' (1 % of nuclei, not 'present'; sheet §2) -> refused. Person 4: no
+    1 with unit '%' (1 % of nuclei, not 'present'; b2m reference RISS-1) -> refused. Person 4: no
     value_as_number, source text '1' -> present. None of the first three may read as present."""
     fish_id = 2000000101
     meas = pl.DataFrame(

@@ -2,9 +2,9 @@
 
 Oracle: the dataset's documented facts (``src/b2m/data/GSE24080-README.md``: one B2M is ``<0.5``, one
 is missing, one albumin is an implausible 0.3 g/dL; 9 patients have B2M exactly 3.5 mg/L, 5 exactly 5.5,
-19 albumin exactly 3.5 g/dL) and the ISS rule of Greipp 2005 (reference sheet §1, §12 rows 1-3). The
-file is the copy bundled in the package (unmodified, SHA-256 checked in tests/test_survival.py), read
-here as raw text the way a lab feed arrives.
+19 albumin exactly 3.5 g/dL) and the ISS rule of Greipp 2005 (DOI 10.1200/JCO.2005.04.242;
+b2m reference ISS-2, E1-E3). The file is the copy bundled in the package (unmodified, SHA-256 checked in
+tests/test_survival.py), read here as raw text the way a lab feed arrives.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_implausible_albumin_becomes_unknown_and_is_reported(staged: pl.DataFram
 
 
 def test_b2m_exactly_on_cut_offs(staged: pl.DataFrame) -> None:
-    """README: 9 patients with B2M = 3.5 (ISS II, §12 #1) and 5 with B2M = 5.5 (ISS III, §12 #2)."""
+    """README: 9 patients with B2M = 3.5 (ISS II, b2m reference E1) and 5 with B2M = 5.5 (ISS III, b2m reference E2)."""
     at_35 = staged.filter(pl.col("b2m_mg_l") == "3.5")
     at_55 = staged.filter(pl.col("b2m_mg_l") == "5.5")
     assert at_35.height == 9 and set(at_35["iss"]) == {"II"}
@@ -89,7 +89,7 @@ def test_b2m_exactly_on_cut_offs(staged: pl.DataFrame) -> None:
 
 
 def test_albumin_exactly_3_5(staged: pl.DataFrame) -> None:
-    """README: 19 patients with albumin = 3.5 g/dL; with B2M < 3.5 they are ISS I (§12 #3, '≥')."""
+    """README: 19 patients with albumin = 3.5 g/dL; with B2M < 3.5 they are ISS I (b2m reference E3, '≥')."""
     rows = staged.filter(pl.col("albumin_g_dl") == "3.5")
     assert rows.height == 19
     low = rows.filter(pl.col("b2m_mg_l").cast(pl.Float64) < 3.5)

@@ -206,7 +206,7 @@ def test_patient_report_says_what_the_fixture_says(html_by_audience: dict[str, s
 
 
 def test_patient_report_has_the_required_parts(html_by_audience: dict[str, str]) -> None:
-    """Issue #4 item 5: causes of a raised B2M besides myeloma (sheet §10.3), questions, support
+    """Issue #4 item 5: causes of a raised B2M besides myeloma (b2m reference LAB-4), questions, support
     organisations, a clear not-a-diagnosis statement."""
     text = visible_text(html_by_audience["patient"])
     assert "This report is not a diagnosis." in text

@@ -1,9 +1,10 @@
 """Durie–Salmon 1975 staging.
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md) §4 (criteria table as
-reproduced by MMRF, IMF and BMJ Best Practice), its edge-case rows §12 #35-36 and discrepancy
-register §13. Every expected stage below was derived by hand from the §4 table; none was produced
-by running this code.
+Oracles: the Durie–Salmon criteria of Durie & Salmon 1975 (DOI
+10.1002/1097-0142(197509)36:3<842::aid-cncr2820360303>3.0.co;2-u) as reproduced by MMRF, IMF and BMJ Best Practice
+(b2m reference DS-2), the edge-case rows (b2m reference E35, E36) and the discrepancy register
+(b2m reference D7, D8, D9). Every expected stage below was derived by hand from that table (b2m reference DS-2); none
+was produced by running this code.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from b2m.rules.durie_salmon_1975 import (
 )
 from b2m.units import Censored
 
-# Every criterion known and favourable for stage I (§4: Hb > 10, Ca ≤ 12, normal bones, IgG < 5,
+# Every criterion known and favourable for stage I (b2m reference DS-2: Hb > 10, Ca ≤ 12, normal bones, IgG < 5,
 # urine light chain < 4 g/24 h) and creatinine < 2.0 (subclass A).
 FAVOURABLE: dict[str, Any] = dict(
     hemoglobin_g_dl=12.0,
@@ -54,12 +55,12 @@ def crit(r: RuleResult, code: str) -> bool | None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Worked examples from the §4 table
+# Worked examples from the criteria table (b2m reference DS-2)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_all_stage_i_criteria_favourable_is_ia() -> None:
-    """§4: stage I needs all of Hb > 10, Ca ≤ 12, normal bones, IgG < 5, BJ < 4 g/24 h; Cr < 2.0 → A."""
+    """b2m reference DS-2: stage I needs all of Hb > 10, Ca ≤ 12, normal bones, IgG < 5, BJ < 4 g/24 h; Cr < 2.0 → A."""
     r = ds()
     assert r.stage == "IA"
     assert crit(r, "I.m_component") is True
@@ -67,7 +68,7 @@ def test_all_stage_i_criteria_favourable_is_ia() -> None:
 
 
 def test_solitary_bone_plasmacytoma_is_compatible_with_stage_i() -> None:
-    """§4 stage I: 'bone x-ray normal (scale 0) or solitary bone plasmacytoma only'."""
+    """b2m reference DS-2 stage I: 'bone x-ray normal (scale 0) or solitary bone plasmacytoma only'."""
     assert ds(bone_lesions="solitary_plasmacytoma").stage == "IA"
 
 
@@ -83,7 +84,8 @@ def test_solitary_bone_plasmacytoma_is_compatible_with_stage_i() -> None:
     ],
 )
 def test_any_single_stage_iii_criterion_gives_stage_iii(override: dict[str, Any], expected: str) -> None:
-    """§4 stage III: 'one or more of' Hb < 8.5; Ca > 12; scale-3 bones; IgG > 7, IgA > 5, BJ > 12 g/24 h."""
+    """b2m reference DS-2 stage III: 'one or more of' Hb < 8.5; Ca > 12; scale-3 bones; IgG > 7, IgA > 5,
+    BJ > 12 g/24 h."""
     assert ds(**override).stage == expected
 
 
@@ -106,12 +108,12 @@ def test_any_single_stage_iii_criterion_gives_stage_iii(override: dict[str, Any]
     ],
 )
 def test_boundaries_are_exclusive_on_both_sides(override: dict[str, Any], expected: str) -> None:
-    """§4: every stage I and III threshold is strict (>, <); a value exactly at one is stage II."""
+    """b2m reference DS-2: every stage I and III threshold is strict (>, <); a value exactly at one is stage II."""
     assert ds(**override).stage == expected
 
 
 def test_calcium_exactly_12_is_stage_i_under_the_majority_reading() -> None:
-    """§4 [D]: stage I calcium 'normal (≤ 12 mg/dL)' (majority reading); III needs > 12.
+    """b2m reference DS-2 [D]: stage I calcium 'normal (≤ 12 mg/dL)' (majority reading); III needs > 12.
     The IMF's '< 10.5' is noted."""
     r = ds(calcium_mg_dl=12.0)
     assert r.stage == "IA"
@@ -120,12 +122,12 @@ def test_calcium_exactly_12_is_stage_i_under_the_majority_reading() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Reference sheet §12 rows 35-36
+# Edge-case rows (b2m reference E35, E36)
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheet_row_35_creatinine_exactly_2_is_subclass_b() -> None:
-    """§12 row 35: creatinine exactly 2.0 mg/dL is subclass B (≥ 2.0, most sources); IMF '> 2.0' noted [D]."""
+def test_edge_case_e35_creatinine_exactly_2_is_subclass_b() -> None:
+    """b2m reference E35: creatinine exactly 2.0 mg/dL is subclass B (≥ 2.0, most sources); IMF '> 2.0' noted [D]."""
     assert ds(creatinine_mg_dl=2.0).stage == "IB"
     assert ds(creatinine_mg_dl=1.99).stage == "IA"
     r = ds(creatinine_mg_dl=2.0, hemoglobin_g_dl=8.0)
@@ -143,19 +145,20 @@ def test_sheet_row_35_creatinine_exactly_2_is_subclass_b() -> None:
         {"hemoglobin_g_dl": 9.0, "m_protein_g_dl": 6.0, "urine_light_chain_mg_24h": 8000.0},
     ],
 )
-def test_sheet_row_36_intermediate_values_are_stage_ii(override: dict[str, Any]) -> None:
-    """§12 row 36: Hb between 8.5 and 10; IgG 5-7 g/dL; BJP 4-12 g/24 h → stage II (neither I nor III)."""
+def test_edge_case_e36_intermediate_values_are_stage_ii(override: dict[str, Any]) -> None:
+    """b2m reference E36: Hb between 8.5 and 10; IgG 5-7 g/dL; BJP 4-12 g/24 h → stage II (neither I nor III)."""
     assert ds(**override).stage == "IIA"
 
 
 # ---------------------------------------------------------------------------------------------------
-# Isotypes without M-component thresholds (§4, [S])
+# Isotypes without M-component thresholds (b2m reference DS-4, [S])
 # ---------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("isotype", ["IgD", "IgE", "IgM", "light_chain"])
 def test_serum_m_protein_unused_for_isotypes_without_thresholds(isotype: str) -> None:
-    """§4: IgD, IgE, light-chain (and IgM) have no serum thresholds; stage on Hb, Ca, bones, urine LC."""
+    """b2m reference DS-4: IgD, IgE, light-chain (and IgM) have no serum thresholds; stage on Hb, Ca,
+    bones, urine LC."""
     r = ds(isotype=isotype, m_protein_g_dl=None)
     assert r.stage == "IA"
     assert "m_protein_g_dl" not in r.missing
@@ -165,19 +168,19 @@ def test_serum_m_protein_unused_for_isotypes_without_thresholds(isotype: str) ->
 
 
 def test_non_secretory_uses_neither_serum_nor_urine_m_component() -> None:
-    """§4: non-secretory disease is staged on Hb, Ca and bones only."""
+    """b2m reference DS-4: non-secretory disease is staged on Hb, Ca and bones only."""
     r = ds(isotype="non_secretory", m_protein_g_dl=None, urine_light_chain_mg_24h=None)
     assert r.stage == "IA"
     assert r.missing == ()
 
 
 # ---------------------------------------------------------------------------------------------------
-# Missing data (§4: III from any single criterion; I needs every criterion known and favourable)
+# Missing data (b2m reference DS-5: III from any single criterion; I needs every criterion known and favourable)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_everything_unknown_leaves_every_label_possible() -> None:
-    """§4 missing-data rule: nothing known → any stage, either subclass."""
+    """b2m reference DS-5 missing-data rule: nothing known → any stage, either subclass."""
     r = durie_salmon_1975(
         hemoglobin_g_dl=None,
         calcium_mg_dl=None,
@@ -192,7 +195,7 @@ def test_everything_unknown_leaves_every_label_possible() -> None:
 
 
 def test_single_stage_iii_criterion_settles_stage_with_everything_else_unknown() -> None:
-    """§4: 'stage III can be asserted from any single qualifying criterion' (Hb 8 < 8.5)."""
+    """b2m reference DS-5: 'stage III can be asserted from any single qualifying criterion' (Hb 8 < 8.5)."""
     r = durie_salmon_1975(
         hemoglobin_g_dl=8.0,
         calcium_mg_dl=None,
@@ -207,24 +210,24 @@ def test_single_stage_iii_criterion_settles_stage_with_everything_else_unknown()
 
 
 def test_unknown_hemoglobin_with_the_rest_favourable_allows_all_three_stages() -> None:
-    """§4: Hb unknown could be > 10 (I), 8.5-10 (II) or < 8.5 (III)."""
+    """b2m reference DS-5: Hb unknown could be > 10 (I), 8.5-10 (II) or < 8.5 (III)."""
     r = ds(hemoglobin_g_dl=None)
     assert r.possible == ("IA", "IIA", "IIIA")
     assert r.missing == ("hemoglobin_g_dl",)
 
 
 def test_unknown_calcium_allows_only_stage_i_or_iii() -> None:
-    """§4 (majority reading): Ca ≤ 12 is favourable for I and Ca > 12 is III, so no value gives II."""
+    """b2m reference DS-2 (majority reading): Ca ≤ 12 is favourable for I and Ca > 12 is III, so no value gives II."""
     assert ds(calcium_mg_dl=None).possible == ("IA", "IIIA")
 
 
 def test_unknown_isotype_with_m_protein_6() -> None:
-    """§4: 6 g/dL is IgG 5-7 (II), IgA > 5 (III), or unused for other types (I)."""
+    """b2m reference DS-4: 6 g/dL is IgG 5-7 (II), IgA > 5 (III), or unused for other types (I)."""
     assert ds(isotype=None, m_protein_g_dl=6.0).possible == ("IA", "IIA", "IIIA")
 
 
 def test_unknown_creatinine_leaves_both_subclasses() -> None:
-    """§4 subclass: creatinine unknown → A or B."""
+    """b2m reference DS-3 subclass: creatinine unknown → A or B."""
     assert ds(creatinine_mg_dl=None).possible == ("IA", "IB")
 
 
@@ -244,7 +247,7 @@ def test_censored_values() -> None:
     "override", [{}, {"hemoglobin_g_dl": 8.0}, {"hemoglobin_g_dl": None}, {"creatinine_mg_dl": 3.0}]
 )
 def test_every_result_carries_every_discrepancy_note(override: dict[str, Any]) -> None:
-    """§13 rows 'Durie–Salmon stage I calcium / subclass B / stage III bones' [D]: on every result."""
+    """b2m reference D7, D8, D9 (Durie–Salmon stage I calcium / subclass B / stage III bones) [D]: on every result."""
     r = ds(**override)
     codes = {n.code for n in r.notes if n.kind == "discrepancy"}
     assert codes == DISCREPANCY_NOTES

@@ -1,9 +1,9 @@
 """IMS/IMWG 2025 consensus definition of high-risk multiple myeloma (Avet-Loiseau 2025).
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md) §11.2 (the four
-criteria, as in concordant secondary summaries), edge-case rows §12 #42 and #48 and the discrepancy
-register §13 (del(17p) CCF). Every expected status below was derived by hand from the criterion text
-quoted in the docstring; none was produced by running this code.
+Oracles: the four criteria of Avet-Loiseau 2025 (DOI 10.1200/JCO-24-01893) as in concordant
+secondary summaries (b2m reference HR25-2), the edge-case rows (b2m reference E42, E48) and the discrepancy register
+(b2m reference D19, del(17p) CCF). Every expected status below was derived by hand from the criterion text quoted in the
+docstring; none was produced by running this code.
 """
 
 from __future__ import annotations
@@ -46,19 +46,19 @@ def crit(r: RuleResult, code: str) -> bool | None:
 
 
 def test_nothing_met_is_not_high_risk() -> None:
-    """§11.2: high risk needs ≥ 1 of the four criteria; none met → not high risk."""
+    """b2m reference HR25-2: high risk needs ≥ 1 of the four criteria; none met → not high risk."""
     r = hr()
     assert r.possible == NOT
     assert r.missing == ()
 
 
 # ---------------------------------------------------------------------------------------------------
-# Reference sheet §12 rows 42 and 48 (criterion 4: B2M ≥ 5.5 mg/L with creatinine < 1.2 mg/dL)
+# Edge-case rows E42 and E48 (b2m reference E42, E48; criterion 4: B2M ≥ 5.5 mg/L with creatinine < 1.2 mg/dL)
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheet_row_42_b2m_5_5_with_creatinine_exactly_1_2_is_not_met() -> None:
-    """§12 row 42: B2M exactly 5.5 qualifies (≥ 5.5) but creatinine exactly 1.2 is not '< 1.2' → not met."""
+def test_edge_case_e42_b2m_5_5_with_creatinine_exactly_1_2_is_not_met() -> None:
+    """b2m reference E42: B2M exactly 5.5 qualifies (≥ 5.5) but creatinine exactly 1.2 is not '< 1.2' → not met."""
     r = hr(b2m_mg_l=5.5, creatinine_mg_dl=1.2)
     assert crit(r, "b2m_ge_5_5") is True
     assert crit(r, "creatinine_lt_1_2") is False
@@ -68,8 +68,8 @@ def test_sheet_row_42_b2m_5_5_with_creatinine_exactly_1_2_is_not_met() -> None:
     assert hr(b2m_mg_l=5.49, creatinine_mg_dl=1.0).possible == NOT
 
 
-def test_sheet_row_42_creatinine_missing_is_not_assessable() -> None:
-    """§12 row 42: 'creatinine missing → not assessable' when B2M ≥ 5.5; with B2M < 5.5 it is irrelevant."""
+def test_edge_case_e42_creatinine_missing_is_not_assessable() -> None:
+    """b2m reference E42: 'creatinine missing → not assessable' when B2M ≥ 5.5; with B2M < 5.5 it is irrelevant."""
     r = hr(b2m_mg_l=6.0, creatinine_mg_dl=None)
     assert crit(r, "b2m_normal_creatinine") is None
     assert r.possible == ("not_high_risk", "high_risk")
@@ -80,18 +80,19 @@ def test_sheet_row_42_creatinine_missing_is_not_assessable() -> None:
     assert low.missing == ()
 
 
-def test_sheet_row_48_raised_b2m_with_impaired_kidneys_does_not_count() -> None:
-    """§12 row 48: the IMS/IMWG B2M criterion only counts with creatinine < 1.2 mg/dL (B2M 8, Cr 2.5)."""
+def test_edge_case_e48_raised_b2m_with_impaired_kidneys_does_not_count() -> None:
+    """b2m reference E48: the IMS/IMWG B2M criterion only counts with creatinine < 1.2 mg/dL (B2M 8, Cr 2.5)."""
     assert hr(b2m_mg_l=8.0, creatinine_mg_dl=2.5).possible == NOT
 
 
 # ---------------------------------------------------------------------------------------------------
-# Criteria 1-3 (§11.2)
+# Criteria 1-3 (b2m reference HR25-2)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_del17p_ccf_cut_off_is_exclusive() -> None:
-    """§11.2 criterion 1 / §13 [D]: del(17p) counts with CCF > 20% (b2m's choice); exactly 20% does not."""
+    """b2m reference HR25-2 (criterion 1) and D19 [D]: del(17p) counts with CCF > 20% (b2m's choice); exactly
+    20% does not."""
     assert hr(del17p=True, del17p_clonal_fraction_percent=20.0).possible == NOT
     assert hr(del17p=True, del17p_clonal_fraction_percent=20.1).possible == HR
     r = hr(del17p=True, del17p_clonal_fraction_percent=None)
@@ -103,7 +104,7 @@ def test_del17p_ccf_cut_off_is_exclusive() -> None:
 
 
 def test_tp53_mutation_alone_is_high_risk() -> None:
-    """§11.2 criterion 1: del(17p) '... and/or TP53 mutation'."""
+    """b2m reference HR25-2 criterion 1: del(17p) '... and/or TP53 mutation'."""
     assert hr(tp53_mutation=True).possible == HR
     assert hr(tp53_mutation=True, del17p=None).possible == HR
 
@@ -122,7 +123,7 @@ def test_tp53_mutation_alone_is_high_risk() -> None:
     ],
 )
 def test_igh_translocation_and_chromosome_1_criteria(override: dict[str, Any], expected: tuple[str, ...]) -> None:
-    """§11.2 criteria 2-3: t(4;14)/t(14;16)/t(14;20) with 1q+ and/or del(1p32); monoallelic del(1p32)
+    """b2m reference HR25-2 criteria 2-3: t(4;14)/t(14;16)/t(14;20) with 1q+ and/or del(1p32); monoallelic del(1p32)
     with 1q+, or biallelic del(1p32)."""
     assert hr(**override).possible == expected
 
@@ -149,7 +150,8 @@ def test_everything_unknown() -> None:
 
 
 def test_notes_and_provenance_on_every_result() -> None:
-    """§11.2: erratum content not reviewed [U]; §13: del(17p) CCF > vs ≥ 20% [D]; both on every result."""
+    """Erratum content not reviewed [U] (b2m reference U19); del(17p) CCF > vs ≥ 20% [D] (b2m reference D19); both on
+    every result."""
     for r in (hr(), hr(tp53_mutation=True), hr(b2m_mg_l=None)):
         kinds = {(n.code, n.kind) for n in r.notes}
         assert ("ims_imwg_2025_del17p_ccf", "discrepancy") in kinds

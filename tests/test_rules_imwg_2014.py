@@ -1,9 +1,9 @@
 """IMWG 2014 diagnostic criteria (Rajkumar 2014).
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md) §5 (the Rajkumar 2014
-panel: MM, SMM, the three MGUS types, solitary plasmacytoma), its edge-case rows §12 #22-34 and the
-discrepancy register §13. Each expected class was worked out by hand from the criterion text quoted
-in the test's docstring; none was produced by running this code.
+Oracles: the Rajkumar 2014 panel (DOI 10.1016/S1470-2045(14)70442-5: MM, SMM, the three MGUS types,
+solitary plasmacytoma; b2m reference IMWG14), the edge-case rows (b2m reference E22-E34) and the discrepancy register
+(b2m reference D10, D18). Each expected class was worked out by hand from the criterion text quoted in the test's
+docstring; none was produced by running this code.
 """
 
 from __future__ import annotations
@@ -61,19 +61,20 @@ def crit(r: RuleResult, code: str) -> bool | None:
 
 
 def test_baselines() -> None:
-    """§5.3 non-IgM MGUS (M < 30 g/L, BMPC < 10%, no CRAB); §5.2 SMM (BMPC 10-60%, no MDE)."""
+    """b2m reference IMWG14-4 non-IgM MGUS (M < 30 g/L, BMPC < 10%, no CRAB); b2m reference IMWG14-3 SMM (BMPC
+    10-60%, no MDE)."""
     assert imwg().stage == "mgus_non_igm"
     assert imwg(SMM).stage == "smouldering_myeloma"
     assert imwg(MGUS).missing == ()
 
 
 # ---------------------------------------------------------------------------------------------------
-# Reference sheet §12 rows 22-34 (one test per row)
+# Edge-case rows (b2m reference E22-E34), one test per row
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheet_row_22_lambda_involved_ratio_is_lambda_over_kappa() -> None:
-    """§12 row 22: the ratio is involved/uninvolved; κ/λ ≤ 0.01 is λ/κ ≥ 100 (λ 100 mg/L ≥ 100 too)."""
+def test_edge_case_e22_lambda_involved_ratio_is_lambda_over_kappa() -> None:
+    """b2m reference E22: the ratio is involved/uninvolved; κ/λ ≤ 0.01 is λ/κ ≥ 100 (λ 100 mg/L ≥ 100 too)."""
     r = imwg(SMM, flc_kappa=lab("flc_kappa", 1.0, "mg/L"), flc_lambda=lab("flc_lambda", 100.0, "mg/L"))
     assert crit(r, "Li") is True
     assert r.stage == "multiple_myeloma"
@@ -82,8 +83,8 @@ def test_sheet_row_22_lambda_involved_ratio_is_lambda_over_kappa() -> None:
     assert below.stage == "smouldering_myeloma"
 
 
-def test_sheet_row_23_ratio_100_with_involved_below_100_mg_l_is_not_an_mde() -> None:
-    """§12 row 23: ratio ≥ 100 but involved FLC < 100 mg/L → not an MDE (κ 99 / λ 0.99 = 100)."""
+def test_edge_case_e23_ratio_100_with_involved_below_100_mg_l_is_not_an_mde() -> None:
+    """b2m reference E23: ratio ≥ 100 but involved FLC < 100 mg/L → not an MDE (κ 99 / λ 0.99 = 100)."""
     r = imwg(SMM, flc_kappa=lab("flc_kappa", 99.0, "mg/L"), flc_lambda=lab("flc_lambda", 0.99, "mg/L"))
     assert crit(r, "Li") is False
     assert r.stage == "smouldering_myeloma"
@@ -92,8 +93,8 @@ def test_sheet_row_23_ratio_100_with_involved_below_100_mg_l_is_not_an_mde() -> 
     assert met.stage == "multiple_myeloma"
 
 
-def test_sheet_row_24_flc_without_unit_never_reaches_the_rule() -> None:
-    """§12 row 24: FLC units missing → do not evaluate absolute FLC thresholds: the lab parser refuses it,
+def test_edge_case_e24_flc_without_unit_never_reaches_the_rule() -> None:
+    """b2m reference E24: FLC units missing → do not evaluate absolute FLC thresholds: the lab parser refuses it,
     and a value in mg/dL is converted (10 mg/dL = 100 mg/L meets the involved-FLC threshold)."""
     with pytest.raises(UnitError):
         parse_lab("flc_kappa", {"value": 150.0})
@@ -101,16 +102,16 @@ def test_sheet_row_24_flc_without_unit_never_reaches_the_rule() -> None:
     assert crit(r, "Li") is True
 
 
-def test_sheet_row_25_bmpc_exactly_60_is_myeloma() -> None:
-    """§12 row 25: BMPC exactly 60% → MM (≥ 60% is an MDE); the SMM range 10-60% is overridden."""
+def test_edge_case_e25_bmpc_exactly_60_is_myeloma() -> None:
+    """b2m reference E25: BMPC exactly 60% → MM (≥ 60% is an MDE); the SMM range 10-60% is overridden."""
     r = imwg(SMM, bmpc_percent=60.0)
     assert crit(r, "S") is True
     assert r.stage == "multiple_myeloma"
     assert imwg(SMM, bmpc_percent=59.9).stage == "smouldering_myeloma"
 
 
-def test_sheet_row_26_bmpc_exactly_10_excludes_mgus() -> None:
-    """§12 row 26: BMPC exactly 10% meets the MM clonal requirement and excludes MGUS (< 10%)."""
+def test_edge_case_e26_bmpc_exactly_10_excludes_mgus() -> None:
+    """b2m reference E26: BMPC exactly 10% meets the MM clonal requirement and excludes MGUS (< 10%)."""
     assert imwg(bmpc_percent=10.0).stage == "smouldering_myeloma"
     assert imwg(bmpc_percent=9.9).stage == "mgus_non_igm"
     anaemic = imwg(MM_CRAB, bmpc_percent=10.0, hemoglobin=lab("hemoglobin", 9.0, "g/dL", lower_limit=12.0))
@@ -118,14 +119,14 @@ def test_sheet_row_26_bmpc_exactly_10_excludes_mgus() -> None:
     assert anaemic.stage == "multiple_myeloma"
 
 
-def test_sheet_row_27_serum_m_protein_exactly_30_g_l_is_smm_range() -> None:
-    """§12 row 27: serum M-protein exactly 30 g/L (3.0 g/dL) is SMM-range (≥ 30), not MGUS (< 30)."""
+def test_edge_case_e27_serum_m_protein_exactly_30_g_l_is_smm_range() -> None:
+    """b2m reference E27: serum M-protein exactly 30 g/L (3.0 g/dL) is SMM-range (≥ 30), not MGUS (< 30)."""
     assert imwg(m_protein_g_dl=3.0).stage == "smouldering_myeloma"
     assert imwg(m_protein_g_dl=2.99).stage == "mgus_non_igm"
 
 
-def test_sheet_row_28_urine_m_protein_exactly_500_is_smm_range() -> None:
-    """§12 row 28: urine M-protein exactly 500 mg/24 h is SMM-range (≥ 500); LC-MGUS requires < 500."""
+def test_edge_case_e28_urine_m_protein_exactly_500_is_smm_range() -> None:
+    """b2m reference E28: urine M-protein exactly 500 mg/24 h is SMM-range (≥ 500); LC-MGUS requires < 500."""
     assert imwg(urine_m_protein_mg_24h=500.0).stage == "smouldering_myeloma"
     light = {**MGUS, "isotype": "light_chain", "m_protein_g_dl": 0.0}  # κ/λ 3 > 1.65, κ 30 > ULN 19.4
     assert imwg(light, urine_m_protein_mg_24h=499.0).stage == "mgus_light_chain"
@@ -141,10 +142,10 @@ def test_sheet_row_28_urine_m_protein_exactly_500_is_smm_range() -> None:
         (7.7, 30.0, True),  # 0.2567 < 0.26, λ above its ULN 26.3
     ],
 )
-def test_sheet_row_29_light_chain_mgus_ratio_exactly_at_the_limits_is_normal(
+def test_edge_case_e29_light_chain_mgus_ratio_exactly_at_the_limits_is_normal(
     kappa: float, lam: float, abnormal: bool
 ) -> None:
-    """§12 row 29: LC-MGUS ratio exactly 0.26 or 1.65 is normal (abnormal is < 0.26 or > 1.65)."""
+    """b2m reference E29: LC-MGUS ratio exactly 0.26 or 1.65 is normal (abnormal is < 0.26 or > 1.65)."""
     r = imwg(
         MGUS,
         isotype="light_chain",
@@ -156,8 +157,8 @@ def test_sheet_row_29_light_chain_mgus_ratio_exactly_at_the_limits_is_normal(
     assert r.stage == ("mgus_light_chain" if abnormal else "unclassified")
 
 
-def test_sheet_row_30_one_mri_lesion_is_not_an_mde() -> None:
-    """§12 row 30: exactly 1 focal lesion, or a lesion of 4.9 mm, is not an MDE (> 1 lesion, each ≥ 5 mm).
+def test_edge_case_e30_one_mri_lesion_is_not_an_mde() -> None:
+    """b2m reference E30: exactly 1 focal lesion, or a lesion of 4.9 mm, is not an MDE (> 1 lesion, each ≥ 5 mm).
     A 4.9-mm lesion is not counted in mri_focal_lesions_ge_5mm, so 1 lesion ≥ 5 mm + 1 of 4.9 mm is 1."""
     r = imwg(SMM, mri_focal_lesions_ge_5mm=1)
     assert crit(r, "M") is False
@@ -178,8 +179,8 @@ def test_sheet_row_30_one_mri_lesion_is_not_an_mde() -> None:
         (20.0, "mg/L", False),  # 20 mg/L = 2 mg/dL: the mg/dL figure, converted to the unit reported
     ],
 )
-def test_sheet_row_31_creatinine_is_compared_in_the_unit_reported(value: float, unit: str, met: bool) -> None:
-    """§12 row 31: evaluate creatinine in the unit reported, with IMWG's figure for that unit (2 mg/dL,
+def test_edge_case_e31_creatinine_is_compared_in_the_unit_reported(value: float, unit: str, met: bool) -> None:
+    """b2m reference E31: evaluate creatinine in the unit reported, with IMWG's figure for that unit (2 mg/dL,
     177 µmol/L); 177 µmol/L is not > 177 µmol/L even though it converts to 2.002 mg/dL."""
     r = imwg(MM_CRAB, creatinine=lab("creatinine", value, unit))
     assert crit(r, "R") is met
@@ -199,16 +200,16 @@ def test_sheet_row_31_creatinine_is_compared_in_the_unit_reported(value: float, 
         (2.61, "mmol/L", 2.35, True),
     ],
 )
-def test_sheet_row_32_calcium_is_compared_in_the_unit_reported(value: float, unit: str, uln: float, met: bool) -> None:
-    """§12 row 32: 11 mg/dL = 2.745 mmol/L — compare in the unit reported (> 2.75 mmol/L or > 11 mg/dL)
+def test_edge_case_e32_calcium_is_compared_in_the_unit_reported(value: float, unit: str, uln: float, met: bool) -> None:
+    """b2m reference E32: 11 mg/dL = 2.745 mmol/L — compare in the unit reported (> 2.75 mmol/L or > 11 mg/dL)
     and check the '> ULN + 0.25 mmol/L (1 mg/dL)' arm."""
     r = imwg(MM_CRAB, calcium=lab("calcium", value, unit, upper_limit=uln))
     assert crit(r, "C") is met
     assert r.stage == ("multiple_myeloma" if met else "smouldering_myeloma")
 
 
-def test_sheet_row_33_crcl_exactly_40_is_not_renal_insufficiency() -> None:
-    """§12 row 33: CrCl/eGFR exactly 40 is not < 40 → not an MDE by that arm; the estimator is recorded."""
+def test_edge_case_e33_crcl_exactly_40_is_not_renal_insufficiency() -> None:
+    """b2m reference E33: CrCl/eGFR exactly 40 is not < 40 → not an MDE by that arm; the estimator is recorded."""
     r = imwg(MM_CRAB, crcl_ml_min=40.0, crcl_estimator="Cockcroft-Gault")
     assert crit(r, "R") is False
     assert r.stage == "smouldering_myeloma"
@@ -231,20 +232,20 @@ def test_sheet_row_33_crcl_exactly_40_is_not_renal_insufficiency() -> None:
         (105.0, "g/L", 126.0, True),  # 21 g/L below the LLN although ≥ 100 g/L
     ],
 )
-def test_sheet_row_34_hemoglobin_exactly_10_checks_the_lln_arm(value: float, unit: str, lln: float, met: bool) -> None:
-    """§12 row 34: Hb exactly 10 g/dL is not < 10 → check the '> 2 g/dL (20 g/L) below LLN' arm."""
+def test_edge_case_e34_hemoglobin_exactly_10_checks_the_lln_arm(value: float, unit: str, lln: float, met: bool) -> None:
+    """b2m reference E34: Hb exactly 10 g/dL is not < 10 → check the '> 2 g/dL (20 g/L) below LLN' arm."""
     r = imwg(MM_CRAB, hemoglobin=lab("hemoglobin", value, unit, lower_limit=lln))
     assert crit(r, "A") is met
     assert r.stage == ("multiple_myeloma" if met else "smouldering_myeloma")
 
 
 # ---------------------------------------------------------------------------------------------------
-# Worked examples from the §5 criteria
+# Worked examples from the IMWG 2014 criteria (b2m reference IMWG14)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_crab_needs_attribution() -> None:
-    """§5.1: 'CRAB features must be attributable to the plasma-cell disorder'."""
+    """b2m reference IMWG14-2: 'CRAB features must be attributable to the plasma-cell disorder'."""
     anaemia = lab("hemoglobin", 8.5, "g/dL", lower_limit=12.0)
     assert imwg(SMM, hemoglobin=anaemia, crab_attributable=True).stage == "multiple_myeloma"
     assert imwg(SMM, hemoglobin=anaemia, crab_attributable=False).stage == "smouldering_myeloma"
@@ -254,14 +255,14 @@ def test_crab_needs_attribution() -> None:
 
 
 def test_non_attributable_crab_still_allows_mgus() -> None:
-    """§5.3 non-IgM MGUS: 'no CRAB ... attributable to the clone': an unrelated anaemia leaves it."""
+    """b2m reference IMWG14-4 non-IgM MGUS: 'no CRAB ... attributable to the clone': an unrelated anaemia leaves it."""
     r = imwg(hemoglobin=lab("hemoglobin", 8.5, "g/dL", lower_limit=12.0), crab_attributable=False)
     assert r.stage == "mgus_non_igm"
 
 
 def test_solitary_plasmacytoma() -> None:
-    """§5.4: biopsy-proven solitary lesion, marrow without clonal plasma cells, imaging otherwise normal,
-    no CRAB → solitary plasmacytoma; clonal BMPC present but < 10% → minimal marrow involvement."""
+    """b2m reference IMWG14-5: biopsy-proven solitary lesion, marrow without clonal plasma cells, imaging
+    otherwise normal, no CRAB → solitary plasmacytoma; clonal BMPC present but < 10% → minimal marrow involvement."""
     sp = {**MGUS, "plasmacytoma": "bone", "bmpc_percent": 0.0, "m_protein_g_dl": 0.5}
     assert imwg(sp).stage == "solitary_plasmacytoma"
     assert imwg(sp, bmpc_percent=5.0).stage == "solitary_plasmacytoma_minimal_marrow"
@@ -269,7 +270,8 @@ def test_solitary_plasmacytoma() -> None:
 
 
 def test_plasmacytoma_with_another_lytic_lesion_is_myeloma() -> None:
-    """§5.1: a biopsy-proven plasmacytoma satisfies the clonal requirement; ≥ 1 osteolytic lesion is B."""
+    """b2m reference IMWG14-2: a biopsy-proven plasmacytoma satisfies the clonal requirement; ≥ 1
+    osteolytic lesion is B."""
     sp = {**MGUS, "plasmacytoma": "extramedullary", "bmpc_percent": 5.0, "crab_attributable": True}
     r = imwg(sp, osteolytic_lesions=1)
     assert crit(r, "B") is True
@@ -277,7 +279,7 @@ def test_plasmacytoma_with_another_lytic_lesion_is_myeloma() -> None:
 
 
 def test_index_bone_plasmacytoma_counts_as_b_only_with_marrow_10_percent() -> None:
-    """§5.4 (imaging normal 'apart from the primary lesion', no CRAB) and the recalled IMWG footnote
+    """b2m reference IMWG14-5 (imaging normal 'apart from the primary lesion', no CRAB) and the recalled IMWG footnote
     ('> 1 bone lesion when BMPC < 10%', [U]): the index lesion alone is B only with BMPC ≥ 10%."""
     sp = {**MGUS, "plasmacytoma": "bone", "crab_attributable": True}
     assert crit(imwg(sp, bmpc_percent=5.0), "B") is False
@@ -290,8 +292,8 @@ def test_index_bone_plasmacytoma_counts_as_b_only_with_marrow_10_percent() -> No
 
 
 def test_igm_mgus_and_igm_above_30_g_l() -> None:
-    """§5.3 IgM MGUS: IgM < 30 g/L, lymphoplasmacytic infiltration < 10%, no attributable anaemia,
-    symptoms, hyperviscosity, nodes or organomegaly. IgM ≥ 30 g/L fits no §5 entity."""
+    """b2m reference IMWG14-4 IgM MGUS: IgM < 30 g/L, lymphoplasmacytic infiltration < 10%, no attributable anaemia,
+    symptoms, hyperviscosity, nodes or organomegaly. IgM ≥ 30 g/L fits no IMWG 2014 entity (b2m reference IMWG14)."""
     igm = {
         **MGUS,
         "isotype": "IgM",
@@ -307,13 +309,14 @@ def test_igm_mgus_and_igm_above_30_g_l() -> None:
 
 
 def test_amyloidosis_excludes_smm_and_mgus() -> None:
-    """§5.2 SMM: 'no MDE and no amyloidosis'; §5.3 non-IgM MGUS: no CRAB or amyloidosis."""
+    """b2m reference IMWG14-3 SMM: 'no MDE and no amyloidosis'; b2m reference IMWG14-4 non-IgM MGUS: no CRAB
+    or amyloidosis."""
     assert imwg(amyloidosis=True).stage == "unclassified"
     assert imwg(SMM, amyloidosis=True).stage == "unclassified"
 
 
 # ---------------------------------------------------------------------------------------------------
-# Missing data (§5: 'no MDE' requires every item known negative)
+# Missing data (b2m reference IMWG14-8: 'no MDE' requires every item known negative)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -325,7 +328,7 @@ def test_unknown_bmpc() -> None:
 
 
 def test_unknown_calcium_uln_leaves_hypercalcaemia_open_below_11() -> None:
-    """§5.1 C: '> 1 mg/dL above ULN' cannot be excluded without the lab's ULN, so 'no MDE' is open."""
+    """b2m reference IMWG14-2 C: '> 1 mg/dL above ULN' cannot be excluded without the lab's ULN, so 'no MDE' is open."""
     r = imwg(SMM, calcium=lab("calcium", 9.5, "mg/dL"))
     assert crit(r, "C") is None
     assert r.possible == ("multiple_myeloma", "smouldering_myeloma")
@@ -336,7 +339,7 @@ def test_unknown_calcium_uln_leaves_hypercalcaemia_open_below_11() -> None:
 
 
 def test_unknown_crcl_leaves_renal_criterion_open() -> None:
-    """§5.1 R: creatinine ≤ 2 mg/dL does not exclude CrCl < 40; with CrCl unknown R stays open."""
+    """b2m reference IMWG14-2 R: creatinine ≤ 2 mg/dL does not exclude CrCl < 40; with CrCl unknown R stays open."""
     r = imwg(SMM, crcl_ml_min=None, crcl_estimator=None)
     assert crit(r, "R") is None
     assert r.possible == ("multiple_myeloma", "smouldering_myeloma")
@@ -344,7 +347,7 @@ def test_unknown_crcl_leaves_renal_criterion_open() -> None:
 
 
 def test_mde_asserted_from_one_positive_item_with_the_rest_unknown() -> None:
-    """§5 missing data: 'an MDE can be asserted from any one positive item' (BMPC 70% ≥ 60%)."""
+    """b2m reference IMWG14-8 missing data: 'an MDE can be asserted from any one positive item' (BMPC 70% ≥ 60%)."""
     unknown: dict[str, Any] = {k: None for k in MGUS}
     r = imwg_2014(**{**unknown, "bmpc_percent": 70.0})
     assert r.stage == "multiple_myeloma"
@@ -360,7 +363,8 @@ def test_everything_unknown() -> None:
     [{}, {"bmpc_percent": 70.0}, {"bmpc_percent": None}, {"isotype": "light_chain"}],
 )
 def test_every_result_carries_the_discrepancy_and_unconfirmed_notes(override: dict[str, Any]) -> None:
-    """§13 (MRI lesion size, CrCl estimator) [D] and the [U] bone-lesion footnote are on every result."""
+    """b2m reference D10, D18 (MRI lesion size, CrCl estimator) [D] and the [U] bone-lesion footnote (b2m reference U5)
+    are on every result."""
     r = imwg(**override)
     kinds = {(n.code, n.kind) for n in r.notes}
     assert ("imwg_2014_mri_lesion_size", "discrepancy") in kinds
@@ -524,8 +528,9 @@ def test_adverse_finding_never_undoes_myeloma(raw: dict[str, Any], field: str, s
 
 
 def test_plasmacytoma_of_unknown_site() -> None:
-    """§5.1/§5.4: a biopsy-proven plasmacytoma meets the clonal requirement whatever its site; with
-    BMPC 15% a bone plasmacytoma is itself the bone lesion (MM), an extramedullary one is not (SMM)."""
+    """b2m reference IMWG14-2, IMWG14-5: a biopsy-proven plasmacytoma meets the clonal requirement
+    whatever its site; with BMPC 15% a bone plasmacytoma is itself the bone lesion (MM), an extramedullary one
+    is not (SMM)."""
     sp = {**SMM, "bmpc_percent": 15.0, "plasmacytoma": "present"}
     assert crit(imwg(sp), "clonal_marrow_or_plasmacytoma") is True
     assert imwg(sp).possible == ("multiple_myeloma", "smouldering_myeloma")

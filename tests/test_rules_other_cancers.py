@@ -1,9 +1,10 @@
 """B2M-based prognostic scores outside myeloma: CLL-IPI, IPSSWM, revised IPSSWM, FLIPI-2, PRIMA-PI.
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md) §8.1-§8.5 (factor
-tables, group definitions and outcome figures as published) and its edge-case table §12 rows 11-19.
-Every expected total and group below was worked out by hand from those tables; none was produced by
-running this code.
+Oracles: the factor tables, group definitions and outcome figures as published (CLL-IPI 2016,
+DOI 10.1016/S1470-2045(16)30029-8; Morel 2009, DOI 10.1182/blood-2008-08-174961; Kastritis 2019, DOI
+10.1038/s41375-019-0431-y; Federico 2009, DOI 10.1200/JCO.2008.21.3991; Bachy 2018, DOI 10.1182/blood-2017-11-816405),
+as written in the b2m reference (b2m reference LYM), and the edge-case rows (b2m reference E11-E19). Every expected
+total and group below was worked out by hand from those tables; none was produced by running this code.
 """
 
 from __future__ import annotations
@@ -59,12 +60,12 @@ def note_codes(r: RuleResult) -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Reference sheet §12, rows 11-19 (one test per row)
+# Edge-case rows (b2m reference E11-E19), one test per row
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheet_row_11_cll_ipi_b2m_exactly_3_5_scores_0() -> None:
-    """§12 row 11: CLL-IPI B2M exactly 3.5 mg/L scores 0 points (adverse is > 3.5 mg/L, §8.1)."""
+def test_edge_case_e11_cll_ipi_b2m_exactly_3_5_scores_0() -> None:
+    """b2m reference E11: CLL-IPI B2M exactly 3.5 mg/L scores 0 points (adverse is > 3.5 mg/L, b2m reference CLLIPI)."""
     r = cll_ipi_2016(**{**CLL0, "b2m_mg_l": 3.5})
     assert crit(r, "b2m") is False
     assert (r.score, r.stage) == (0, "low")
@@ -73,8 +74,8 @@ def test_sheet_row_11_cll_ipi_b2m_exactly_3_5_scores_0() -> None:
     assert (above.score, above.stage) == (2, "intermediate")  # 2 points; table: 2-3 intermediate
 
 
-def test_sheet_row_12_cll_ipi_age_exactly_65_scores_0() -> None:
-    """§12 row 12: CLL-IPI age exactly 65 scores 0 (> 65 adverse); 66 scores 1 (still low, 0-1)."""
+def test_edge_case_e12_cll_ipi_age_exactly_65_scores_0() -> None:
+    """b2m reference E12: CLL-IPI age exactly 65 scores 0 (> 65 adverse); 66 scores 1 (still low, 0-1)."""
     r = cll_ipi_2016(**{**CLL0, "age_years": 65})
     assert crit(r, "age") is False
     assert r.score == 0
@@ -83,8 +84,8 @@ def test_sheet_row_12_cll_ipi_age_exactly_65_scores_0() -> None:
     assert (older.score, older.stage) == (1, "low")
 
 
-def test_sheet_row_13_ipsswm_b2m_exactly_3_not_adverse() -> None:
-    """§12 row 13: IPSSWM B2M exactly 3 mg/L is not adverse (> 3); 3.1 is (1 factor, age ≤ 65: low)."""
+def test_edge_case_e13_ipsswm_b2m_exactly_3_not_adverse() -> None:
+    """b2m reference E13: IPSSWM B2M exactly 3 mg/L is not adverse (> 3); 3.1 is (1 factor, age ≤ 65: low)."""
     r = ipsswm_2009(**{**WM0, "b2m_mg_l": 3.0})
     assert crit(r, "b2m") is False
     assert (r.score, r.stage) == (0, "low")
@@ -93,10 +94,10 @@ def test_sheet_row_13_ipsswm_b2m_exactly_3_not_adverse() -> None:
     assert (above.score, above.stage) == (1, "low")
 
 
-def test_sheet_row_14_ipsswm_hb_11_5_and_platelets_100_are_adverse() -> None:
-    """§12 row 14: IPSSWM Hb exactly 11.5 g/dL and platelets exactly 100 x10^9/L are adverse (≤).
+def test_edge_case_e14_ipsswm_hb_11_5_and_platelets_100_are_adverse() -> None:
+    """b2m reference E14: IPSSWM Hb exactly 11.5 g/dL and platelets exactly 100 x10^9/L are adverse (≤).
 
-    Both together are 2 adverse characteristics: intermediate (§8.2).
+    Both together are 2 adverse characteristics: intermediate (b2m reference IPSSWM).
     """
     hb = ipsswm_2009(**{**WM0, "hemoglobin_g_dl": 11.5})
     assert crit(hb, "hemoglobin") is True
@@ -109,8 +110,8 @@ def test_sheet_row_14_ipsswm_hb_11_5_and_platelets_100_are_adverse() -> None:
     assert crit(just_above, "platelets") is False
 
 
-def test_sheet_row_15_ipsswm_m_protein_7_and_age_65_not_adverse() -> None:
-    """§12 row 15: IPSSWM M-protein exactly 7.0 g/dL and age exactly 65 are not adverse (>)."""
+def test_edge_case_e15_ipsswm_m_protein_7_and_age_65_not_adverse() -> None:
+    """b2m reference E15: IPSSWM M-protein exactly 7.0 g/dL and age exactly 65 are not adverse (>)."""
     r = ipsswm_2009(**{**WM0, "m_protein_g_dl": 7.0, "age_years": 65})
     assert crit(r, "m_protein") is False
     assert crit(r, "age") is False
@@ -118,10 +119,10 @@ def test_sheet_row_15_ipsswm_m_protein_7_and_age_65_not_adverse() -> None:
     assert crit(ipsswm_2009(**{**WM0, "m_protein_g_dl": 7.1}), "m_protein") is True
 
 
-def test_sheet_row_16_ripsswm_b2m_4_and_ldh_250_score_one_point_each() -> None:
-    """§12 row 16: rIPSSWM B2M exactly 4 mg/L and LDH exactly 250 IU/L score 1 point each (≥) [D].
+def test_edge_case_e16_ripsswm_b2m_4_and_ldh_250_score_one_point_each() -> None:
+    """b2m reference E16: rIPSSWM B2M exactly 4 mg/L and LDH exactly 250 IU/L score 1 point each (≥) [D].
 
-    Together with age ≤ 65 and albumin ≥ 3.5: total 2, intermediate (§8.3). The [D] is noted.
+    Together with age ≤ 65 and albumin ≥ 3.5: total 2, intermediate (b2m reference RIPSSWM). The [D] is noted.
     """
     b2m = ripsswm_2019(**{**RWM0, "b2m_mg_l": 4.0})
     assert (b2m.score, b2m.stage) == (1, "low")
@@ -140,21 +141,21 @@ def test_sheet_row_16_ripsswm_b2m_4_and_ldh_250_score_one_point_each() -> None:
     ("age", "points"),
     [(65, 0), (66, 1), (75, 1), (76, 2), (65.9, 0), (75.99, 1), (76.0, 2)],
 )
-def test_sheet_row_17_ripsswm_age_bands_in_completed_years(age: float, points: int) -> None:
-    """§12 row 17: rIPSSWM age ≤ 65 -> 0, 66-75 -> 1, ≥ 76 -> 2, in completed years (65.9 is 65)."""
+def test_edge_case_e17_ripsswm_age_bands_in_completed_years(age: float, points: int) -> None:
+    """b2m reference E17: rIPSSWM age ≤ 65 -> 0, 66-75 -> 1, ≥ 76 -> 2, in completed years (65.9 is 65)."""
     r = ripsswm_2019(**{**RWM0, "age_years": age})
     assert r.score == points
 
 
-def test_sheet_row_18_prima_pi_b2m_exactly_3_is_not_high() -> None:
-    """§12 row 18: PRIMA-PI B2M exactly 3 mg/L is ≤ 3: low without, intermediate with marrow disease."""
+def test_edge_case_e18_prima_pi_b2m_exactly_3_is_not_high() -> None:
+    """b2m reference E18: PRIMA-PI B2M exactly 3 mg/L is ≤ 3: low without, intermediate with marrow disease."""
     assert prima_pi_2018(b2m_mg_l=3.0, bone_marrow_involved=False).stage == "low"
     assert prima_pi_2018(b2m_mg_l=3.0, bone_marrow_involved=True).stage == "intermediate"
     assert prima_pi_2018(b2m_mg_l=3.01, bone_marrow_involved=False).stage == "high"
 
 
-def test_sheet_row_19_flipi2_b2m_equal_to_uln_not_adverse() -> None:
-    """§12 row 19: FLIPI-2 B2M exactly = ULN is not adverse (> ULN); just above is 1 point: intermediate."""
+def test_edge_case_e19_flipi2_b2m_equal_to_uln_not_adverse() -> None:
+    """b2m reference E19: FLIPI-2 B2M exactly = ULN is not adverse (> ULN); just above is 1 point: intermediate."""
     r = flipi2_2009(**{**FL0, "b2m_mg_l": 2.4, "b2m_upper_limit_mg_l": 2.4})
     assert crit(r, "b2m") is False
     assert (r.score, r.stage) == (0, "low")
@@ -163,7 +164,7 @@ def test_sheet_row_19_flipi2_b2m_equal_to_uln_not_adverse() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# CLL-IPI (sheet §8.1): TP53 4, IGHV unmutated 2, B2M > 3.5 2, Binet B-C / Rai I-IV 1, age > 65 1;
+# CLL-IPI (b2m reference CLLIPI): TP53 4, IGHV unmutated 2, B2M > 3.5 2, Binet B-C / Rai I-IV 1, age > 65 1;
 # low 0-1, intermediate 2-3, high 4-6, very high 7-10.
 # ---------------------------------------------------------------------------------------------------
 
@@ -190,7 +191,8 @@ _CLL_ADVERSE: dict[str, dict[str, Any]] = {
     ],
 )
 def test_cll_ipi_totals_and_group_edges(adverse: tuple[str, ...], total: int, group: str) -> None:
-    """CLL-IPI table (§8.1): each total is the sum of the listed factors' points, grouped by the table."""
+    """CLL-IPI table (b2m reference CLLIPI): each total is the sum of the listed factors' points, grouped
+    by the table."""
     kwargs = dict(CLL0)
     for factor in adverse:
         kwargs.update(_CLL_ADVERSE[factor])
@@ -199,20 +201,20 @@ def test_cll_ipi_totals_and_group_edges(adverse: tuple[str, ...], total: int, gr
 
 
 def test_cll_ipi_tp53_mutation_alone_scores_the_tp53_factor() -> None:
-    """§8.1: 'del(17p) and/or TP53 mutation' — a mutation without del(17p) scores 4 (high)."""
+    """b2m reference CLLIPI: 'del(17p) and/or TP53 mutation' — a mutation without del(17p) scores 4 (high)."""
     r = cll_ipi_2016(**{**CLL0, "tp53_mutated": True})
     assert (r.score, r.stage) == (4, "high")
 
 
 def test_cll_ipi_tp53_present_by_fish_needs_no_sequencing() -> None:
-    """§8.1 'and/or': del(17p) present settles the factor even when TP53 sequencing is missing."""
+    """b2m reference CLLIPI 'and/or': del(17p) present settles the factor even when TP53 sequencing is missing."""
     r = cll_ipi_2016(**{**CLL0, "del17p": True, "tp53_mutated": None})
     assert crit(r, "tp53") is True
     assert r.score == 4
 
 
 def test_cll_ipi_untested_tp53_is_not_normal() -> None:
-    """§8.1 and 'unknown is not normal': FISH negative, sequencing missing -> total 0 or 4.
+    """b2m reference CLLIPI and 'unknown is not normal': FISH negative, sequencing missing -> total 0 or 4.
 
     Totals 1-3 cannot occur, so the possible groups are low (0) and high (4), not intermediate.
     """
@@ -239,14 +241,14 @@ def test_cll_ipi_untested_tp53_is_not_normal() -> None:
     ],
 )
 def test_cll_ipi_clinical_stage_from_either_system(binet: str | None, rai: int | None, met: bool) -> None:
-    """§8.1: stage factor is Binet B-C or Rai I-IV (vs Binet A / Rai 0); either system suffices."""
+    """b2m reference CLLIPI: stage factor is Binet B-C or Rai I-IV (vs Binet A / Rai 0); either system suffices."""
     r = cll_ipi_2016(**{**CLL0, "binet_stage": binet, "rai_stage": rai})
     assert crit(r, "clinical_stage") is met
     assert "binet_stage" not in r.missing and "rai_stage" not in r.missing
 
 
 def test_cll_ipi_unstaged_patient_lists_both_systems_missing() -> None:
-    """§8.1: no stage in either system -> the 1-point factor is unknown (total 0 or 1, both low)."""
+    """b2m reference CLLIPI: no stage in either system -> the 1-point factor is unknown (total 0 or 1, both low)."""
     r = cll_ipi_2016(**{**CLL0, "binet_stage": None, "rai_stage": None})
     assert crit(r, "clinical_stage") is None
     assert r.score_range == (0, 1)
@@ -256,7 +258,7 @@ def test_cll_ipi_unstaged_patient_lists_both_systems_missing() -> None:
 
 
 def test_cll_ipi_conflicting_binet_and_rai_leave_the_factor_open() -> None:
-    """§8.1 wording: Binet A with Rai I matches both 'Binet A or Rai 0' and 'Binet B-C or Rai I-IV'."""
+    """b2m reference CLLIPI wording: Binet A with Rai I matches both 'Binet A or Rai 0' and 'Binet B-C or Rai I-IV'."""
     r = cll_ipi_2016(**{**CLL0, "binet_stage": "A", "rai_stage": 1})
     assert crit(r, "clinical_stage") is None
     assert r.score_range == (0, 1)
@@ -268,7 +270,7 @@ def test_cll_ipi_conflicting_binet_and_rai_leave_the_factor_open() -> None:
     [("binet_stage", "D"), ("rai_stage", 5), ("rai_stage", True), ("age_years", -1.0), ("age_years", math.nan)],
 )
 def test_cll_ipi_refuses_impossible_inputs(field: str, value: object) -> None:
-    """Binet has stages A-C, Rai 0-IV (§8.1); an age must be a finite number ≥ 0."""
+    """Binet has stages A-C, Rai 0-IV (b2m reference CLLIPI); an age must be a finite number ≥ 0."""
     with pytest.raises(InputError) as e:
         cll_ipi_2016(**{**CLL0, field: value})
     assert e.value.field == field
@@ -286,7 +288,7 @@ def test_cll_ipi_refuses_impossible_inputs(field: str, value: object) -> None:
     ],
 )
 def test_cll_ipi_censored_b2m(b2m: Num, met: bool | None) -> None:
-    """B2M > 3.5 (§8.1): '<0.5' and '<=3.5' are never above 3.5; '>=3.5' and '<4' may or may not be."""
+    """B2M > 3.5 (b2m reference CLLIPI): '<0.5' and '<=3.5' are never above 3.5; '>=3.5' and '<4' may or may not be."""
     assert crit(cll_ipi_2016(**{**CLL0, "b2m_mg_l": b2m}), "b2m") is met
 
 
@@ -300,7 +302,7 @@ def test_cll_ipi_censored_b2m(b2m: Num, met: bool | None) -> None:
     ],
 )
 def test_cll_ipi_outcomes_of_the_settled_group(overrides: dict[str, Any], group: str, os5: float) -> None:
-    """§8.1: 5-yr OS 93.2 / 79.3 / 63.3 / 23.3 % [C], attached for the settled group only."""
+    """b2m reference CLLIPI: 5-yr OS 93.2 / 79.3 / 63.3 / 23.3 % [C], attached for the settled group only."""
     r = cll_ipi_2016(**{**CLL0, **overrides})
     assert r.stage == group
     assert [(o.stage, o.measure, o.value, o.status) for o in r.outcomes] == [
@@ -309,7 +311,7 @@ def test_cll_ipi_outcomes_of_the_settled_group(overrides: dict[str, Any], group:
 
 
 def test_cll_ipi_outcomes_and_notes() -> None:
-    """§8.1 and the outcome policy (figures only once the group is settled); missing-data handling is
+    """b2m reference CLLIPI and the outcome policy (figures only once the group is settled); missing-data handling is
     [U] and must be noted."""
     open_group = cll_ipi_2016(
         **{**CLL0, "del17p": None, "tp53_mutated": None, "ighv_unmutated": None, "b2m_mg_l": None}
@@ -322,7 +324,7 @@ def test_cll_ipi_outcomes_and_notes() -> None:
 
 
 def test_age_fraction_is_counted_in_completed_years_with_a_caveat() -> None:
-    """§12 row 17 convention applied to CLL-IPI age > 65: 65.7 years is 65 completed years (0 points)."""
+    """b2m reference E17 convention applied to CLL-IPI age > 65: 65.7 years is 65 completed years (0 points)."""
     r = cll_ipi_2016(**{**CLL0, "age_years": 65.7})
     assert crit(r, "age") is False
     assert "age_completed_years" in note_codes(r)
@@ -330,7 +332,7 @@ def test_age_fraction_is_counted_in_completed_years_with_a_caveat() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# IPSSWM (sheet §8.2): low = 0-1 adverse characteristic not counting age; intermediate = 2, or age > 65
+# IPSSWM (b2m reference IPSSWM): low = 0-1 adverse characteristic not counting age; intermediate = 2, or age > 65
 # alone; high = ≥ 3.
 # ---------------------------------------------------------------------------------------------------
 
@@ -357,7 +359,7 @@ _WM_ADVERSE: dict[str, dict[str, Any]] = {
     ],
 )
 def test_ipsswm_group_definitions(adverse: tuple[str, ...], group: str) -> None:
-    """Morel 2009 group definitions as on the sheet (§8.2); the count is the number listed."""
+    """Morel 2009 group definitions (b2m reference IPSSWM-2); the count is the number listed."""
     kwargs = dict(WM0)
     for factor in adverse:
         kwargs.update(_WM_ADVERSE[factor])
@@ -374,7 +376,7 @@ def test_ipsswm_group_definitions(adverse: tuple[str, ...], group: str) -> None:
     ],
 )
 def test_ipsswm_unknown_age(others: tuple[str, ...], possible: tuple[str, ...]) -> None:
-    """§8.2 with age unknown: both completions (≤ 65 and > 65) worked out by hand."""
+    """b2m reference IPSSWM with age unknown: both completions (≤ 65 and > 65) worked out by hand."""
     kwargs = {**WM0, "age_years": None}
     for factor in others:
         kwargs.update(_WM_ADVERSE[factor])
@@ -393,7 +395,7 @@ def test_ipsswm_unknown_age(others: tuple[str, ...], possible: tuple[str, ...]) 
     ],
 )
 def test_ipsswm_outcomes(overrides: dict[str, Any], group: str, five_year: int, median: int) -> None:
-    """§8.2: 5-yr survival 87 / 68 / 36 % [C] attached for the settled group; median survival
+    """b2m reference IPSSWM: 5-yr survival 87 / 68 / 36 % [C] attached for the settled group; median survival
     142 / 99 / 43 months is [S], so it appears only in a note (outcome policy), never as an outcome."""
     r = ipsswm_2009(**{**WM0, **overrides})
     assert r.stage == group
@@ -403,14 +405,14 @@ def test_ipsswm_outcomes(overrides: dict[str, Any], group: str, five_year: int, 
 
 
 def test_ipsswm_unsettled_group_has_no_outcomes() -> None:
-    """Outcome policy: with the group open (§8.2 factors unknown) no figure is attached or noted."""
+    """Outcome policy: with the group open (b2m reference IPSSWM factors unknown) no figure is attached or noted."""
     r = ipsswm_2009(**{**WM0, "age_years": None, "hemoglobin_g_dl": None, "b2m_mg_l": None})
     assert r.stage is None and r.outcomes == ()
     assert "secondary_outcomes" not in note_codes(r)
 
 
 # ---------------------------------------------------------------------------------------------------
-# Revised IPSSWM (sheet §8.3): age ≤65 0 / 66-75 1 / ≥76 2; B2M ≥ 4 1; LDH ≥ 250 1; albumin < 3.5 1;
+# Revised IPSSWM (b2m reference RIPSSWM): age ≤65 0 / 66-75 1 / ≥76 2; B2M ≥ 4 1; LDH ≥ 250 1; albumin < 3.5 1;
 # very low 0, low 1, intermediate 2, high 3, very high 4-5.
 # ---------------------------------------------------------------------------------------------------
 
@@ -429,13 +431,13 @@ def test_ipsswm_unsettled_group_has_no_outcomes() -> None:
     ],
 )
 def test_ripsswm_totals_and_groups(overrides: dict[str, Any], total: int, group: str) -> None:
-    """Kastritis 2019 points and groups (§8.3); each total summed by hand from the points table."""
+    """Kastritis 2019 points and groups (b2m reference RIPSSWM); each total summed by hand from the points table."""
     r = ripsswm_2019(**{**RWM0, **overrides})
     assert (r.score, r.stage) == (total, group)
 
 
 def test_ripsswm_unknown_age_spans_three_groups() -> None:
-    """§8.3: age unknown, other factors absent -> 0, 1 or 2 points: very low, low or intermediate."""
+    """b2m reference RIPSSWM: age unknown, other factors absent -> 0, 1 or 2 points: very low, low or intermediate."""
     r = ripsswm_2019(**{**RWM0, "age_years": None})
     assert r.score_range == (0, 2)
     assert r.possible == ("very low", "low", "intermediate")
@@ -455,7 +457,8 @@ def test_ripsswm_unknown_age_spans_three_groups() -> None:
 def test_ripsswm_outcomes_of_the_settled_group(
     overrides: dict[str, Any], group: str, death: int, survival: int
 ) -> None:
-    """§8.3: 3-yr WM-related death 0/10/14/38/48 %, 10-yr survival 84/59/37/19/9 % [C], for the settled group."""
+    """b2m reference RIPSSWM: 3-yr WM-related death 0/10/14/38/48 %, 10-yr survival 84/59/37/19/9 % [C], for the
+    settled group."""
     r = ripsswm_2019(**{**RWM0, **overrides})
     assert r.stage == group
     assert {o.measure: o.value for o in r.outcomes} == {"3-year WM-related death": death, "10-year survival": survival}
@@ -463,8 +466,8 @@ def test_ripsswm_outcomes_of_the_settled_group(
 
 
 def test_ripsswm_outcomes_and_ldh_caveat() -> None:
-    """§8.3 and the outcome policy: every factor unknown leaves the group open, so no figure is attached;
-    LDH lab ULN < 225 is noted."""
+    """b2m reference RIPSSWM and the outcome policy: every factor unknown leaves the group open, so no
+    figure is attached; LDH lab ULN < 225 is noted."""
     r = ripsswm_2019(age_years=None, b2m_mg_l=None, ldh_u_l=None, albumin_g_dl=None)
     assert r.outcomes == ()
     assert "ripsswm_ldh_absolute" in note_codes(r)
@@ -472,7 +475,7 @@ def test_ripsswm_outcomes_and_ldh_caveat() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# FLIPI-2 (sheet §8.4): B2M > ULN, node > 6 cm, marrow, Hb < 12, age > 60; low 0, int 1-2, high 3-5.
+# FLIPI-2 (b2m reference FLIPI2): B2M > ULN, node > 6 cm, marrow, Hb < 12, age > 60; low 0, int 1-2, high 3-5.
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -499,13 +502,15 @@ def test_ripsswm_outcomes_and_ldh_caveat() -> None:
     ],
 )
 def test_flipi2_totals_and_groups(overrides: dict[str, Any], total: int, group: str) -> None:
-    """Federico 2009 factors and groups (§8.4); boundaries 6 cm, 12 g/dL and 60 years are not adverse."""
+    """Federico 2009 factors and groups (b2m reference FLIPI2); boundaries 6 cm, 12 g/dL and 60 years
+    are not adverse."""
     r = flipi2_2009(**{**FL0, **overrides})
     assert (r.score, r.stage) == (total, group)
 
 
 def test_flipi2_unknown_uln_is_never_defaulted() -> None:
-    """§8.4 / §0: B2M > ULN needs the lab's ULN; without it the factor is unknown even at 10 mg/L."""
+    """b2m reference FLIPI2, UNITS-2: B2M > ULN needs the lab's ULN; without it the factor is unknown
+    even at 10 mg/L."""
     for b2m in (0.9, 10.0):
         r = flipi2_2009(**{**FL0, "b2m_mg_l": b2m, "b2m_upper_limit_mg_l": None})
         assert crit(r, "b2m") is None
@@ -524,7 +529,7 @@ def test_flipi2_unknown_uln_is_never_defaulted() -> None:
     ],
 )
 def test_flipi2_outcomes(overrides: dict[str, Any], group: str, pfs: int, os3: int) -> None:
-    """§8.4: 3-yr PFS 91 / 69 / 51 %, 3-yr OS 99 / 96 / 84 % [C] for the settled group; 5-yr PFS is [U]
+    """b2m reference FLIPI2: 3-yr PFS 91 / 69 / 51 %, 3-yr OS 99 / 96 / 84 % [C] for the settled group; 5-yr PFS is [U]
     and never attached."""
     r = flipi2_2009(**{**FL0, **overrides})
     assert r.stage == group
@@ -536,14 +541,14 @@ def test_flipi2_outcomes(overrides: dict[str, Any], group: str, pfs: int, os3: i
 
 
 def test_flipi2_unsettled_group_has_no_outcomes() -> None:
-    """Outcome policy: every factor unknown (§8.4 totals 0-5) leaves the group open, so no figure."""
+    """Outcome policy: every factor unknown (b2m reference FLIPI2 totals 0-5) leaves the group open, so no figure."""
     r = flipi2_2009(**{k: None for k in FL0})
     assert r.outcomes == ()
     assert r.score_range == (0, 5)
 
 
 # ---------------------------------------------------------------------------------------------------
-# PRIMA-PI (sheet §8.5)
+# PRIMA-PI (b2m reference PRIMA)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -562,7 +567,7 @@ def test_flipi2_unsettled_group_has_no_outcomes() -> None:
     ],
 )
 def test_prima_pi_tree(b2m: Num, marrow: bool | None, possible: tuple[str, ...]) -> None:
-    """Bachy 2018 (§8.5): high = B2M > 3; else intermediate with marrow involvement, low without."""
+    """Bachy 2018 (b2m reference PRIMA): high = B2M > 3; else intermediate with marrow involvement, low without."""
     r = prima_pi_2018(b2m_mg_l=b2m, bone_marrow_involved=marrow)
     assert r.possible == possible
     assert r.score is None and r.score_range is None
@@ -573,8 +578,8 @@ def test_prima_pi_tree(b2m: Num, marrow: bool | None, possible: tuple[str, ...])
     [(2.0, False, "low", 69, 77), (2.0, True, "intermediate", 55, 57), (5.0, None, "high", 37, 44)],
 )
 def test_prima_pi_outcomes(b2m: float, marrow: bool | None, group: str, pfs: int, efs: int) -> None:
-    """§8.5: 5-yr PFS 69 / 55 / 37 % (PRIMA, n = 1,135); validation 5-yr EFS 77 / 57 / 44 % (n = 479) [C],
-    for the settled group."""
+    """b2m reference PRIMA: 5-yr PFS 69 / 55 / 37 % (PRIMA, n = 1,135); validation 5-yr EFS 77 / 57 / 44
+    % (n = 479) [C], for the settled group."""
     r = prima_pi_2018(b2m_mg_l=b2m, bone_marrow_involved=marrow)
     assert r.stage == group
     assert {o.measure: o.value for o in r.outcomes} == {
@@ -584,7 +589,7 @@ def test_prima_pi_outcomes(b2m: float, marrow: bool | None, group: str, pfs: int
 
 
 def test_prima_pi_unsettled_group_has_no_outcomes() -> None:
-    """Outcome policy: B2M and marrow unknown leave all three §8.5 groups open, so no figure."""
+    """Outcome policy: B2M and marrow unknown leave all three b2m reference PRIMA groups open, so no figure."""
     assert prima_pi_2018(b2m_mg_l=None, bone_marrow_involved=None).outcomes == ()
 
 

@@ -1,9 +1,10 @@
 """Smouldering-myeloma risk: Mayo 2018 20/2/20 (Lakshman 2018) and the IMWG 2020 scoring tool (Mateos 2020).
 
-Oracles: the reference sheet (/work/shared/reference/clinical-definitions.md) §7.1 (20/2/20
-factors and groups), §7.2 (IMWG 2020 validation figures [C]; point table, groups and risks [S]),
-edge-case rows §12 #20-21 and the discrepancy register §13. Every total and group below was added
-up by hand from those tables; none was produced by running this code.
+Oracles: Lakshman 2018 (DOI 10.1038/s41408-018-0077-4; 20/2/20 factors and groups,
+b2m reference SMM-1), Mateos 2020 (DOI 10.1038/s41408-020-00366-3; IMWG 2020 validation figures [C],
+b2m reference SMM-2; point table, groups and risks [S], b2m reference SMM-3, SMM-4), the edge-case rows
+(b2m reference E20, E21) and the discrepancy register (b2m reference D14, D15, D16). Every total and group below was
+added up by hand from those tables; none was produced by running this code.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def imwg(flc: Any, m: Any, bmpc: Any, **fish: Any) -> RuleResult:
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_sheet_row_20_values_exactly_at_the_cut_offs_are_not_risk_factors() -> None:
-    """§12 row 20: M-protein exactly 2 g/dL, FLCr exactly 20, BMPC exactly 20% are not factors (strict >)."""
+def test_edge_case_e20_values_exactly_at_the_cut_offs_are_not_risk_factors() -> None:
+    """b2m reference E20: M-protein exactly 2 g/dL, FLCr exactly 20, BMPC exactly 20% are not factors (strict >)."""
     r = mayo(20.0, 2.0, 20.0)
     assert (crit(r, "bmpc"), crit(r, "m_protein"), crit(r, "flc_ratio")) == (False, False, False)
     assert (r.score, r.stage) == (0, "low")
@@ -62,13 +63,13 @@ def test_sheet_row_20_values_exactly_at_the_cut_offs_are_not_risk_factors() -> N
     ],
 )
 def test_mayo_groups(bmpc: float, m: float, flc: float, score: int, group: str) -> None:
-    """§7.1: factors BMPC > 20%, M-protein > 2 g/dL, FLCr > 20; low 0, intermediate 1, high 2-3."""
+    """b2m reference SMM-1: factors BMPC > 20%, M-protein > 2 g/dL, FLCr > 20; low 0, intermediate 1, high 2-3."""
     r = mayo(bmpc, m, flc)
     assert (r.score, r.stage) == (score, group)
 
 
 def test_mayo_outcomes_are_the_imwg_2020_validation_figures() -> None:
-    """§7.2 [C]: 2/20/20 in the IMWG cohort (n = 1,996): 2-year progression 6 / 18 / 44%."""
+    """b2m reference SMM-2 [C]: 2/20/20 in the IMWG cohort (n = 1,996): 2-year progression 6 / 18 / 44%."""
     expected = {"low": 6, "intermediate": 18, "high": 44}
     for args, group in (
         ((10.0, 1.0, 5.0), "low"),
@@ -83,7 +84,7 @@ def test_mayo_outcomes_are_the_imwg_2020_validation_figures() -> None:
 
 
 def test_mayo_missing_factor() -> None:
-    """§7.1: two factors present put the patient in high (2-3) whatever the third; none present → 0-1."""
+    """b2m reference SMM-1: two factors present put the patient in high (2-3) whatever the third; none present → 0-1."""
     r = mayo(25.0, 2.5, None)
     assert (r.stage, r.score, r.score_range) == ("high", None, (2, 3))
     assert r.missing == ("flc_ratio_involved_uninvolved",)
@@ -126,8 +127,8 @@ def test_mayo_notes_and_input_checks() -> None:
         (5.0, 1.0, 15.5, 2),  # BMPC 15.5 → 2
     ],
 )
-def test_sheet_row_21_bin_edges_are_lower_exclusive(flc: float, m: float, bmpc: float, score: int) -> None:
-    """§12 row 21 [U]: lower-exclusive bins — FLCr 10 → 0, 10.5 → 2; M-protein 3.0 → 3, > 3 → 4;
+def test_edge_case_e21_bin_edges_are_lower_exclusive(flc: float, m: float, bmpc: float, score: int) -> None:
+    """b2m reference E21 [U]: lower-exclusive bins — FLCr 10 → 0, 10.5 → 2; M-protein 3.0 → 3, > 3 → 4;
     BMPC 15 → 0, 15.5 → 2."""
     r = imwg(flc, m, bmpc)
     assert r.score == score
@@ -152,13 +153,14 @@ def test_sheet_row_21_bin_edges_are_lower_exclusive(flc: float, m: float, bmpc: 
 def test_imwg_2020_totals_and_groups(
     flc: float, m: float, bmpc: float, fish: dict[str, bool], score: int, group: str
 ) -> None:
-    """§7.2: points FLCr 0/2/3/5, M-protein 0/3/4, BMPC 0/2/3/5/6, FISH 2; groups 0-4, 5-8, 9-12, > 12."""
+    """b2m reference SMM-3: points FLCr 0/2/3/5, M-protein 0/3/4, BMPC 0/2/3/5/6, FISH 2; groups 0-4,
+    5-8, 9-12, > 12."""
     r = imwg(flc, m, bmpc, **fish)
     assert (r.score, r.stage) == (score, group)
 
 
 def test_imwg_2020_outcomes_are_secondary_source() -> None:
-    """§7.2 [S]: 2-year progression 3.8 / 26 / 51 / 73% (QxMD, n = 689) and HR 7.56 / 17.3 / 31.9. Under
+    """b2m reference SMM-4 [S]: 2-year progression 3.8 / 26 / 51 / 73% (QxMD, n = 689) and HR 7.56 / 17.3 / 31.9. Under
     the outcome policy an [S] figure is never an outcome: the settled group's figures are in a note."""
     expected = dict(zip(IMWG_GROUPS, ("3.8", "26", "51", "73"), strict=True))
     hazard = dict(zip(IMWG_GROUPS, (None, "7.56", "17.3", "31.9"), strict=True))
@@ -183,7 +185,7 @@ def test_imwg_2020_outcomes_are_secondary_source() -> None:
 
 
 def test_mayo_outcomes_only_for_the_settled_group() -> None:
-    """§7.2 [C] 2/20/20 validation figures (6 / 18 / 44% 2-year progression; 38 / 33 / 29% of patients)
+    """b2m reference SMM-2 [C] 2/20/20 validation figures (6 / 18 / 44% 2-year progression; 38 / 33 / 29% of patients)
     are attached for the settled group only, and no [S] figure is attached."""
     r = mayo(25.0, 2.5, None)  # high whatever the FLC ratio
     assert r.stage == "high"
@@ -195,7 +197,7 @@ def test_mayo_outcomes_only_for_the_settled_group() -> None:
 
 
 def test_imwg_2020_missing_fish_reports_a_range() -> None:
-    """§7.2 [C] complete-case fit: FISH unknown with 0+0+2 known → total 2 or 4, both 'low'."""
+    """b2m reference SMM-5 [C] complete-case fit: FISH unknown with 0+0+2 known → total 2 or 4, both 'low'."""
     r = imwg(5.0, 1.0, 18.0, t4_14=None, t14_16=None, gain1q=None, del13q=None)
     assert (r.score, r.score_range, r.stage) == (None, (2, 4), "low")
     assert set(r.missing) == {"t4_14", "t14_16", "gain1q", "del13q"}
@@ -203,8 +205,9 @@ def test_imwg_2020_missing_fish_reports_a_range() -> None:
 
 
 def test_imwg_2020_known_negative_del13q_settles_the_fish_factor() -> None:
-    """§7.2 FISH list t(4;14), t(14;16), +1q, del13q (Mateos abstract [D]): all four known negative score 0
-    and settle the factor; del(13q) unknown alone leaves it open (0 or 2); del(13q) alone present scores 2."""
+    """b2m reference SMM-3 FISH list t(4;14), t(14;16), +1q, del13q (Mateos abstract [D]): all four known
+    negative score 0 and settle the factor; del(13q) unknown alone leaves it open (0 or 2); del(13q) alone
+    present scores 2."""
     r = imwg(5.0, 1.0, 5.0)  # NO_FISH: every abnormality known negative, del13q=False included
     assert crit(r, "fish") is False
     assert (r.score, r.score_range, r.missing) == (0, (0, 0), ())
@@ -233,7 +236,8 @@ def test_imwg_2020_only_reachable_totals_count() -> None:
 
 
 def test_imwg_2020_notes_on_every_result() -> None:
-    """§13: FISH list, low-group bounds and rounded risks are [D]; bin edges [U] — noted on every result."""
+    """b2m reference D16, D14, D15: FISH list, low-group bounds and rounded risks are [D]; bin edges [U]
+    (b2m reference U13) — noted on every result."""
     for r in (imwg(5.0, 1.0, 10.0), imwg(None, None, None, t4_14=None)):
         kinds = {(n.code, n.kind) for n in r.notes}
         assert ("smm_imwg_2020_fish_list", "discrepancy") in kinds
@@ -310,7 +314,7 @@ def test_adverse_change_never_lowers_score_or_group(v: dict[str, Any], field: st
 
 
 def test_ratio_below_1_is_flagged_as_a_likely_kappa_lambda_ratio() -> None:
-    """§12 row 22: the ratio is involved/uninvolved (λ/κ for a λ clone), so a value below 1 is flagged."""
+    """b2m reference E22: the ratio is involved/uninvolved (λ/κ for a λ clone), so a value below 1 is flagged."""
     for r in (mayo(10.0, 1.0, 0.04), imwg(0.04, 1.0, 5.0)):
         assert any(n.code.endswith("flc_ratio_below_1") and n.kind == "caveat" for n in r.notes)
     for r in (mayo(10.0, 1.0, 25.0), imwg(25.0, 1.0, 5.0)):

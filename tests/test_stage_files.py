@@ -5,7 +5,7 @@ on stderr (``b2m: error: ...; accepted: ...``), within a time and memory bound, 
 "internal error" or an abort, and never quoting the patient id planted in the file (the README: no
 id in any error message). The corpus is generated here.
 
-Expected stages are worked out by hand from the published definitions (reference sheet §1): ISS
+Expected stages are worked out by hand from the published definitions (b2m reference ISS-2): ISS
 (Greipp 2005) I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL, III = B2M >= 5.5 mg/L, else II; a
 censored B2M "<0.5" lies below 3.5 and ">20" above 5.5, so their direction settles ISS.
 """

@@ -2,16 +2,17 @@
 
 Oracles (none of the expected values below was produced by running this project's code):
 
-* the reference sheet, /work/shared/reference/clinical-definitions.md: §0 (unit conventions and the
-  handy B2M boundary conversions), §10 (B2M molecular weight, 1 nmol/L ≈ 0.0118 mg/L), §10.4 (LOINC
-  codes) and the edge-case table §12 (rows 4, 14, 27, 28, 31, 32, 34, 42, 44, 45, 46);
+* the b2m reference (docs/reference/): unit conventions and the B2M boundary conversions
+  (b2m reference UNITS-2, UNITS-3), the B2M molecular weight 11,800 Da from Mayo Clinic Laboratories, 1 nmol/L ≈ 0.0118
+  mg/L (b2m reference LAB-1), LOINC codes (b2m reference LAB-5) and the edge-case rows
+  (b2m reference E4, E14, E27, E28, E31, E32, E34, E42, E44, E45, E46);
 * definitions of the SI and of UCUM for purely definitional factors (1 L = 10 dL = 10^6 µL,
   1 mm³ = 1 µL, 1 day = 24 h, 1 kat = 1 mol/s, 1 U = 1 µmol/min = 16.67 nkat, "[IU]" = "IU");
 * the documented contract of the code (docstrings and comments of b2m.units and b2m.errors) for
   behaviour that is project policy rather than clinical fact (plausibility bounds are closed, a
   unit is never assumed, errors carry field / accepted / hint).
 
-Exact expected values are computed with ``decimal.Decimal`` from the sheet's factors, so "exactly"
+Exact expected values are computed with ``decimal.Decimal`` from the reference's factors, so "exactly"
 means "equal to the decimal result", not "equal to what a float multiplication happens to give".
 
 The regression tests near the end pin real bugs found while writing this file (creatinine factor
@@ -106,7 +107,8 @@ def test_micro_sign_and_greek_mu_are_different_code_points() -> None:
     ],
 )
 def test_b2m_microgram_per_millilitre_every_micro_spelling(unit: str) -> None:
-    """Sheet §0 (B2M row): 1 mg/L = 1 µg/mL = 1 mcg/mL, the same number; §10.1 Mayo reports mcg/mL."""
+    """b2m reference UNITS-2 (B2M row): 1 mg/L = 1 µg/mL = 1 mcg/mL, the same number; b2m reference LAB-2 Mayo
+    reports mcg/mL."""
     assert canonical("b2m", 3.5, unit) == 3.5
     assert canonical("b2m", 2.7, unit) == 2.7
 
@@ -116,7 +118,7 @@ def test_b2m_microgram_per_millilitre_every_micro_spelling(unit: str) -> None:
     [f"{MICRO_SIGN}g/L", f"{GREEK_MU}g/L", "ug/L", "mcg/L", "ug/l", "mcg/l", "ng/mL", "ng/ml"],
 )
 def test_b2m_microgram_per_litre_every_micro_spelling(unit: str) -> None:
-    """Sheet §0: B2M canonical mg/L; 1 mg = 1000 µg (SI), and 1 ng/mL = 1 µg/L, so 3500 µg/L = 3.5 mg/L."""
+    """b2m reference UNITS-2: B2M canonical mg/L; 1 mg = 1000 µg (SI), and 1 ng/mL = 1 µg/L, so 3500 µg/L = 3.5 mg/L."""
     assert canonical("b2m", 3500, unit) == 3.5
     assert canonical("b2m", 5500, unit) == 5.5
     assert canonical("b2m", 1210, unit) == exact("1.21")
@@ -124,7 +126,7 @@ def test_b2m_microgram_per_litre_every_micro_spelling(unit: str) -> None:
 
 @pytest.mark.parametrize("unit", [f"{MICRO_SIGN}mol/L", f"{GREEK_MU}mol/L", "umol/L", "mcmol/L", "umol/l", "UMOL/L"])
 def test_creatinine_micromole_every_micro_spelling(unit: str) -> None:
-    """Sheet §0 and §12 #31/#44: µmol/L = mg/dL × 88.4, so 177 µmol/L = 2.002 mg/dL (> 2 mg/dL)."""
+    """b2m reference UNITS-2 and E31, E44: µmol/L = mg/dL × 88.4, so 177 µmol/L = 2.002 mg/dL (> 2 mg/dL)."""
     value = canonical("creatinine", 177, unit)
     assert round(value, 3) == 2.002
     assert value > 2.0
@@ -160,26 +162,26 @@ def test_platelets_per_microlitre_every_micro_spelling(unit: str) -> None:
 @pytest.mark.parametrize("unit", ["U/L", "IU/L", "[IU]/L", "[iU]/L", "U/l", "iu/l"])
 def test_ldh_enzyme_unit_spellings(unit: str) -> None:
     """UCUM writes the international unit "[IU]" ("[iU]"); IU = U = 1 µmol/min (enzyme unit, SI).
-    Sheet §12 #16 quotes LDH 250 IU/L, which is 250 U/L."""
+    b2m reference E16 quotes LDH 250 IU/L, which is 250 U/L."""
     assert canonical("ldh", 250, unit) == 250.0
 
 
 @pytest.mark.parametrize("unit", ["10^9/L", "10*9/L", "x10^9/L", "×10^9/L", "x 10^9/L", "x10*9/L", "1e9/L", "10^9/l"])
 def test_platelets_10e9_per_litre_spellings(unit: str) -> None:
     """UCUM "10*9/L" and everyday "x10^9/L" are the canonical platelet unit (SI), e.g. 100 ×10^9/L
-    is the IPSSWM boundary of sheet §12 #14."""
+    is the IPSSWM boundary of b2m reference E14."""
     assert canonical("platelets", 100, unit) == 100.0
 
 
 @pytest.mark.parametrize("unit", ["mg/24h", "mg/24 h", "mg/(24.h)", "mg/day", "mg/d"])
 def test_urine_m_protein_milligram_per_day_spellings(unit: str) -> None:
-    """UCUM "mg/(24.h)" and everyday "mg/24h", "mg/day" (1 d = 24 h): sheet §12 #28 boundary 500 mg/24 h."""
+    """UCUM "mg/(24.h)" and everyday "mg/24h", "mg/day" (1 d = 24 h): b2m reference E28 boundary 500 mg/24 h."""
     assert canonical("urine_m_protein", 500, unit) == 500.0
 
 
 @pytest.mark.parametrize("unit", ["g/24h", "g/24 h", "g/(24.h)", "g/day", "g/d"])
 def test_urine_m_protein_gram_per_day_spellings(unit: str) -> None:
-    """SI: 1 g = 1000 mg, 1 d = 24 h, so 0.5 g/day = 500 mg/24 h (sheet §12 #28 boundary)."""
+    """SI: 1 g = 1000 mg, 1 d = 24 h, so 0.5 g/day = 500 mg/24 h (b2m reference E28 boundary)."""
     assert canonical("urine_m_protein", 0.5, unit) == 500.0
     assert canonical("urine_m_protein", 12, unit) == 12000.0
 
@@ -190,21 +192,22 @@ def test_urine_m_protein_gram_per_day_spellings(unit: str) -> None:
         ("b2m", 3.5, "MG/L", "3.5"),  # upper-case HL7: milligram, not megagram
         ("b2m", 3.5, "mg/l", "3.5"),
         ("b2m", 3.5, " mg / L ", "3.5"),
-        ("albumin", 35, "G/L", "3.5"),  # §0: g/L = g/dL × 10
+        ("albumin", 35, "G/L", "3.5"),  # b2m reference UNITS-2: g/L = g/dL × 10
         ("albumin", 35, "g/l", "3.5"),
-        ("calcium", 2.75, "MMOL/L", "11.022"),  # §0: mmol/L = mg/dL ÷ 4.008
-        ("flc_kappa", 1.94, "MG/DL", "19.4"),  # §0: FLC mg/dL × 10 = mg/L
+        ("calcium", 2.75, "MMOL/L", "11.022"),  # b2m reference UNITS-2: mmol/L = mg/dL ÷ 4.008
+        ("flc_kappa", 1.94, "MG/DL", "19.4"),  # b2m reference UNITS-2: FLC mg/dL × 10 = mg/L
         ("crp", 5, "MG/DL", "50"),  # 1 dL = 0.1 L (SI)
         ("b2m", 1000, "UG/L", "1"),  # 1 mg = 1000 µg (SI)
     ],
 )
 def test_upper_case_and_lower_case_litre_spellings(key: str, value: float, unit: str, expected: str) -> None:
-    """Sheet §0 factors; case and spacing of an accepted spelling do not change its meaning."""
+    """b2m reference UNITS-2 factors; case and spacing of an accepted spelling do not change its meaning."""
     assert canonical(key, value, unit) == exact(expected)
 
 
 def test_upper_case_mg_l_is_milligram_not_megagram() -> None:
-    """Regression: pint alone reads "MG" as megagram (or megagauss); B2M 3.5 "MG/L" is 3.5 mg/L (§0)."""
+    """Regression: pint alone reads "MG" as megagram (or megagauss); B2M 3.5 "MG/L" is 3.5 mg/L
+    (b2m reference UNITS-2)."""
     lv = lab("b2m", 3.5, "MG/L")
     assert lv.value == 3.5
     assert lv.factor == 1.0
@@ -222,12 +225,12 @@ def test_platelets_per_microlitre_is_not_read_as_10e9_per_litre() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# canonical values documented in the sheet (§0, §10, §12)
+# canonical values documented in the b2m reference (UNITS-2, LAB-1, EDGE-2)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_albumin_35_g_l_is_exactly_3_5_not_float_noise() -> None:
-    """Sheet §12 #4 and §0 (3.5 g/dL = 35 g/L): 35 g/L is exactly the ISS boundary 3.5 g/dL (== 3.5,
+    """b2m reference E4 and UNITS-2 (3.5 g/dL = 35 g/L): 35 g/L is exactly the ISS boundary 3.5 g/dL (== 3.5,
     not 3.5000000000000004), and 34.9 g/L is exactly 3.49 g/dL (stage II side)."""
     assert canonical("albumin", 35, "g/L") == 3.5
     assert canonical("albumin", "35", "g/L") == 3.5
@@ -240,15 +243,16 @@ def test_albumin_35_g_l_is_exactly_3_5_not_float_noise() -> None:
 @pytest.mark.parametrize(
     ("key", "grams_per_litre", "grams_per_decilitre", "row"),
     [
-        ("albumin", "35", "3.5", "§12 #3/#4"),
-        ("m_protein", "30", "3", "§0, §12 #27"),
-        ("hemoglobin", "100", "10", "§12 #34"),
-        ("hemoglobin", "115", "11.5", "§12 #14"),
-        ("hemoglobin", "85", "8.5", "§12 #36"),
+        ("albumin", "35", "3.5", "b2m reference E3, E4"),
+        ("m_protein", "30", "3", "b2m reference UNITS-2, E27"),
+        ("hemoglobin", "100", "10", "b2m reference E34"),
+        ("hemoglobin", "115", "11.5", "b2m reference E14"),
+        ("hemoglobin", "85", "8.5", "b2m reference E36"),
     ],
 )
 def test_g_per_litre_boundaries_are_exact(key: str, grams_per_litre: str, grams_per_decilitre: str, row: str) -> None:
-    """Sheet §0: g/L = g/dL × 10; each pair is a boundary of the named §12 row and must land exactly."""
+    """b2m reference UNITS-2: g/L = g/dL × 10; each pair is a boundary of the named edge-case row and must
+    land exactly."""
     assert canonical(key, float(grams_per_litre), "g/L") == exact(grams_per_decilitre), row
 
 
@@ -256,7 +260,7 @@ def test_g_per_litre_boundaries_are_exact(key: str, grams_per_litre: str, grams_
     ("umol_per_litre", "mg_per_decilitre"),
     [
         pytest.param("88.4", "1", id="88.4"),
-        pytest.param("106.08", "1.2", id="106.08-ims-imwg-1.2"),  # §12 #42 boundary
+        pytest.param("106.08", "1.2", id="106.08-ims-imwg-1.2"),  # b2m reference E42 boundary
         pytest.param("884", "10", id="884"),
         pytest.param(
             "176.8",
@@ -276,18 +280,18 @@ def test_g_per_litre_boundaries_are_exact(key: str, grams_per_litre: str, grams_
     ],
 )
 def test_creatinine_exact_multiples_of_88_4_convert_exactly(umol_per_litre: str, mg_per_decilitre: str) -> None:
-    """Sheet §0 ("µmol/L = mg/dL × 88.4; 2.0 mg/dL ≈ 176.8 µmol/L") and §12 #44 (divide by 88.4):
+    """b2m reference UNITS-2 ("µmol/L = mg/dL × 88.4; 2.0 mg/dL ≈ 176.8 µmol/L") and b2m reference E44 (divide by 88.4):
     a µmol/L value that is an exact multiple of 88.4 must give the exact mg/dL value."""
     assert canonical("creatinine", float(umol_per_litre), "µmol/L") == exact(mg_per_decilitre)
 
 
 def test_creatinine_upper_plausibility_bound_in_umol_is_accepted() -> None:
-    """Sheet §0: 30 mg/dL × 88.4 = 2652 µmol/L; bounds are closed, so 2652 µmol/L is accepted as 30."""
+    """b2m reference UNITS-2: 30 mg/dL × 88.4 = 2652 µmol/L; bounds are closed, so 2652 µmol/L is accepted as 30."""
     assert canonical("creatinine", 2652, "µmol/L") == 30.0
 
 
 def test_creatinine_177_umol_vs_2_mg_dl_mismatch() -> None:
-    """Sheet §12 #31: 2.0 mg/dL is not > 2 mg/dL, but 177 µmol/L = 2.002 mg/dL is; the reported unit is
+    """b2m reference E31: 2.0 mg/dL is not > 2 mg/dL, but 177 µmol/L = 2.002 mg/dL is; the reported unit is
     kept so a rule can use the IMWG figure for that unit (177 µmol/L is not > 177 µmol/L)."""
     in_mg = lab("creatinine", 2.0, "mg/dL")
     in_umol = lab("creatinine", 177, "µmol/L")
@@ -301,12 +305,12 @@ def test_creatinine_177_umol_vs_2_mg_dl_mismatch() -> None:
 
 
 def test_creatinine_mg_per_litre() -> None:
-    """SI: 1 dL = 0.1 L, so 17.7 mg/L = 1.77 mg/dL (creatinine canonical mg/dL, sheet §0)."""
+    """SI: 1 dL = 0.1 L, so 17.7 mg/L = 1.77 mg/dL (creatinine canonical mg/dL, b2m reference UNITS-2)."""
     assert canonical("creatinine", 17.7, "mg/L") == exact("1.77")
 
 
 def test_calcium_2_75_mmol_vs_11_mg_dl_mismatch() -> None:
-    """Sheet §0 and §12 #32: mmol/L = mg/dL ÷ 4.008, so 2.75 mmol/L = 11.022 mg/dL (11.02, > 11 mg/dL)
+    """b2m reference UNITS-2 and E32: mmol/L = mg/dL ÷ 4.008, so 2.75 mmol/L = 11.022 mg/dL (11.02, > 11 mg/dL)
     while 11 mg/dL ≈ 2.745 mmol/L; 11 mg/dL stays exactly 11."""
     ca = lab("calcium", 2.75, "mmol/L")
     assert ca.value == exact("11.022")
@@ -319,7 +323,7 @@ def test_calcium_2_75_mmol_vs_11_mg_dl_mismatch() -> None:
 
 
 def test_b2m_nmol_factor_is_the_molecular_weight_11800() -> None:
-    """Sheet §10: MW 11,800 Da, "1 nmol/L ≈ 0.0118 mg/L" (11,800 g/mol × 1 nmol/L = 11.8 µg/L)."""
+    """b2m reference LAB-1: MW 11,800 Da, "1 nmol/L ≈ 0.0118 mg/L" (11,800 g/mol × 1 nmol/L = 11.8 µg/L)."""
     assert unit_factor("b2m", "nmol/L", "f") == exact("0.0118")
     assert canonical("b2m", 1000, "nmol/L") == exact("11.8")
 
@@ -329,10 +333,10 @@ def test_b2m_nmol_factor_is_the_molecular_weight_11800() -> None:
     [("1", "84.7"), ("3.0", "254.2"), ("3.5", "296.6"), ("4.0", "339.0"), ("5.5", "466.1")],
 )
 def test_b2m_boundaries_in_nmol(mg_per_litre: str, nmol_per_litre: str) -> None:
-    """Sheet §0 ("handy B2M boundary conversions", MW 11,800) and §12 #45: 1 mg/L ≈ 84.7 nmol/L,
+    """b2m reference UNITS-2 ("handy B2M boundary conversions", MW 11,800) and b2m reference E45: 1 mg/L ≈ 84.7 nmol/L,
     3.5 mg/L ≈ 296.6 nmol/L, 5.5 mg/L ≈ 466.1 nmol/L (one decimal). Converting the threshold into
-    nmol/L rounds to the sheet's figure, and the sheet's figure converts back to the threshold
-    within the sheet's rounding (±0.05 nmol/L)."""
+    nmol/L rounds to the reference's figure, and that figure converts back to the threshold
+    within its rounding (±0.05 nmol/L)."""
     factor = unit_factor("b2m", "nmol/L", "labs.b2m.unit")
     assert round(float(mg_per_litre) / factor, 1) == float(nmol_per_litre)
     assert canonical("b2m", float(nmol_per_litre), "nmol/L") == pytest.approx(
@@ -341,7 +345,7 @@ def test_b2m_boundaries_in_nmol(mg_per_litre: str, nmol_per_litre: str) -> None:
 
 
 def test_b2m_nmol_conversion_is_recorded() -> None:
-    """Sheet §12 #45: B2M in nmol/L — "record the conversion": the factor, the received value and the
+    """b2m reference E45: B2M in nmol/L — "record the conversion": the factor, the received value and the
     received unit stay on the LabValue."""
     lv = lab("b2m", 296.6, "nmol/L")
     assert lv.factor == exact("0.0118")
@@ -353,7 +357,7 @@ def test_b2m_nmol_conversion_is_recorded() -> None:
 
 
 def test_molar_contexts_are_per_analyte() -> None:
-    """Sheet §0/§10: each analyte converts with its own molecular weight — B2M 11,800 g/mol
+    """b2m reference UNITS-2, LAB-1: each analyte converts with its own molecular weight — B2M 11,800 g/mol
     (1 nmol/L = 0.0118 mg/L), creatinine 88.4 µmol/L per mg/dL, calcium 4.008 mg/dL per mmol/L —
     never with another's."""
     assert unit_factor("b2m", "nmol/L", "f") == exact("0.0118")
@@ -370,7 +374,7 @@ def test_ldh_microkatal_matches_the_16_67_nkat_definition() -> None:
 
 
 def test_flc_mayo_interval_in_mg_dl_is_the_quest_interval_in_mg_l() -> None:
-    """Sheet §0 (FLC row): mg/dL × 10 = mg/L; Mayo reports κ 0.33-1.94 mg/dL, Quest-type 3.3-19.4 mg/L.
+    """b2m reference UNITS-2 (FLC row): mg/dL × 10 = mg/L; Mayo reports κ 0.33-1.94 mg/dL, Quest-type 3.3-19.4 mg/L.
     The reference limits are converted with the value."""
     for key in ("flc_kappa", "flc_lambda"):
         lv = lab(key, 1.0, "mg/dL", lower_limit=0.33, upper_limit=1.94)
@@ -381,7 +385,8 @@ def test_flc_mayo_interval_in_mg_dl_is_the_quest_interval_in_mg_l() -> None:
 
 
 def test_reference_limits_are_converted_with_the_value() -> None:
-    """Sheet §0 (g/L = g/dL × 10; µmol/L = mg/dL × 88.4): limits follow the value into the canonical unit."""
+    """b2m reference UNITS-2 (g/L = g/dL × 10; µmol/L = mg/dL × 88.4): limits follow the value into the
+    canonical unit."""
     alb = lab("albumin", 40, "g/L", lower_limit=35, upper_limit=52)
     assert (alb.value, alb.lower_limit, alb.upper_limit) == (4.0, 3.5, 5.2)
     crea = lab("creatinine", 88.4, "µmol/L", lower_limit=44.2, upper_limit=106.08)
@@ -395,24 +400,24 @@ def test_reference_limits_are_converted_with_the_value() -> None:
 
 
 def test_b2m_mg_dl_is_refused_not_multiplied() -> None:
-    """Sheet §12 #46 and §0: B2M "mg/dL" is almost certainly mislabelled mg/L — refuse, never ×10."""
+    """b2m reference E46 and UNITS-2: B2M "mg/dL" is almost certainly mislabelled mg/L — refuse, never ×10."""
     for unit in ("mg/dL", "mg/dl", "MG/DL", "Mg/dL"):
         for value in (3.5, 0.35, "<0.5"):
             err = refused(UnitError, "b2m", {"value": value, "unit": unit}, "labs.b2m.unit")
-            assert "§12 #46" in err.problem
+            assert "b2m reference E46" in err.problem
             assert "not multiplied by 10" in err.problem
             names_accepted_units(err, "b2m")
 
 
 def test_b2m_mg_per_100_ml_is_refused() -> None:
-    """Sheet §12 #46: mg/100 mL (= mg/dL) must not reach the rules as a ×10 value either."""
+    """b2m reference E46: mg/100 mL (= mg/dL) must not reach the rules as a ×10 value either."""
     err = refused(UnitError, "b2m", {"value": 3.5, "unit": "mg/100 mL"}, "labs.b2m.unit")
     names_accepted_units(err, "b2m")
 
 
 @pytest.mark.parametrize("unit", ["mmol", "g/dL/s", "%", "mg", "L", "furlong", "U/L", "mmol/L/s"])
 def test_b2m_wrong_dimension_is_refused(unit: str) -> None:
-    """Sheet §0: B2M is a mass (or substance) concentration; an amount, a rate, a percentage, an
+    """b2m reference UNITS-2: B2M is a mass (or substance) concentration; an amount, a rate, a percentage, an
     enzyme activity or a length is of the wrong dimension."""
     err = refused(UnitError, "b2m", {"value": 3.5, "unit": unit}, "labs.b2m.unit")
     assert "wrong dimension" in err.problem
@@ -459,7 +464,8 @@ def test_unit_of_right_dimension_but_not_accepted_is_refused(key: str, unit: str
     ],
 )
 def test_unit_never_assumed_when_missing(raw: dict[str, Any]) -> None:
-    """Regression: a missing unit is refused, never assumed to be canonical (10× errors, sheet §0 FLC row)."""
+    """Regression: a missing unit is refused, never assumed to be canonical (10× errors,
+    b2m reference UNITS-2 FLC row)."""
     err = refused(UnitError, "b2m", raw, "labs.b2m.unit")
     assert "missing" in err.problem
     names_accepted_units(err, "b2m")
@@ -596,13 +602,13 @@ def test_custom_field_prefix_is_used_in_errors() -> None:
 
 
 def test_null_value_means_unknown_not_zero() -> None:
-    """Sheet §12 (general): unknown is an explicit state; a null lab or null value is None, never 0."""
+    """b2m reference EDGE-1 (general): unknown is an explicit state; a null lab or null value is None, never 0."""
     assert parse_lab("b2m", None) is None
     assert parse_lab("b2m", {"value": None, "unit": "mg/L"}) is None
 
 
 def test_date_method_and_loinc_are_kept() -> None:
-    """Sheet §10.1/§10.4: store the method and LOINC with each result; ISO dates (time part dropped)."""
+    """b2m reference LAB-2, LAB-5: store the method and LOINC with each result; ISO dates (time part dropped)."""
     lv = lab("b2m", 3.0, "mg/L", date="2026-01-31T10:00:00Z", method="  nephelometry ", loinc="1952-1")
     assert str(lv.date) == "2026-01-31"
     assert lv.method == "nephelometry"
@@ -619,24 +625,24 @@ def test_date_method_and_loinc_are_kept() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "unit", "intended", "expected_canonical"),
     [
-        # §0: 1 mg/L = 1000 µg/L -> 4200 µg/L = 4.2 mg/L
+        # b2m reference UNITS-2: 1 mg/L = 1000 µg/L -> 4200 µg/L = 4.2 mg/L
         ("b2m", 4200, "mg/L", "µg/L", Decimal(4200) / 1000),
-        # §0: g/L = g/dL × 10 -> 38 g/L = 3.8 g/dL
+        # b2m reference UNITS-2: g/L = g/dL × 10 -> 38 g/L = 3.8 g/dL
         ("albumin", 38, "g/dL", "g/L", Decimal(38) / 10),
-        # §0: µmol/L = mg/dL × 88.4 -> 150 µmol/L = 1.697 mg/dL
+        # b2m reference UNITS-2: µmol/L = mg/dL × 88.4 -> 150 µmol/L = 1.697 mg/dL
         ("creatinine", 150, "mg/dL", "µmol/L", Decimal(150) / Decimal("88.4")),
-        # §0: mmol/L = mg/dL ÷ 4.008 -> 2.4 mmol/L = 9.619 mg/dL
+        # b2m reference UNITS-2: mmol/L = mg/dL ÷ 4.008 -> 2.4 mmol/L = 9.619 mg/dL
         ("calcium", 2.4, "mg/dL", "mmol/L", Decimal("2.4") * Decimal("4.008")),
-        # §0: g/L = g/dL × 10 -> 120 g/L = 12 g/dL
+        # b2m reference UNITS-2: g/L = g/dL × 10 -> 120 g/L = 12 g/dL
         ("hemoglobin", 120, "g/dL", "g/L", Decimal(120) / 10),
-        # §0: 3 g/dL = 30 g/L -> 30 "g/dL" looks like g/L
+        # b2m reference UNITS-2: 3 g/dL = 30 g/L -> 30 "g/dL" looks like g/L
         ("m_protein", 30, "g/dL", "g/L", Decimal(30) / 10),
     ],
 )
 def test_implausible_magnitude_names_the_likely_intended_unit(
     key: str, value: float, unit: str, intended: str, expected_canonical: Decimal
 ) -> None:
-    """Sheet §0 factors: a number implausible in the unit given but plausible in another accepted unit
+    """b2m reference UNITS-2 factors: a number implausible in the unit given but plausible in another accepted unit
     is refused with a hint naming that unit and the value it would have."""
     err = refused(ImplausibleValueError, key, {"value": value, "unit": unit}, f"labs.{key}.value")
     assert err.hint.startswith(f"looks like {intended}, not {unit}")
@@ -687,7 +693,7 @@ def test_plausibility_bounds_are_closed(key: str) -> None:
     ],
 )
 def test_censored_values_keep_their_direction(text: str, direction: Any, bound: float, shown: str) -> None:
-    """Sheet §10.1 (BC Cancer "< 2 mg/L") and the b2m.units.censored contract: a censored result is
+    """b2m reference LAB-2 (BC Cancer "< 2 mg/L") and the b2m.units.censored contract: a censored result is
     carried as such — direction and bound — and never replaced by a number."""
     lv = lab("b2m", text, "mg/L")
     assert lv.value == Censored(direction, bound)
@@ -700,16 +706,16 @@ def test_censored_values_keep_their_direction(text: str, direction: Any, bound: 
 @pytest.mark.parametrize(
     ("key", "text", "unit", "expected"),
     [
-        ("b2m", "<500", "µg/L", Censored("<", 0.5)),  # §0: 1 mg/L = 1000 µg/L
+        ("b2m", "<500", "µg/L", Censored("<", 0.5)),  # b2m reference UNITS-2: 1 mg/L = 1000 µg/L
         ("b2m", ">3500", "ng/mL", Censored(">", 3.5)),  # 1 ng/mL = 1 µg/L
-        ("b2m", "<0.2", "mcg/mL", Censored("<", 0.2)),  # §0: 1 µg/mL = 1 mg/L
-        ("albumin", "<35", "g/L", Censored("<", 3.5)),  # §0 / §12 #4
-        ("flc_kappa", ">10", "mg/dL", Censored(">", 100.0)),  # §0 FLC: mg/dL × 10
+        ("b2m", "<0.2", "mcg/mL", Censored("<", 0.2)),  # b2m reference UNITS-2: 1 µg/mL = 1 mg/L
+        ("albumin", "<35", "g/L", Censored("<", 3.5)),  # b2m reference UNITS-2, E4
+        ("flc_kappa", ">10", "mg/dL", Censored(">", 100.0)),  # b2m reference UNITS-2 FLC: mg/dL × 10
         ("ldh", ">5", "µkat/L", Censored(">", 300.0)),  # 1 µkat/L = 60 U/L
     ],
 )
 def test_censored_values_are_scaled_by_the_unit(key: str, text: str, unit: str, expected: Censored) -> None:
-    """Sheet §0 factors: the censoring bound is converted like a value (e.g. "<500" µg/L -> <0.5 mg/L)."""
+    """b2m reference UNITS-2 factors: the censoring bound is converted like a value (e.g. "<500" µg/L -> <0.5 mg/L)."""
     assert lab(key, text, unit).value == expected
 
 
@@ -736,7 +742,7 @@ def test_censored_received_magnitude_round_trip(key: str, text: str, unit: str, 
 
 
 def test_numeric_received_magnitude_round_trip() -> None:
-    """Sheet §0: 3500 µg/L -> 3.5 mg/L -> 3500 µg/L; 35 g/L -> 3.5 g/dL -> 35 g/L."""
+    """b2m reference UNITS-2: 3500 µg/L -> 3.5 mg/L -> 3500 µg/L; 35 g/L -> 3.5 g/dL -> 35 g/L."""
     assert lab("b2m", 3500, "µg/L").received_magnitude == 3500.0
     assert lab("albumin", 35, "g/L").received_magnitude == 35.0
     assert lab("albumin", 34.9, "g/L").received_magnitude == 34.9
@@ -783,7 +789,7 @@ def test_censored_bounds_respect_strictness() -> None:
 
 @pytest.mark.parametrize("received", ["µmol/L", "μmol/L", "umol/L", "mcmol/L", "umol/l"])
 def test_reported_in_recognises_equivalent_spellings(received: str) -> None:
-    """Sheet §12 #31: evaluate in the unit reported — so every spelling of µmol/L must be recognised as
+    """b2m reference E31: evaluate in the unit reported — so every spelling of µmol/L must be recognised as
     µmol/L, and mg/dL, mg/L, mmol/L or nonsense must not."""
     lv = lab("creatinine", 177, received)
     for same in ("µmol/L", "μmol/L", "umol/L", "mcmol/L"):
@@ -793,7 +799,7 @@ def test_reported_in_recognises_equivalent_spellings(received: str) -> None:
 
 
 def test_reported_in_b2m_microgram_per_millilitre_is_mg_per_litre() -> None:
-    """Sheet §0: 1 µg/mL = 1 mg/L "same number", so a µg/mL result is reported in mg/L; not in nmol/L."""
+    """b2m reference UNITS-2: 1 µg/mL = 1 mg/L "same number", so a µg/mL result is reported in mg/L; not in nmol/L."""
     lv = lab("b2m", 3.5, "µg/mL")
     assert lv.reported_in("mg/L")
     assert lv.reported_in("mcg/mL")
@@ -812,7 +818,7 @@ def test_reported_in_b2m_microgram_per_millilitre_is_mg_per_litre() -> None:
 def test_reported_in_recognises_upper_case_received_unit(
     key: str, value: float, received: str, same: str, other: str
 ) -> None:
-    """Regression (sheet §12 #31/#32: evaluate in the unit reported): an upper-case HL7 unit accepted
+    """Regression (b2m reference E31, E32: evaluate in the unit reported): an upper-case HL7 unit accepted
     by parse_lab must also be recognised by reported_in (pint alone reads "UMOL" as undefined and
     "MG" as megagauss)."""
     lv = lab(key, value, received)
@@ -870,13 +876,14 @@ def test_censored_bound_must_be_finite() -> None:
 
 
 def test_censored_bound_is_converted_as_exactly_as_a_number() -> None:
-    """Sheet §0 (g/L = g/dL × 10) and §12 #4: "<33" g/L is "<3.3" g/dL exactly, like 33 g/L is 3.3."""
+    """b2m reference UNITS-2 (g/L = g/dL × 10) and b2m reference E4: "<33" g/L is "<3.3" g/dL exactly, like
+    33 g/L is 3.3."""
     assert canonical("albumin", 33, "g/L") == 3.3
     assert lab("albumin", "<33", "g/L").value == Censored("<", 3.3)
 
 
 def test_censored_received_magnitude_has_no_float_noise() -> None:
-    """Sheet §0: 34.9 g/L -> 3.49 g/dL -> 34.9 g/L, censored or not."""
+    """b2m reference UNITS-2: 34.9 g/L -> 3.49 g/dL -> 34.9 g/L, censored or not."""
     assert lab("albumin", 34.9, "g/L").received_magnitude == 34.9
     assert lab("albumin", "<34.9", "g/L").received_magnitude == Censored("<", 34.9)
 
@@ -889,7 +896,7 @@ def test_censored_implausible_error_names_the_accepted_units() -> None:
 
 @pytest.mark.parametrize("unit", ["mg/24 hr", "mg/24hr", "mg/24hrs", "mg/24 hours"])
 def test_per_24_hr_spelling_is_accepted(unit: str) -> None:
-    """Registry comment ("/24h, /(24.h), /24 hr"); 1 d = 24 h: 500 mg/24 hr = 500 mg/24 h (§12 #28)."""
+    """Registry comment ("/24h, /(24.h), /24 hr"); 1 d = 24 h: 500 mg/24 hr = 500 mg/24 h (b2m reference E28)."""
     assert canonical("urine_m_protein", 500, unit) == 500.0
 
 
@@ -957,7 +964,7 @@ def test_error_one_line_format() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# LOINC codes (§10.4)
+# LOINC codes (b2m reference LAB-5)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -975,13 +982,13 @@ def test_error_one_line_format() -> None:
         ("flc_lambda", {"33944-0"}),
     ],
 )
-def test_loinc_codes_match_the_sheet(key: str, codes: set[str]) -> None:
-    """Sheet §10.4: serum B2M 1952-1 [C]; creatinine mass 2160-0 [C] and moles 14682-9 [C]; the rest [S]."""
+def test_loinc_codes_match_the_reference(key: str, codes: set[str]) -> None:
+    """b2m reference LAB-5: serum B2M 1952-1 [C]; creatinine mass 2160-0 [C] and moles 14682-9 [C]; the rest [S]."""
     assert codes <= set(ANALYTES[key].loinc)
 
 
 def test_no_wrong_or_fake_loinc_codes() -> None:
-    """Sheet §10.4 warnings: urine B2M 1953-9 is not a serum code; 34366-5 is urine protein/creatinine;
+    """b2m reference LAB-5 warnings: urine B2M 1953-9 is not a serum code; 34366-5 is urine protein/creatinine;
     33944-8 / 33945-5 are fakes one character from 33944-0; 40844-3 is deprecated."""
     all_codes = {code for a in ANALYTES.values() for code in a.loinc}
     assert not all_codes & {"1953-9", "34366-5", "33944-8", "33945-5", "40844-3"}
@@ -1015,7 +1022,7 @@ def received_in_range(draw: st.DrawFn, n: int = 1) -> tuple[str, str, list[float
 @settings(max_examples=500, deadline=None)
 @given(received_in_range())
 def test_unit_round_trip_is_identity(case: tuple[str, str, list[float]]) -> None:
-    """STYLE.md §8 invariant: a value in unit A -> canonical -> back to A is the original (rel 1e-9),
+    """STYLE.md b2m reference LYM invariant: a value in unit A -> canonical -> back to A is the original (rel 1e-9),
     for every accepted unit of every analyte and values inside the plausible range."""
     key, unit, (x,) = case
     lv = lab(key, x, unit)
@@ -1039,7 +1046,7 @@ def test_conversion_is_monotone(case: tuple[str, str, list[float]]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(LAB_NAMES), st.integers(min_value=0, max_value=6), st.data())
 def test_value_in_the_canonical_unit_is_unchanged(key: str, places: int, data: st.DataObject) -> None:
-    """Sheet §12 (general: compare the value as reported, do not round it): a decimal of up to 10
+    """b2m reference EDGE-1 (general: compare the value as reported, do not round it): a decimal of up to 10
     significant digits in the canonical unit reaches the rules unchanged."""
     a = ANALYTES[key]
     lo, hi = a.plausible
@@ -1051,17 +1058,17 @@ def test_value_in_the_canonical_unit_is_unchanged(key: str, places: int, data: s
 
 
 EXACT_DECIMAL_CONVERSIONS = [
-    # (key, unit, decimal factor to canonical from sheet §0 / SI, decimal places of the received value)
-    ("albumin", "g/L", Decimal("0.1"), 1),  # §0: g/L = g/dL × 10
-    ("hemoglobin", "g/L", Decimal("0.1"), 1),  # §0
-    ("m_protein", "g/L", Decimal("0.1"), 1),  # §0
-    ("b2m", "µg/L", Decimal("0.001"), 0),  # §0: 1 mg/L = 1000 µg/L
+    # (key, unit, decimal factor to canonical from b2m reference UNITS-2 / SI, decimal places of the received value)
+    ("albumin", "g/L", Decimal("0.1"), 1),  # b2m reference UNITS-2: g/L = g/dL × 10
+    ("hemoglobin", "g/L", Decimal("0.1"), 1),  # b2m reference UNITS-2
+    ("m_protein", "g/L", Decimal("0.1"), 1),  # b2m reference UNITS-2
+    ("b2m", "µg/L", Decimal("0.001"), 0),  # b2m reference UNITS-2: 1 mg/L = 1000 µg/L
     ("b2m", "ng/mL", Decimal("0.001"), 1),
-    ("b2m", "µg/mL", Decimal(1), 2),  # §0: same number
-    ("b2m", "nmol/L", Decimal("0.0118"), 1),  # §10: 1 nmol/L = 0.0118 mg/L
-    ("calcium", "mmol/L", Decimal("4.008"), 2),  # §0: mmol/L = mg/dL ÷ 4.008
+    ("b2m", "µg/mL", Decimal(1), 2),  # b2m reference UNITS-2: same number
+    ("b2m", "nmol/L", Decimal("0.0118"), 1),  # b2m reference LAB-1: 1 nmol/L = 0.0118 mg/L
+    ("calcium", "mmol/L", Decimal("4.008"), 2),  # b2m reference UNITS-2: mmol/L = mg/dL ÷ 4.008
     ("creatinine", "mg/L", Decimal("0.1"), 1),  # SI: 1 dL = 0.1 L
-    ("flc_kappa", "mg/dL", Decimal(10), 2),  # §0: mg/dL × 10 = mg/L
+    ("flc_kappa", "mg/dL", Decimal(10), 2),  # b2m reference UNITS-2: mg/dL × 10 = mg/L
     ("crp", "mg/dL", Decimal(10), 2),  # SI
     ("ldh", "µkat/L", Decimal(60), 2),  # SI: 1 µkat/L = 60 U/L
     ("platelets", "/µL", Decimal("0.001"), 0),  # SI: 10^6 µL per L
@@ -1086,7 +1093,7 @@ def exact_conversion_cases(draw: st.DrawFn) -> tuple[str, str, Decimal, Decimal]
 @settings(max_examples=600, deadline=None)
 @given(exact_conversion_cases())
 def test_decimal_conversions_are_exact(case: tuple[str, str, Decimal, Decimal]) -> None:
-    """Sheet §0 / §12 #4 generalised: when the sheet's factor makes the canonical value a finite
+    """b2m reference UNITS-2, E4 generalised: when the reference's factor makes the canonical value a finite
     decimal, the canonical float is that decimal exactly (35 g/L == 3.5, never 3.5000000000000004)."""
     key, unit, received, expected = case
     assert canonical(key, float(received), unit) == float(expected), (key, unit, str(received))
@@ -1094,9 +1101,9 @@ def test_decimal_conversions_are_exact(case: tuple[str, str, Decimal, Decimal]) 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=1, max_value=300))
-@example(20)  # 176.8 µmol/L = 2.0 mg/dL, the IMWG creatinine figure (§0, §12 #31)
+@example(20)  # 176.8 µmol/L = 2.0 mg/dL, the IMWG creatinine figure (b2m reference UNITS-2, E31)
 def test_creatinine_multiples_of_88_4_are_exact(tenths_mg_dl: int) -> None:
-    """Sheet §0: µmol/L = mg/dL × 88.4, so (n × 8.84) µmol/L is exactly n/10 mg/dL."""
+    """b2m reference UNITS-2: µmol/L = mg/dL × 88.4, so (n × 8.84) µmol/L is exactly n/10 mg/dL."""
     received = Decimal(tenths_mg_dl) * Decimal("8.84")
     assert canonical("creatinine", float(received), "µmol/L") == float(Decimal(tenths_mg_dl) / 10)
 

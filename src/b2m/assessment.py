@@ -83,7 +83,7 @@ def _plasmacytoma(p: Patient) -> str | None:
 
 
 def _flc_ratio(p: Patient) -> Num:
-    """Involved / uninvolved free light chain ratio (reference sheet §12 #22); needs the involved chain."""
+    """Involved / uninvolved free light chain ratio (b2m reference E22); needs the involved chain."""
     kappa, lam = p.lab("flc_kappa"), p.lab("flc_lambda")
     if p.involved_light_chain is None or kappa is None or lam is None:
         return None

@@ -287,7 +287,7 @@ def test_iss_against_greipp_2005(web: World) -> None:
 
 
 def test_iss_with_albumin_missing_lists_the_stages_still_possible_and_what_albumin_would_change(web: World) -> None:
-    """Oracle: docs/reference/iss.md ISS-3 and the reference sheet's edge case 5 (B2M < 3.5 with albumin missing:
+    """Oracle: docs/reference/iss.md ISS-3 and the b2m reference's edge case 5 (B2M < 3.5 with albumin missing:
     I or II, undetermined; albumin >= 3.5 g/dL gives I, below gives II, from the ISS table)."""
     c = login(web, "clinician")
     html = _calc(c, "iss", "labs.b2m.value=3.0&labs.b2m.unit=mg/L")

@@ -121,7 +121,7 @@ def _analyte_codes() -> dict[str, str]:
     codes: dict[str, str] = {}
     for key in LAB_COLUMNS:
         for code in ANALYTES[key].loinc:
-            if not loinc_valid(code):  # reference sheet §10.4: validate every code against its check digit
+            if not loinc_valid(code):  # b2m reference LAB-5: validate every code against its check digit
                 raise AssertionError(f"invalid LOINC code {code!r} for {key} in b2m.units.analytes")
             codes[code] = key
     return codes

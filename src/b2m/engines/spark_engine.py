@@ -23,7 +23,7 @@ def spark_session(master: str = "local[2]", *, shuffle_partitions: int | None = 
     """The SparkSession b2m uses when none is given (one per process: ``getOrCreate``).
 
     Binds to 127.0.0.1 (``SPARK_LOCAL_IP``), enables Arrow for collecting to Polars (41 s -> 8.5 s for
-    10M rows in engine-measurements.md), uses UTC for dates, and turns the web UI off.
+    10M rows, as measured for this project), uses UTC for dates, and turns the web UI off.
     """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession

@@ -6,9 +6,9 @@ other inputs give evidence of: reduced kidney function, inflammation, infection,
 liver or other lymphoproliferative disease, solid tumour, kidney transplant, dialysis, drugs, and
 technical issues of the result itself (unit, method, biotin, censoring, very high values).
 
-Sources: reference sheet §1 (ISS, Greipp PR et al. J Clin Oncol. 2005;23(15):3412-3420,
-DOI 10.1200/JCO.2005.04.242), §10 (B2M biology, reference intervals, methods, confounders), §11.2
-and §12 row 48 (IMS/IMWG 2025 B2M criterion and kidney function).
+Sources: ISS (Greipp PR et al. J Clin Oncol. 2005;23(15):3412-3420, DOI 10.1200/JCO.2005.04.242;
+b2m reference ISS-2), B2M biology, reference intervals, methods and confounders (b2m reference LAB),
+and the IMS/IMWG 2025 B2M criterion and kidney function (b2m reference HR25-3, E48).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ ISS_BAND_MIDDLE: IssBand = f"{B2M_STAGE_I_BELOW_MG_L:g} to < {B2M_STAGE_III_MIN_
 ISS_BAND_HIGH: IssBand = f"≥ {B2M_STAGE_III_MIN_MG_L:g} mg/L"
 ISS_BANDS: tuple[IssBand, ...] = (ISS_BAND_LOW, ISS_BAND_MIDDLE, ISS_BAND_HIGH)
 
-AGE_ADULT_MIN_YEARS = 18.0  # the cited default interval is an adult interval (sheet §10.1)
+AGE_ADULT_MIN_YEARS = 18.0  # the cited default interval is an adult interval (b2m reference LAB-2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ def _interval_notes(b2m: LabValue, interval: ReferenceInterval, age_years: float
             "caveat",
             "B2M results of different manufacturers or methods (nephelometry, turbidimetry, immunometric "
             "assays) are not interchangeable; read a result against its own lab's interval and compare "
-            "results over time only within one method (reference sheet §10.1).",
+            "results over time only within one method (b2m reference LAB-2).",
         )
     ]
     if interval.origin == "default":
@@ -184,7 +184,7 @@ def _interval_notes(b2m: LabValue, interval: ReferenceInterval, age_years: float
                     "default_interval_is_adult",
                     "setting",
                     f"The patient is {age_years:g} years old; the default interval is an adult interval and "
-                    "no paediatric interval is on the reference sheet.",
+                    "no paediatric interval is cited (b2m reference LAB-2).",
                 )
             )
     elif interval.lower is None or interval.upper is None:
@@ -202,7 +202,7 @@ def _interval_notes(b2m: LabValue, interval: ReferenceInterval, age_years: float
             Note(
                 "loinc_not_serum_b2m",
                 "caveat",
-                f"LOINC {b2m.loinc} is {what} ({ri.B2M_SERUM_LOINC} is serum B2M, reference sheet §10.4); "
+                f"LOINC {b2m.loinc} is {what} ({ri.B2M_SERUM_LOINC} is serum B2M, b2m reference LAB-5); "
                 "this interpretation is for serum.",
             )
         )
@@ -215,15 +215,15 @@ def _iss_notes() -> list[Note]:
             "iss_b2m_operator",
             "discrepancy",
             f"The top ISS band is B2M ≥ {B2M_STAGE_III_MIN_MG_L:g} mg/L as in Greipp 2005; the IMWG web copy "
-            "of the abstract, the R-ISS abstract and a 2022 review print '> 5.5' (reference sheet §13). "
+            "of the abstract, the R-ISS abstract and a 2022 review print '> 5.5' (b2m reference D1). "
             f"Exactly {B2M_STAGE_III_MIN_MG_L:g} mg/L would fall in the middle band under '>'.",
         ),
         Note(
             "iss_band_is_not_a_stage",
             "setting",
             "The ISS B2M band is not an ISS stage: stage I also needs albumin ≥ 3.5 g/dL; ISS was built at "
-            "diagnosis of symptomatic myeloma (reference sheet §12 row 47); it uses B2M as measured even "
-            "when GFR is reduced (§12 row 48).",
+            "diagnosis of symptomatic myeloma (b2m reference E47); it uses B2M as measured even "
+            "when GFR is reduced (b2m reference E48).",
         ),
     ]
 

@@ -1,4 +1,4 @@
-"""Which of a patient's conditions and medications can move serum B2M (reference sheet §10.2-§10.3).
+"""Which of a patient's conditions and medications can move serum B2M (b2m reference LAB-3, LAB-4).
 
 Conditions and medications arrive as free text ("Rheumatoid arthritis", "lithium carbonate 400 mg")
 or as codes ("ICD10:M05.9", bare "M05.9", "SNOMED:86406008", "ATC:N05AN01", bare "N05AN01"). The
@@ -592,12 +592,12 @@ def _drop_superseded(matches: Sequence[Match], table: Sequence[Entry]) -> list[M
 
 
 def match_conditions(conditions: Sequence[str]) -> ContextMatches:
-    """Which conditions (names or ICD-10 / SNOMED CT codes) can raise serum B2M (sheet §10.3)."""
+    """Which conditions (names or ICD-10 / SNOMED CT codes) can raise serum B2M (b2m reference LAB-4)."""
     return _match(conditions, CONDITIONS, CONDITION_NEGATIONS)
 
 
 def match_medications(medications: Sequence[str]) -> ContextMatches:
-    """Which medications (names or ATC codes) can raise serum B2M or disturb its assay (sheet §10.2)."""
+    """Which medications (names or ATC codes) can raise serum B2M or disturb its assay (b2m reference LAB-3)."""
     return _match(medications, MEDICATIONS, MEDICATION_NEGATIONS)
 
 

@@ -1,4 +1,4 @@
-"""Flags: what, besides myeloma, may be moving one serum B2M result (reference sheet §10).
+"""Flags: what, besides myeloma, may be moving one serum B2M result (b2m reference LAB-4, LAB-6).
 
 Every flag is raised from evidence present in the input (an eGFR, a creatinine, a CRP, a matched
 condition or medication, the result's own unit, method or censoring) and records that evidence;
@@ -48,17 +48,18 @@ EBV_1981 = Source(
 )
 BC_CANCER_QUEST = Source(
     "BC Cancer and Quest Diagnostics laboratory information on serum beta-2-microglobulin "
-    "(secondary sources; reference sheet §10.3).",
+    "(secondary sources; b2m reference LAB-4).",
     "",
 )
-QUEST_B2M = Source("Quest Diagnostics test information, beta-2-microglobulin (secondary source; sheet §10.3).", "")
-MEDSCAPE_B2M = Source("Medscape reference, beta-2-microglobulin (secondary source; reference sheet §10).", "")
+QUEST_B2M = Source("Quest Diagnostics test information, beta-2-microglobulin (secondary source; "
+                   "b2m reference LAB-4).", "")
+MEDSCAPE_B2M = Source("Medscape reference, beta-2-microglobulin (secondary source; b2m reference LAB-1).", "")
 TIETZ_SECONDARY = Source(
-    "Tietz clinical guide to laboratory tests, as quoted by secondary sources (reference sheet §10.2).", ""
+    "Tietz clinical guide to laboratory tests, as quoted by secondary sources (b2m reference LAB-3).", ""
 )
 IMMULITE_B2M = Source(
     "Immulite-type (immunometric chemiluminescent) beta-2-microglobulin assay instructions: patients "
-    "avoid biotin supplements for 12 h before collection (reference sheet §10.2).",
+    "avoid biotin supplements for 12 h before collection (b2m reference LAB-3).",
     "",
 )
 
@@ -67,20 +68,20 @@ IMMULITE_B2M = Source(
 # ---------------------------------------------------------------------------------------------
 
 # KDIGO 2012 GFR categories: G3a starts below 60, G4 below 30 (both exclusive: 60 is G2, 30 is G3b).
-# Not on the reference sheet: a b2m choice, stated in a note on every result that has an eGFR.
+# A b2m choice (b2m reference LAB-6), stated in a note on every result that has an eGFR.
 EGFR_REDUCED_BELOW_ML_MIN_1_73M2 = 60.0
 EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2 = 30.0
 # Avet-Loiseau 2025 (IMS/IMWG): the B2M >= 5.5 mg/L high-risk criterion counts only with creatinine
-# < 1.2 mg/dL (exclusive: 1.2 is not "< 1.2", sheet §12 row 42) [S]. Creatinine >= 1.2 is flagged.
+# < 1.2 mg/dL (exclusive: 1.2 is not "< 1.2", b2m reference E42) [S]. Creatinine >= 1.2 is flagged.
 # Both thresholds are the rule's own constants (IMS_IMWG_2025_CREATININE_BELOW_MG_DL,
 # IMS_IMWG_2025_B2M_MIN_MG_L, imported above), so the flag and the rule cannot drift apart.
 # b2m choice: CRP above 5 mg/L counts as inflammation when the lab gives no upper limit (exclusive;
-# equal to the limit is not above it, as for LDH in sheet §12 row 6). Many labs use 5 mg/L, some
+# equal to the limit is not above it, as for LDH in b2m reference E6). Many labs use 5 mg/L, some
 # 10 mg/L; the stricter is taken so that a missing lab limit never defaults to the lenient side.
 CRP_DEFAULT_UPPER_LIMIT_MG_L = 5.0
 CRP_LENIENT_UPPER_LIMIT_MG_L = 10.0  # the other common lab limit, named in the default's note only
 # b2m choice: about 7x the Mayo upper limit (2.70 mg/L); above it (exclusive) the dilution protocol
-# and measuring range deserve a check (sheet §10.2).
+# and measuring range deserve a check (b2m reference LAB-3).
 B2M_VERY_HIGH_ABOVE_MG_L = 20.0
 
 # Method words that mark an immunometric / chemiluminescent assay (biotin-sensitive design).
@@ -105,7 +106,7 @@ class Flag:
     clinician: str
     patient: str
     source: Source | None = None
-    status: Status = "C"  # evidence level of the flag's claim on the reference sheet (§0)
+    status: Status = "C"  # evidence level of the flag's claim (b2m reference REF-2)
     category: str | None = None  # the matched category for condition/medication flags
 
     def to_dict(self) -> dict[str, object]:
@@ -201,8 +202,8 @@ def check_kidney(
                 "setting",
                 f"b2m flags eGFR < {EGFR_REDUCED_BELOW_ML_MIN_1_73M2:g} (caution) and < "
                 f"{EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2:g} mL/min/1.73 m² (warning): the KDIGO 2012 GFR "
-                "categories G3a and G4. These cut-offs are a b2m choice, not on the reference sheet; no "
-                "B2M-specific eGFR cut-off is published there.",
+                "categories G3a and G4. These cut-offs are a b2m choice (b2m reference LAB-6); no B2M-specific eGFR "
+                "cut-off is published.",
             )
         )
         if equation is None:
@@ -216,7 +217,7 @@ def check_kidney(
                     "caveat",
                     "Cockcroft-Gault estimates creatinine clearance in mL/min, not eGFR normalised to "
                     "1.73 m²; IMWG 2016 prefers CKD-EPI (or MDRD) for patients with stable creatinine "
-                    "(reference sheet §9.5).",
+                    "(b2m reference KID-6).",
                 )
             )
         if egfr < EGFR_REDUCED_BELOW_ML_MIN_1_73M2:
@@ -256,7 +257,7 @@ def check_kidney(
     if severity is not None:
         # The cited source is the one whose cut-off raised the flag: KDIGO 2012 for an eGFR category
         # (G3a < 60, G4 < 30; a primary guideline, chosen by b2m, see the kidney_thresholds note), else
-        # the IMS/IMWG 2025 creatinine limit, which the reference sheet has from secondary summaries [S].
+        # the IMS/IMWG 2025 creatinine limit, known from secondary summaries [S] (b2m reference HR25-1).
         source = KDIGO_2012 if by_egfr else AVET_LOISEAU_2025
         status: Status = "C" if by_egfr else "S"
         out.flags.append(
@@ -307,7 +308,7 @@ def check_kidney(
                 "missing",
                 f"The IMS/IMWG 2025 high-risk criterion B2M ≥ {IMS_IMWG_2025_B2M_MIN_MG_L:g} mg/L counts "
                 f"only with creatinine < {IMS_IMWG_2025_CREATININE_BELOW_MG_DL:g} mg/dL; creatinine was not "
-                "given, so it is not assessable (reference sheet §12 row 42).",
+                "given, so it is not assessable (b2m reference E42).",
             )
         )
 
@@ -403,7 +404,7 @@ CONFOUNDERS: Mapping[Category, ConfounderSpec] = {
         "infection",
         "caution",
         "Cytomegalovirus infection is said to raise serum B2M, but only low-authority secondary sources "
-        "report it (reference sheet §10.3 [S]); regard it as a possible confounder",
+        "report it (b2m reference LAB-4 [S]); regard it as a possible confounder",
         "CMV, a common virus, may make B2M higher.",
         None,
         "S",
@@ -578,7 +579,7 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
                     f"nmol/L were converted with MW {molecular_weight_da:,} Da (1 mg/L ≈ "
                     f"{1 / nmol_l_factor:.1f} nmol/L); one CLL reference rounds this to "
                     "x85 [S]. Thresholds were converted into the reported unit for comparison "
-                    "(reference sheet §12 row 45).",
+                    "(b2m reference E45).",
                 )
             )
         value_txt = str(b2m.value) if isinstance(b2m.value, Censored) else f"{b2m.value:g}"
@@ -674,8 +675,8 @@ def check_technical(out: Findings, *, b2m: LabValue | None, medications: Context
                 Note(
                     "b2m_hook_effect",
                     "unconfirmed",
-                    "A B2M-specific hook (antigen-excess) effect was not confirmed (reference sheet "
-                    "§10.2 [U]); b2m does not assume one either way.",
+                    "A B2M-specific hook (antigen-excess) effect was not confirmed (b2m reference LAB-3 [U]); b2m does "
+                    "not assume one either way.",
                 ),
             )
         )

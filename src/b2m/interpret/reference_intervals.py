@@ -1,14 +1,14 @@
-"""Serum B2M reference intervals, and where one result sits against one (reference sheet §10.1).
+"""Serum B2M reference intervals, and where one result sits against one (b2m reference LAB-2).
 
 Intervals are method-dependent: results of different manufacturers or methods are not
-interchangeable [C, Ohio State; sheet §10.1]. The reporting lab's own interval is therefore always
+interchangeable [C, Ohio State; b2m reference LAB-2]. The reporting lab's own interval is therefore always
 preferred; the cited default (Mayo Clinic Laboratories, nephelometry) is used only when the lab sent
 none, and the result says which one was used.
 
-Comparisons follow sheet §12 ("General" and row 45): they are made on the value *as reported*, and
+Comparisons follow b2m reference EDGE-1 and E45: they are made on the value *as reported*, and
 when the unit differs a threshold is converted into the reported unit, never the value into the
 threshold's. A value equal to a limit is inside the interval ("above" means ``> upper``, as for
-LDH and B2M against an upper limit in sheet §12 rows 6 and 19).
+LDH and B2M against an upper limit in b2m reference E6, E19).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ MAYO_CLINIC_LABORATORIES_B2M = Source(
     "",
 )
 
-# Mayo Clinic Laboratories, test ID B2M [C] (sheet §10.1): adult serum 1.21-2.70 mcg/mL (= mg/L),
+# Mayo Clinic Laboratories, test ID B2M [C] (b2m reference LAB-2): adult serum 1.21-2.70 mcg/mL (= mg/L),
 # nephelometry, LOINC 1952-1. Both limits are inside the interval (closed).
 MAYO_B2M_LOWER_MG_L = 1.21
 MAYO_B2M_UPPER_MG_L = 2.70
 MAYO_B2M_METHOD = "nephelometry"
-B2M_SERUM_LOINC = "1952-1"  # sheet §10.4 [C]
-B2M_URINE_LOINC = "1953-9"  # sheet §10.4 [S]
+B2M_SERUM_LOINC = "1952-1"  # b2m reference LAB-5 [C]
+B2M_URINE_LOINC = "1953-9"  # b2m reference LAB-5 [S]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +123,7 @@ def interval_for(b2m: LabValue) -> ReferenceInterval:
 
 
 # ---------------------------------------------------------------------------------------------
-# Comparing in the reported unit (sheet §12 "General", row 45)
+# Comparing in the reported unit (b2m reference EDGE-1, E45)
 # ---------------------------------------------------------------------------------------------
 
 

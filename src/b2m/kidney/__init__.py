@@ -10,7 +10,7 @@ conversion from µmol/L and other reported units happens in :mod:`b2m.units`, ne
 - :func:`egfr_stage` - KDIGO 2012 GFR category G1-G5
 
 The B2M-based GFR equation of Inker 2016 (AJKD) is deliberately absent: its coefficients could not
-be checked against the paper's own equation text (reference sheet §9.3 [U]).
+be checked against the paper's own equation text (b2m reference KID-5 [U]).
 """
 
 from b2m.kidney.base import KDIGO_GFR_CATEGORIES, KidneyEstimate, Sex, egfr_stage

@@ -22,7 +22,7 @@ SEXES: tuple[Sex, ...] = ("female", "male")
 UNIT_ML_MIN_1_73_M2 = "mL/min/1.73 m²"  # CKD-EPI: GFR indexed to 1.73 m² body surface area
 UNIT_ML_MIN = "mL/min"  # Cockcroft–Gault: creatinine clearance, not indexed to body surface area
 
-# Every equation here was developed in adults; the reference sheet §9.1 gives "adults >= 18" [C].
+# Every equation here was developed in adults; b2m reference KID-1 gives "adults >= 18" [C].
 ADULT_MIN_AGE_YEARS = 18.0  # inclusive: 18.0 years is adult, 17.99 is not
 
 

@@ -11,11 +11,11 @@ creatinine and cystatin C. N Engl J Med. 2012;367(1):20-29. DOI 10.1056/NEJMoa11
 
 with :math:`S_{cys}` the standardised (IFCC-traceable) serum cystatin C in mg/L and age in years;
 the result is in mL/min/1.73 m². The equation never had a race term. The knot :math:`S_{cys} = 0.8`
-is continuous (§12 row 43).
+is continuous (b2m reference E43).
 
-Disputed coefficient [D] (reference sheet §9.2 and §13): the age term is printed ``0.996^Age`` by
+Disputed coefficient [D] (b2m reference KID-3, D21): the age term is printed ``0.996^Age`` by
 kidney.org and review tables, and ``0.9962^Age`` by some calculators. This module implements the
-sheet's documented choice, 0.996, and attaches a discrepancy note to every result.
+documented choice, 0.996 (b2m reference D21), and attaches a discrepancy note to every result.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ RULE = RuleRef(
     ),
 )
 
-# Coefficients: Inker 2012 (NEJM) as printed on kidney.org; reference sheet §9.2 [S].
+# Coefficients: Inker 2012 (NEJM) as printed on kidney.org; b2m reference KID-3 [S].
 EGFR_COEFFICIENT = 133.0  # leading constant, mL/min/1.73 m²
 CYSTATIN_KNOT_MG_L = 0.8  # Scys/0.8
 EXPONENT_BELOW_KNOT = -0.499  # exponent of min(Scys/0.8, 1)
 EXPONENT_ABOVE_KNOT = -1.328  # exponent of max(Scys/0.8, 1)
-AGE_BASE_PER_YEAR = 0.996  # [D] sheet's choice: kidney.org / review table print 0.996^Age
+AGE_BASE_PER_YEAR = 0.996  # [D] b2m's choice (b2m reference D21): kidney.org / review table print 0.996^Age
 ALTERNATIVE_AGE_BASE_PER_YEAR = 0.9962  # [D] the other printing (some calculators); not used
 FEMALE_FACTOR = 0.932  # × 0.932 if female
 

@@ -12,9 +12,9 @@ GFR without race. N Engl J Med. 2021;385(19):1737-1749. DOI 10.1056/NEJMoa210295
 with :math:`\kappa = 0.7` (female) or :math:`0.9` (male), :math:`\alpha = -0.241` (female) or
 :math:`-0.302` (male), :math:`S_{cr}` the IDMS-traceable serum creatinine in mg/dL, age in years.
 The result is in mL/min/1.73 m². At the knot :math:`S_{cr} = \kappa` both the min and the max term
-equal 1, so the equation is continuous there and needs no special case (reference sheet §12 row 43).
+equal 1, so the equation is continuous there and needs no special case (b2m reference E43).
 Creatinine reported in µmol/L is converted to mg/dL by the units layer before it reaches this module
-(§12 row 44).
+(b2m reference E44).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ RULE = RuleRef(
     ),
 )
 
-# Coefficients as printed in Inker 2021 (NEJM) and on kidney.org; reference sheet §9.1 [C].
+# Coefficients as printed in Inker 2021 (NEJM) and on kidney.org; b2m reference KID-1 [C].
 EGFR_COEFFICIENT = 142.0  # leading constant, mL/min/1.73 m²
 KAPPA_MG_DL: dict[Sex, float] = {"female": 0.7, "male": 0.9}  # κ, the knot in Scr (mg/dL)
 ALPHA: dict[Sex, float] = {"female": -0.241, "male": -0.302}  # α, exponent below the knot

@@ -14,7 +14,7 @@ with :math:`\kappa = 0.7` (female) or :math:`0.9` (male), :math:`\alpha = -0.219
 :math:`-0.144` (male), :math:`S_{cr}` the IDMS-traceable serum creatinine in mg/dL and
 :math:`S_{cys}` the standardised (IFCC-traceable) serum cystatin C in mg/L. The result is in
 mL/min/1.73 m². Both knots (:math:`S_{cr} = \kappa`, :math:`S_{cys} = 0.8`) are continuous: the
-min and max terms both equal 1 there (reference sheet §12 row 43).
+min and max terms both equal 1 there (b2m reference E43).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ RULE = RuleRef(
     ),
 )
 
-# Coefficients as printed in Inker 2021 (NEJM); reference sheet §9.2 [C, two reproductions].
+# Coefficients as printed in Inker 2021 (NEJM); b2m reference KID-2 [C, two reproductions].
 EGFR_COEFFICIENT = 135.0  # leading constant, mL/min/1.73 m²
 KAPPA_MG_DL: dict[Sex, float] = {"female": 0.7, "male": 0.9}  # κ, the creatinine knot (mg/dL)
 ALPHA: dict[Sex, float] = {"female": -0.219, "male": -0.144}  # α, creatinine exponent below the knot

@@ -12,7 +12,7 @@ with age in years, weight in kg and :math:`S_{cr}` in mg/dL (mg/100 ml in the pa
 the female adjustment "15% less in females". The result is a creatinine clearance in mL/min: it is
 **not** indexed to 1.73 m² body surface area and is not an eGFR.
 
-What was checked, and against what: the reference sheet §9.4 has the formula only from a concordant
+What was checked, and against what: b2m reference KID-4 gives the formula only from a concordant
 review table [S] and the paper's volume, pages and PMID as unconfirmed [U]. An earlier helper read
 the formula, the female factor and the citation above (volume 16, issue 1, pages 31-41) from a
 scanned copy of the 1976 paper; that reading was not repeated against the publisher's record here,
@@ -20,9 +20,9 @@ so every result carries the ``cockcroft_gault.source_check`` note saying so. The
 calculators in the tests (R packages transplantr, clinPK and egfr) agree with the formula.
 
 Which weight to use (actual, ideal or adjusted body weight) is not fixed by the original paper [U]
-(reference sheet §9.4): this module uses the weight it is given, as given, and says so in a note on
+(b2m reference KID-4): this module uses the weight it is given, as given, and says so in a note on
 every result. IMWG 2016 renal-impairment recommendations (Dimopoulos et al., J Clin Oncol
-2016;34(13):1544-1557) prefer CKD-EPI for estimating GFR in myeloma (sheet §9.5); every result
+2016;34(13):1544-1557) prefer CKD-EPI for estimating GFR in myeloma (b2m reference KID-6); every result
 says that too.
 """
 
@@ -54,7 +54,7 @@ RULE = RuleRef(
 )
 
 # Constants as read from a scanned copy of Cockcroft & Gault 1976 (earlier helper; see the module
-# docstring); the reference sheet §9.4 has the same formula from a review table [S].
+# docstring); b2m reference KID-4 has the same formula from a review table [S].
 AGE_CONSTANT_YEARS = 140.0  # (140 - age); an age >= 140 would give a clearance <= 0 and is refused
 DENOMINATOR_FACTOR = 72.0  # 72 × Scr (mg/dL)
 FEMALE_FACTOR = 0.85  # "15% less in females"
@@ -65,8 +65,8 @@ SOURCE_CHECK_NOTE = Note(
     text=(
         f"The formula (({AGE_CONSTANT_YEARS:g} - age) × weight / ({DENOMINATOR_FACTOR:g} × creatinine), "
         f"× {FEMALE_FACTOR:g} if female) and the citation's volume and pages were read from a scanned "
-        "copy of the 1976 paper, not checked against the publisher's record; the reference sheet "
-        "has the formula from secondary sources only [S] and the volume, pages and PMID as unconfirmed [U]."
+        "copy of the 1976 paper, not checked against the publisher's record; the b2m reference has the formula from "
+        "secondary sources only [S] and the volume, pages and PMID as unconfirmed [U] (b2m reference KID-4, U18)."
     ),
 )
 

@@ -12,7 +12,7 @@ code                               severity  heuristic  raised when
 ``relapse_from_cr_awaiting_confirmation``  caution  no  the same, seen once, on the latest assessment
 ``b2m_rising_from_nadir``          caution   yes        latest B2M ≥ 25% above its nadir in the current line
 ``unit_or_method_change``          info      no         consecutive results of one analyte in different units
-                                                        or by different methods (sheet §10.1 [C])
+                                                        or by different methods (b2m reference LAB-2)
 ``monitoring_gap``                 caution   yes        more than :data:`MONITORING_GAP_MAX_DAYS` between
                                                         consecutive response assessments
 =================================  ========  =========  ===============================================
@@ -38,27 +38,27 @@ from b2m.units import ANALYTES
 
 Severity = Literal["info", "caution", "warning"]
 
-# b2m heuristic: the reference sheet gives no monitoring interval. 120 days (exclusive: a gap of
+# b2m heuristic (b2m reference MON-3): no published source gives a monitoring interval. 120 days (exclusive: a gap of
 # exactly 120 days is not flagged) is the upper end of the "every 3-4 months" follow-up in the plateau
 # phase quoted by a cancer-medicine textbook chapter (Holland-Frei Cancer Medicine, myeloma follow-up;
-# secondary, not on the sheet); during active therapy visits are usually closer (every 4-6 weeks there).
+# secondary source); during active therapy visits are usually closer (every 4-6 weeks there).
 MONITORING_GAP_MAX_DAYS = 120
 HOLLAND_FREI = Source(
     "Holland-Frei Cancer Medicine, multiple myeloma follow-up (every 4-6 weeks during active therapy, every 3-4 "
-    "months in the plateau phase); secondary source, not on the reference sheet.",
+    "months in the plateau phase); secondary source (b2m reference MON-3).",
     "",
 )
 OHIO_STATE_METHODS = Source(
-    "Reference sheet §10.1 [C] (Ohio State laboratory): B2M results from different manufacturers or methods are "
-    "not interchangeable; store the method with each result.",
+    "Ohio State laboratory B2M test information [C] (b2m reference LAB-2): B2M results from different manufacturers or "
+    "methods are not interchangeable; store the method with each result.",
     "",
 )
 GAP_NOTE = Note(
     "monitoring_gap_heuristic",
     "caveat",
-    f"Monitoring-gap threshold {MONITORING_GAP_MAX_DAYS} days is a b2m heuristic: the reference sheet gives no "
-    "interval; it is the upper end of the 3-4-monthly plateau-phase follow-up quoted by a textbook chapter "
-    "(secondary source).",
+    f"Monitoring-gap threshold {MONITORING_GAP_MAX_DAYS} days is a b2m heuristic (b2m reference MON-3): no published "
+    "source gives an interval; it is the upper end of the 3-4-monthly plateau-phase follow-up quoted by a "
+    "textbook chapter (secondary source).",
 )
 
 _EVENT_TEXT = {

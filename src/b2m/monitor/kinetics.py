@@ -1,6 +1,6 @@
 r"""Serum B2M over time: log-linear slope, doubling or halving time, change from baseline and nadir,
 and kidney function at every point. **All of this is a b2m heuristic**, not a published criterion:
-no IMWG rule uses B2M kinetics, and the reference sheet gives no B2M change threshold.
+no IMWG rule uses B2M kinetics, and no published source gives a B2M change threshold (b2m reference MON-1).
 
 Slope. With :math:`t_i` in months (days / 30.4375) and :math:`y_i = \ln B2M_i`, the ordinary least
 squares line :math:`y = a + k t` gives :math:`k` (per month); the doubling time is
@@ -9,8 +9,8 @@ The fit uses the *trend window*: from the B2M nadir of the current line to the l
 B2M has risen since the nadir, otherwise from the line's baseline to the latest result. Censored
 results are left out of the fit (a note says so).
 
-Kidney function. B2M is cleared by the glomeruli, so it rises as GFR falls (reference sheet §10,
-§12 #48). Each point carries the eGFR computed by :mod:`b2m.kidney` (the preferred CKD-EPI equation
+Kidney function. B2M is cleared by the glomeruli, so it rises as GFR falls (b2m reference LAB-1, E48).
+Each point carries the eGFR computed by :mod:`b2m.kidney` (the preferred CKD-EPI equation
 for the creatinine and cystatin C available) from the results nearest in date within
 :data:`KIDNEY_MATCH_WINDOW_DAYS`. The renal flag fires when B2M rose by at least
 :data:`B2M_RISE_FROM_NADIR_MIN_PERCENT` from its nadir while eGFR fell by at least
@@ -35,11 +35,11 @@ from b2m.rules.kleene import Tri
 from b2m.units import Censored, LabValue
 
 DAYS_PER_MONTH = 365.25 / 12  # 30.4375: an average Gregorian month
-# b2m heuristic (no B2M-kinetics threshold on the reference sheet): a rise of ≥ 25% from the nadir
+# b2m heuristic (no published B2M-kinetics threshold; b2m reference MON-1): a rise of ≥ 25% from the nadir
 # (inclusive) borrows the relative part of IMWG's M-protein PD rule (Kumar 2016) by analogy only.
 B2M_RISE_FROM_NADIR_MIN_PERCENT = Decimal("25")
 # KDIGO 2012 (CKD chapter 2.1): a "certain drop" in eGFR is a fall in GFR category with a ≥ 25% fall
-# from baseline (inclusive). b2m borrows the 25% for the renal flag; not on the reference sheet.
+# from baseline (inclusive). b2m borrows the 25% for the renal flag (b2m reference MON-2).
 EGFR_FALL_MIN_PERCENT = Decimal("25")
 # b2m heuristic: creatinine / cystatin C within 7 days (inclusive) of a B2M result count as "the same
 # time"; the nearest one is used (ties: the earlier one).
@@ -51,7 +51,7 @@ HEURISTIC_NOTE = Note(
     "B2M kinetics (slope, doubling or halving time, change from nadir) are a b2m heuristic, not an IMWG "
     f"response criterion. The {B2M_RISE_FROM_NADIR_MIN_PERCENT}% rise threshold is borrowed by analogy from the "
     "IMWG M-protein rule; B2M also rises with falling kidney function, inflammation and infection "
-    "(reference sheet §10.3).",
+    "(b2m reference LAB-4).",
 )
 RENAL_NOTE = Note(
     "b2m_renal_flag_heuristic",

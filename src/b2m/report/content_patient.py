@@ -6,7 +6,7 @@ sentences are short and use everyday words; the grade is measured with textstat 
 text the report shows (:mod:`b2m.report.readability`, ``scripts/reading_grade.py``).
 
 What this text never does: give advice about treatment. It explains what the values are, how they
-moved, what a raised B2M can and cannot mean (reference sheet §10.3), and what to ask the care team.
+moved, what a raised B2M can and cannot mean (b2m reference LAB-4), and what to ask the care team.
 Sentences that come from elsewhere (the monitor's alerts, the engine's flags) are shown only if
 they pass :func:`treatment_words`; otherwise a neutral sentence of our own stands in their place.
 """
@@ -80,7 +80,7 @@ WHAT_IT_CAN_MEAN: tuple[str, ...] = (
     "A B2M that goes up over time can be one sign that the myeloma is more active.",
 )
 
-# Sheet §10.3: non-myeloma causes of a raised serum B2M, in everyday words.
+# Non-myeloma causes of a raised serum B2M (b2m reference LAB-4), in everyday words.
 OTHER_CAUSES: tuple[str, ...] = (
     "Kidneys that do not clean the blood as well as usual.",
     "Infections, mostly with viruses. Examples are HIV, the virus that causes glandular fever (mono), and CMV.",
@@ -146,7 +146,7 @@ SUPPORT_ORGANISATIONS: tuple[Organisation, ...] = (
 )
 SUPPORT_CLOSING = "Your care team can also tell you about support groups near you."
 
-# IMWG 2016 categories (reference sheet §6.1) in everyday words. The formal name follows in brackets
+# IMWG 2016 categories (b2m reference RESP-4) in everyday words. The formal name follows in brackets
 # so the patient can match it to what the care team says.
 CATEGORY_WORDS: Mapping[str, str] = {
     "sCR": "no sign of myeloma was found in the blood, urine or bone marrow, even with the most detailed "

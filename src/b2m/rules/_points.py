@@ -78,7 +78,7 @@ def possible_bands(options: Sequence[Options], bands: Sequence[Band]) -> tuple[s
 
 
 def completed_years(age_years: float | None, field: str = "age_years") -> int | None:
-    """Age in completed years (65.9 -> 65), the convention of the reference sheet §12 #17.
+    """Age in completed years (65.9 -> 65), the convention of b2m reference E17 and LYM-1.
 
     Raises :class:`~b2m.errors.InputError` for a negative, non-finite or boolean age.
     """
@@ -106,7 +106,7 @@ def age_caveats(age_years: float | None, field: str = "age_years") -> tuple[Note
         Note(
             "age_completed_years",
             "caveat",
-            f"{field} {age_years:g} was counted as {years} completed years (reference sheet §12 #17 "
+            f"{field} {age_years:g} was counted as {years} completed years (b2m reference E17 "
             "convention); comparing the unrounded age would differ only within a year of a cut-off.",
         ),
     )

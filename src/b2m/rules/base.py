@@ -10,7 +10,7 @@ from b2m.provenance import Note, RuleRef, Source
 from b2m.rules.kleene import Num, Tri
 from b2m.units.censored import Censored
 
-Status = Literal["C", "S", "U", "D"]  # reference sheet §0: confirmed, secondary, unconfirmed, disputed
+Status = Literal["C", "S", "U", "D"]  # b2m reference REF-2: confirmed, secondary, unconfirmed, disputed
 
 
 @dataclass(frozen=True, slots=True)

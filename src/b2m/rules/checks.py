@@ -59,12 +59,12 @@ def check_lab(field: str, x: LabValue | None, key: str) -> None:
 
 def flc_ratio_orientation_note(ratio: Num, rule_id: str) -> Note | None:
     """A caveat when an involved/uninvolved FLC ratio is below 1: it looks like a κ/λ ratio given for a
-    λ-type clone (reference sheet §12 row 22). Shared by the smouldering-myeloma scores."""
+    λ-type clone (b2m reference E22). Shared by the smouldering-myeloma scores."""
     if lt(ratio, 1.0) is not True:
         return None
     return Note(
         f"{rule_id}_flc_ratio_below_1",
         "caveat",
         "An involved/uninvolved FLC ratio below 1 looks like a κ/λ ratio of a λ-type clone; the "
-        "rule expects involved/uninvolved (λ/κ for λ, reference sheet §12 row 22).",
+        "rule expects involved/uninvolved (λ/κ for λ, b2m reference E22).",
     )

@@ -2,7 +2,7 @@ r"""CLL-IPI: the International Prognostic Index for chronic lymphocytic leukaemi
 
 International CLL-IPI working group. An international prognostic index for patients with chronic
 lymphocytic leukaemia (CLL-IPI): a meta-analysis of individual patient data. *Lancet Oncol.*
-2016;17(6):779–790. DOI 10.1016/S1470-2045(16)30029-8 (reference sheet §8.1).
+2016;17(6):779–790. DOI 10.1016/S1470-2045(16)30029-8 (b2m reference CLLIPI).
 
 A weighted sum of five factors, each 1 when adverse and 0 otherwise:
 
@@ -58,12 +58,12 @@ INPUTS: tuple[str, ...] = (
 
 TP53_POINTS = 4  # CLL-IPI 2016: del(17p) by FISH and/or TP53 mutation
 IGHV_UNMUTATED_POINTS = 2  # CLL-IPI 2016: unmutated IGHV
-B2M_ADVERSE_MG_L = 3.5  # CLL-IPI 2016: adverse is > 3.5 mg/L (exclusive; 3.5 scores 0, sheet §12 #11)
+B2M_ADVERSE_MG_L = 3.5  # CLL-IPI 2016: adverse is > 3.5 mg/L (exclusive; 3.5 scores 0, b2m reference E11)
 B2M_POINTS = 2
 STAGE_POINTS = 1  # CLL-IPI 2016: Binet B–C or Rai I–IV (vs Binet A / Rai 0)
 BINET_ADVANCED: frozenset[str] = frozenset({"B", "C"})
 RAI_ADVANCED_MIN = 1  # Rai I–IV (inclusive from I)
-AGE_ADVERSE_YEARS = 65  # CLL-IPI 2016: adverse is > 65 years (exclusive; 65 scores 0, sheet §12 #12)
+AGE_ADVERSE_YEARS = 65  # CLL-IPI 2016: adverse is > 65 years (exclusive; 65 scores 0, b2m reference E12)
 AGE_POINTS = 1
 
 LOW, INTERMEDIATE, HIGH, VERY_HIGH = "low", "intermediate", "high", "very high"
@@ -81,9 +81,9 @@ NOTES: tuple[Note, ...] = (
     Note(
         "cll_ipi_missing_data",
         "unconfirmed",
-        "How the CLL-IPI derivation handled patients with a missing factor is unconfirmed (reference "
-        "sheet §8.1 [U]). Here no factor is imputed: an unknown factor widens score_range and possible; "
-        "the alternative (scoring an untested factor as absent) is never applied.",
+        "How the CLL-IPI derivation handled patients with a missing factor is unconfirmed (b2m reference CLLIPI [U]). "
+        "Here no factor is imputed: an unknown factor widens score_range and possible; the alternative (scoring an "
+        "untested factor as absent) is never applied.",
     ),
     Note(
         "cll_ipi_setting",

@@ -4,7 +4,7 @@ Durie BGM, Salmon SE. A clinical staging system for multiple myeloma. Correlatio
 myeloma cell mass with presenting clinical features, response to treatment, and survival.
 Cancer. 1975;36(3):842-854. DOI 10.1002/1097-0142(197509)36:3<842::aid-cncr2820360303>3.0.co;2-u.
 
-Criteria as reproduced by the reference sheet §4 (secondary sources [S]):
+Criteria as reproduced by secondary sources [S] (b2m reference DS-2):
 
 * **Stage I** — *all* of: haemoglobin > 10 g/dL; serum calcium normal (≤ 12 mg/dL) [D]; bone
   x-ray normal (scale 0) or a solitary bone plasmacytoma only; low M-component production
@@ -74,7 +74,7 @@ SUBCLASSES: tuple[str, ...] = ("A", "B")
 #: Ordering of ``possible``: full labels, stage-major, then subclass ("IA", "IB", ..., "IIIB").
 STAGES: tuple[str, ...] = tuple(s + c for s in STAGE_NUMBERS for c in SUBCLASSES)
 
-# Durie & Salmon 1975 as reproduced in the reference sheet §4 [S].
+# Durie & Salmon 1975 as reproduced by secondary sources [S] (b2m reference DS-2).
 HB_STAGE_I_G_DL = 10.0  # stage I needs Hb > 10 g/dL (exclusive); 10.0 itself is not stage I
 HB_STAGE_III_G_DL = 8.5  # stage III if Hb < 8.5 g/dL (exclusive); 8.5 itself is stage II
 CALCIUM_STAGE_III_MG_DL = 12.0  # stage I needs Ca ≤ 12 (inclusive); III if > 12 [D: IMF uses < 10.5 for I]
@@ -103,14 +103,14 @@ NOTES: tuple[Note, ...] = (
         f"Stage I calcium: b2m uses 'normal, ≤ {CALCIUM_STAGE_III_MG_DL:g} mg/dL' (MMRF, BMJ Best "
         f"Practice and others); the IMF page writes '< {CALCIUM_STAGE_I_IMF_MG_DL:g} mg/dL', under "
         f"which calcium from {CALCIUM_STAGE_I_IMF_MG_DL:g} to {CALCIUM_STAGE_III_MG_DL:g} mg/dL would "
-        "give stage II instead of I (reference sheet §13).",
+        "give stage II instead of I (b2m reference D7).",
     ),
     Note(
         "durie_salmon_subclass_b",
         "discrepancy",
         f"Subclass B: b2m uses creatinine ≥ {CREATININE_SUBCLASS_B_MG_DL:.1f} mg/dL (most sources); "
         f"the IMF page writes '> {CREATININE_SUBCLASS_B_MG_DL:.1f}', under which exactly "
-        f"{CREATININE_SUBCLASS_B_MG_DL:.1f} mg/dL would be subclass A (reference sheet §12 row 35).",
+        f"{CREATININE_SUBCLASS_B_MG_DL:.1f} mg/dL would be subclass A (b2m reference E35).",
     ),
     Note(
         "durie_salmon_bones_stage_iii",
@@ -118,7 +118,7 @@ NOTES: tuple[Note, ...] = (
         "Stage III bones: b2m takes 'advanced lytic bone lesions (scale 3)' as graded by the reader "
         "of the images (bone_lesions='advanced'); BMJ Best Practice paraphrases this as '> 3' lytic "
         "lesions and some teaching notes as '> 5' (closer to Durie–Salmon PLUS). No lesion count is "
-        "used (reference sheet §13).",
+        "used (b2m reference D9).",
     ),
     Note(
         "durie_salmon_missing_data",

@@ -1,7 +1,7 @@
 r"""FLIPI-2: Follicular Lymphoma International Prognostic Index 2 (2009).
 
 Federico M, Bellei M, Marcheselli L, et al. Follicular lymphoma international prognostic index 2.
-*J Clin Oncol.* 2009;27(27):4555–4562. DOI 10.1200/JCO.2008.21.3991 (reference sheet §8.4; pages
+*J Clin Oncol.* 2009;27(27):4555–4562. DOI 10.1200/JCO.2008.21.3991 (b2m reference FLIPI2; pages
 and DOI are secondary-source there).
 
 One point per adverse factor:
@@ -47,14 +47,14 @@ INPUTS: tuple[str, ...] = (
 )
 
 # Federico 2009: B2M above the reporting lab's upper limit of normal (exclusive; B2M = ULN is not
-# adverse, sheet §12 #19). No numeric constant on purpose: the limit is the lab's, never a default.
+# adverse, b2m reference E19). No numeric constant on purpose: the limit is the lab's, never a default.
 NODE_ADVERSE_CM = 6.0  # Federico 2009: longest diameter of the largest involved node > 6 cm (exclusive)
 HEMOGLOBIN_ADVERSE_G_DL = 12.0  # Federico 2009: Hb < 12 g/dL (exclusive; 12 is not adverse)
 AGE_ADVERSE_YEARS = 60  # Federico 2009: age > 60 years (exclusive; 60 is not adverse)
 FACTOR_POINTS = 1  # Federico 2009: one point per adverse factor
 
 LOW, INTERMEDIATE, HIGH = "low", "intermediate", "high"
-# Federico 2009 groups as given by secondary sources (sheet §8.4 [S]); totals inclusive at both ends.
+# Federico 2009 groups as given by secondary sources (b2m reference FLIPI2 [S]); totals inclusive at both ends.
 BANDS = (Band(LOW, 0, 0), Band(INTERMEDIATE, 1, 2), Band(HIGH, 3, 5))
 STAGES: tuple[str, ...] = tuple(b.group for b in BANDS)
 
@@ -74,14 +74,14 @@ NOTES: tuple[Note, ...] = (
     Note(
         "flipi2_groups",
         "caveat",
-        "The group boundaries (low 0, intermediate 1–2, high 3–5) come from secondary sources (reference "
-        "sheet §8.4 [S]); the factors and the 3-year outcome figures are confirmed.",
+        "The group boundaries (low 0, intermediate 1–2, high 3–5) come from secondary sources (b2m reference FLIPI2 "
+        "[S]); the factors and the 3-year outcome figures are confirmed.",
     ),
     Note(
         "flipi2_5yr_pfs",
         "unconfirmed",
         "5-year progression-free survival per group is not shown: the figures were not confirmed against "
-        "the primary paper (reference sheet §8.4 [U]).",
+        "the primary paper (b2m reference FLIPI2 [U]).",
     ),
     Note(
         "flipi2_setting",

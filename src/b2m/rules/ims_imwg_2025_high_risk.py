@@ -2,7 +2,7 @@
 
 Avet-Loiseau H, Davies FE, Samur MK, et al. International Myeloma Society/International Myeloma
 Working Group Consensus Recommendations on the Definition of High-Risk Multiple Myeloma.
-J Clin Oncol. 2025;43(24):2739-2751. DOI 10.1200/JCO-24-01893 (reference sheet §11.2).
+J Clin Oncol. 2025;43(24):2739-2751. DOI 10.1200/JCO-24-01893 (b2m reference HR25-2).
 
 High-risk multiple myeloma is **≥ 1** of (criteria as in concordant secondary summaries [S]):
 
@@ -11,7 +11,7 @@ High-risk multiple myeloma is **≥ 1** of (criteria as in concordant secondary 
    amplification ≥ 4 copies) and/or del(1p32);
 3. monoallelic del(1p32) together with 1q+, or biallelic del(1p32);
 4. serum B2M ≥ 5.5 mg/L with normal creatinine (< 1.2 mg/dL) — the only B2M-based criterion; the
-   creatinine condition excludes a renal cause of the raised B2M (§12 rows 42 and 48).
+   creatinine condition excludes a renal cause of the raised B2M (b2m reference E42, E48).
 
 ``possible`` is ``("not_high_risk",)``, ``("high_risk",)`` or both when unknown inputs leave it
 open; the six independent parts (del(17p) arm, TP53, IgH translocation, 1q+, del(1p32), B2M arm)
@@ -63,8 +63,8 @@ NOT_HIGH_RISK, HIGH_RISK = "not_high_risk", "high_risk"
 STAGES: tuple[str, ...] = (NOT_HIGH_RISK, HIGH_RISK)
 
 DEL17P_CCF_PERCENT = 20.0  # Avet-Loiseau 2025: del(17p) counts with CCF > 20% (exclusive) [D: "≥ 20%"]
-B2M_MG_L = 5.5  # Avet-Loiseau 2025: B2M ≥ 5.5 mg/L (inclusive), §12 row 42
-CREATININE_NORMAL_BELOW_MG_DL = 1.2  # Avet-Loiseau 2025: creatinine < 1.2 mg/dL (exclusive), §12 row 42
+B2M_MG_L = 5.5  # Avet-Loiseau 2025: B2M ≥ 5.5 mg/L (inclusive), b2m reference E42
+CREATININE_NORMAL_BELOW_MG_DL = 1.2  # Avet-Loiseau 2025: creatinine < 1.2 mg/dL (exclusive), b2m reference E42
 
 NOTES: tuple[Note, ...] = (
     Note(
@@ -73,7 +73,7 @@ NOTES: tuple[Note, ...] = (
         f"del(17p) counts when its cancer clonal fraction is > {DEL17P_CCF_PERCENT:g}% (Australian "
         f"validation summary: 'cut-off of > {DEL17P_CCF_PERCENT:g}%'); HealthTree and public code write "
         f"'≥ {DEL17P_CCF_PERCENT:g}%' / '{DEL17P_CCF_PERCENT:g}% or more', under which a CCF of exactly "
-        f"{DEL17P_CCF_PERCENT:g}% would count (reference sheet §13).",
+        f"{DEL17P_CCF_PERCENT:g}% would count (b2m reference D19).",
     ),
     Note(
         "ims_imwg_2025_erratum",

@@ -2,7 +2,7 @@
 
 Rajkumar SV, Dimopoulos MA, Palumbo A, et al. International Myeloma Working Group updated criteria
 for the diagnosis of multiple myeloma. Lancet Oncol. 2014;15(12):e538-e548.
-DOI 10.1016/S1470-2045(14)70442-5. Criteria as in the reference sheet §5 [C].
+DOI 10.1016/S1470-2045(14)70442-5. Criteria as in b2m reference IMWG14 [C].
 
 Classes (the ordering of ``possible``, :data:`STAGES`, is also the order of precedence):
 
@@ -17,7 +17,7 @@ Classes (the ordering of ``possible``, :data:`STAGES`, is also the order of prec
     marrow (or, for minimal marrow involvement, clonal BMPC < 10%); otherwise normal skeletal
     imaging and MRI; no attributable CRAB.
 ``mgus_non_igm``, ``mgus_igm``, ``mgus_light_chain``
-    the three MGUS definitions of §5.3.
+    the three MGUS definitions of b2m reference IMWG14-4.
 ``unclassified``
     none of the above holds (e.g. AL amyloidosis, an IgM M-protein ≥ 3 g/dL, CRAB without a clonal
     marrow or plasmacytoma): the findings fit no IMWG 2014 entity implemented here.
@@ -30,11 +30,11 @@ a non-IgM MGUS with urine M-protein ≥ 500 mg/24 h is smouldering myeloma.
 Inputs and units
 ----------------
 Calcium, creatinine and haemoglobin are :class:`~b2m.units.LabValue` objects so that each threshold
-is applied **in the unit the lab reported** (reference sheet §12 rows 31–32: 177 µmol/L is not
+is applied **in the unit the lab reported** (b2m reference E31-E32: 177 µmol/L is not
 > 177 µmol/L although it is 2.002 mg/dL) and the lab's own reference limits (calcium ULN,
 haemoglobin LLN) are at hand. The free light chains are LabValues too (the upper limits decide
 "increased involved chain" for light-chain MGUS; a lab value always carries its unit, so the 10×
-mg/L–mg/dL trap of §12 row 24 cannot reach this rule).
+mg/L–mg/dL trap of b2m reference E24 cannot reach this rule).
 
 Imaging is counted **apart from a biopsied index plasmacytoma**: ``osteolytic_lesions`` is the number
 of osteolytic lesions on skeletal radiography, CT or PET-CT other than the index plasmacytoma, and
@@ -44,7 +44,7 @@ plasmacytoma itself counts as the B (bone) feature only when clonal BMPC ≥ 10%
 
 Missing data: an MDE is asserted from any one positive item, but "no MDE" (needed for SMM, MGUS and
 solitary plasmacytoma) needs every item known negative — including the lab's calcium ULN and
-haemoglobin LLN when the absolute thresholds alone do not settle C and A (§5 missing data). The
+haemoglobin LLN when the absolute thresholds alone do not settle C and A (b2m reference IMWG14-8). The
 result then lists every class still possible. The search branches on each unknown (marrow band,
 isotype, CRAB item, ...) and is exact, except that the two FLC items (the SLiM ratio and the
 light-chain-MGUS ratio, which share κ and λ) are branched on independently — at worst an extra class.
@@ -119,7 +119,7 @@ STAGES: tuple[str, ...] = (
     "unclassified",
 )
 
-# Rajkumar 2014 panel (reference sheet §5) [C]. Each threshold is given in the units IMWG prints.
+# Rajkumar 2014 panel (b2m reference IMWG14) [C]. Each threshold is given in the units IMWG prints.
 BMPC_CLONAL_PERCENT = 10.0  # MM needs clonal BMPC ≥ 10% (inclusive); MGUS needs < 10% (row 26)
 BMPC_SLIM_PERCENT = 60.0  # S: clonal BMPC ≥ 60% (inclusive) is an MDE (row 25); SMM range is 10–<60
 CALCIUM_MG_DL = 11.0  # C: calcium > 11 mg/dL (exclusive) when reported in mg/dL (row 32)
@@ -153,7 +153,7 @@ NOTES: tuple[Note, ...] = (
         "discrepancy",
         f"MRI focal lesions are counted from {MRI_LESION_MIN_MM:g} mm (≥, IMWG 2014 as reproduced by "
         f"BMJ Best Practice, Medscape and others); one review table writes '> {MRI_LESION_MIN_MM:g} mm', "
-        f"under which a lesion of exactly {MRI_LESION_MIN_MM:g} mm would not count (reference sheet §13).",
+        f"under which a lesion of exactly {MRI_LESION_MIN_MM:g} mm would not count (b2m reference D10).",
     ),
     Note(
         "imwg_2014_crcl_estimator",

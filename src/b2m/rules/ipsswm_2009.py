@@ -2,7 +2,7 @@ r"""IPSSWM: International Prognostic Scoring System for Waldenström macroglobul
 
 Morel P, Duhamel A, Gobbi P, et al. International prognostic scoring system for Waldenström
 macroglobulinemia. *Blood.* 2009;113(18):4163–4170. DOI 10.1182/blood-2008-08-174961
-(reference sheet §8.2).
+(b2m reference IPSSWM).
 
 Five adverse characteristics: age > 65 years, haemoglobin ≤ 11.5 g/dL, platelets ≤ 100 × 10⁹/L,
 B2M > 3 mg/L, serum monoclonal protein > 7.0 g/dL. With :math:`a = [\text{age} > 65]` and
@@ -35,11 +35,11 @@ REF = RuleRef(
 )
 INPUTS: tuple[str, ...] = ("age_years", "hemoglobin_g_dl", "platelets_10e9_l", "b2m_mg_l", "m_protein_g_dl")
 
-AGE_ADVERSE_YEARS = 65  # Morel 2009: adverse is > 65 years (exclusive; 65 is not adverse, sheet §12 #15)
-HEMOGLOBIN_ADVERSE_G_DL = 11.5  # Morel 2009: adverse is ≤ 11.5 g/dL (inclusive, sheet §12 #14)
-PLATELETS_ADVERSE_10E9_L = 100.0  # Morel 2009: adverse is ≤ 100 × 10⁹/L (inclusive, sheet §12 #14)
-B2M_ADVERSE_MG_L = 3.0  # Morel 2009: adverse is > 3 mg/L (exclusive; 3 is not adverse, sheet §12 #13)
-M_PROTEIN_ADVERSE_G_DL = 7.0  # Morel 2009: adverse is > 7.0 g/dL = 70 g/L (exclusive, sheet §12 #15)
+AGE_ADVERSE_YEARS = 65  # Morel 2009: adverse is > 65 years (exclusive; 65 is not adverse, b2m reference E15)
+HEMOGLOBIN_ADVERSE_G_DL = 11.5  # Morel 2009: adverse is ≤ 11.5 g/dL (inclusive, b2m reference E14)
+PLATELETS_ADVERSE_10E9_L = 100.0  # Morel 2009: adverse is ≤ 100 × 10⁹/L (inclusive, b2m reference E14)
+B2M_ADVERSE_MG_L = 3.0  # Morel 2009: adverse is > 3 mg/L (exclusive; 3 is not adverse, b2m reference E13)
+M_PROTEIN_ADVERSE_G_DL = 7.0  # Morel 2009: adverse is > 7.0 g/dL = 70 g/L (exclusive, b2m reference E15)
 LOW_MAX_NON_AGE_FACTORS = 1  # Morel 2009: low = 0 or 1 adverse characteristic, age not among them
 HIGH_MIN_FACTORS = 3  # Morel 2009: high = more than 2 adverse characteristics
 FACTOR_POINTS = 1  # Morel 2009: each adverse characteristic counts once

@@ -1,7 +1,7 @@
 """International Staging System (ISS) for multiple myeloma.
 
 Greipp PR, San Miguel J, Durie BGM, et al. International staging system for multiple myeloma.
-J Clin Oncol. 2005;23(15):3412-3420. DOI 10.1200/JCO.2005.04.242 (reference sheet §1).
+J Clin Oncol. 2005;23(15):3412-3420. DOI 10.1200/JCO.2005.04.242 (b2m reference ISS-2).
 
 - Stage I:   B2M < 3.5 mg/L and albumin >= 3.5 g/dL
 - Stage III: B2M >= 5.5 mg/L (albumin irrelevant)
@@ -69,7 +69,7 @@ def boundary_notes(p: StagingValues) -> tuple[Note, ...]:
                 "b2m_at_stage_iii_boundary",
                 "discrepancy",
                 f"B2M is exactly {B2M_STAGE_III_MIN_MG_L:g} mg/L: ISS III under Greipp's '≥'; sources that "
-                "write '> 5.5' would give ISS II (reference sheet §12 #2).",
+                "write '> 5.5' would give ISS II (b2m reference E2).",
             )
         )
     if p.albumin_g_dl == ALBUMIN_STAGE_I_MIN_G_DL:
@@ -78,7 +78,7 @@ def boundary_notes(p: StagingValues) -> tuple[Note, ...]:
                 "albumin_at_stage_i_boundary",
                 "discrepancy",
                 f"Albumin is exactly {ALBUMIN_STAGE_I_MIN_G_DL:g} g/dL: meets stage I's '≥' (Greipp); the "
-                "IMWG web copy's '>' would not (reference sheet §12 #3).",
+                "IMWG web copy's '>' would not (b2m reference E3).",
             )
         )
     return tuple(notes)
@@ -89,7 +89,7 @@ NOTES: tuple[Note, ...] = (
         "iss_b2m_operator",
         "discrepancy",
         f"Stage III uses B2M ≥ {B2M_STAGE_III_MIN_MG_L:g} mg/L as in Greipp 2005; the IMWG web copy of the "
-        "abstract and the R-ISS abstract print '> 5.5' (reference sheet §13). A value of exactly 5.5 mg/L "
+        "abstract and the R-ISS abstract print '> 5.5' (b2m reference D1). A value of exactly 5.5 mg/L "
         "would be stage II under '>'.",
     ),
     Note(
@@ -107,13 +107,13 @@ NOTES: tuple[Note, ...] = (
     Note(
         "iss_stage_ii_median",
         "discrepancy",
-        "Stage II median OS is 44 months in Greipp 2005; a 2022 review table quotes 45 months (§13).",
+        "Stage II median OS is 44 months in Greipp 2005; a 2022 review table quotes 45 months (b2m reference D3).",
     ),
     Note(
         "iss_renal",
         "caveat",
         "ISS uses B2M as measured: B2M rises as kidney function falls, so reduced GFR can raise the stage "
-        "independently of tumour burden (reference sheet §10, §12 #48).",
+        "independently of tumour burden (b2m reference LAB-1, E48).",
     ),
 )
 

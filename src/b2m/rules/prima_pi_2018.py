@@ -2,7 +2,7 @@
 
 Bachy E, Maurer MJ, Habermann TM, et al. A simplified scoring system in de novo follicular lymphoma
 treated initially with immunochemotherapy. *Blood.* 2018;132(1):49–58. DOI 10.1182/blood-2017-11-816405
-(reference sheet §8.5; pages are secondary-source there).
+(b2m reference PRIMA; pages are secondary-source there).
 
 A two-step tree, not a point sum:
 
@@ -30,7 +30,7 @@ SOURCE = Source(
 REF = RuleRef("prima_pi", "2018", "PRIMA prognostic index (PRIMA-PI)", SOURCE)
 INPUTS: tuple[str, ...] = ("b2m_mg_l", "bone_marrow_involved")
 
-B2M_HIGH_MG_L = 3.0  # Bachy 2018: high is B2M > 3 mg/L (exclusive; 3 is low/intermediate, sheet §12 #18)
+B2M_HIGH_MG_L = 3.0  # Bachy 2018: high is B2M > 3 mg/L (exclusive; 3 is low/intermediate, b2m reference E18)
 
 LOW, INTERMEDIATE, HIGH = "low", "intermediate", "high"
 STAGES: tuple[str, ...] = (LOW, INTERMEDIATE, HIGH)

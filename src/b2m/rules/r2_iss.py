@@ -2,7 +2,7 @@
 
 D'Agostino M, Cairns DA, Lahuerta JJ, et al. Second Revision of the International Staging System
 (R2-ISS) for Overall Survival in Multiple Myeloma: A European Myeloma Network (EMN) Report Within the
-HARMONY Project. J Clin Oncol. 2022;40(29):3406-3418. DOI 10.1200/JCO.21.02614 (reference sheet §3).
+HARMONY Project. J Clin Oncol. 2022;40(29):3406-3418. DOI 10.1200/JCO.21.02614 (b2m reference R2ISS-2).
 
 .. math::
 
@@ -45,7 +45,7 @@ HALF_POINTS_ISS_III = 3  # 1.5 points
 HALF_POINTS_DEL17P = 2  # 1 point
 HALF_POINTS_LDH_HIGH = 2  # 1 point (LDH > ULN)
 HALF_POINTS_T4_14 = 2  # 1 point
-HALF_POINTS_1Q = 1  # 0.5 point; gain and amplification count once (reference sheet §12 #8)
+HALF_POINTS_1Q = 1  # 0.5 point; gain and amplification count once (b2m reference E8)
 
 # Group boundaries in half-points, inclusive on both ends (I = 0; II = 0.5-1; III = 1.5-2.5; IV = 3-5).
 GROUP_HALF_POINTS: dict[str, tuple[int, int]] = {"I": (0, 0), "II": (1, 2), "III": (3, 5), "IV": (6, 10)}
@@ -124,18 +124,18 @@ NOTES: tuple[Note, ...] = (
     Note(
         "r2_iss_from_iss",
         "discrepancy",
-        "ISS points use Greipp's ISS (B2M ≥ 5.5 mg/L for stage III); some sources write '> 5.5' (§12 #2).",
+        "ISS points use Greipp's ISS (B2M ≥ 5.5 mg/L for stage III); some sources write '> 5.5' (b2m reference E2).",
     ),
     Note(
         "r2_iss_ldh_equal_uln",
         "discrepancy",
-        "LDH equal to the upper limit of normal counts as normal (high = above ULN, reference sheet §12 #6).",
+        "LDH equal to the upper limit of normal counts as normal (high = above ULN, b2m reference E6).",
     ),
     Note(
         "r2_iss_complete_case",
         "caveat",
         "R2-ISS was derived on the 2,226 training patients with every factor available; with missing FISH "
-        "or LDH b2m gives the range of possible groups instead of a group (§12 #9).",
+        "or LDH b2m gives the range of possible groups instead of a group (b2m reference E9).",
     ),
     Note(
         "r2_iss_pmid",

@@ -2,7 +2,7 @@
 
 Palumbo A, Avet-Loiseau H, Oliva S, et al. Revised International Staging System for Multiple
 Myeloma: A Report From International Myeloma Working Group. J Clin Oncol. 2015;33(26):2863-2869.
-DOI 10.1200/JCO.2015.61.2267 (reference sheet §2).
+DOI 10.1200/JCO.2015.61.2267 (b2m reference RISS-2).
 
 - Stage I:   ISS I and no high-risk CA [del(17p), t(4;14), t(14;16) by iFISH] and LDH not above ULN
 - Stage III: ISS III and (high-risk CA or LDH above ULN)
@@ -44,7 +44,7 @@ CRITERIA: tuple[CriterionDef, ...] = (
 
 
 def ldh_above_uln(ldh: Number[V], uln: Number[V]) -> Tri[V]:
-    """LDH > ULN; LDH equal to the ULN is normal (reference sheet §12 #6). No default ULN, ever (#7)."""
+    """LDH > ULN; LDH equal to the ULN is normal (b2m reference E6). No default ULN, ever (b2m reference E7)."""
     return gt_num(ldh, uln)
 
 
@@ -78,13 +78,13 @@ NOTES: tuple[Note, ...] = (
         "r_iss_from_iss",
         "discrepancy",
         "R-ISS is derived from the ISS stage (B2M ≥ 5.5 mg/L for ISS III, Greipp 2005); the R-ISS abstract "
-        "writes '> 5.5 mg/L' (reference sheet §12 #2).",
+        "writes '> 5.5 mg/L' (b2m reference E2).",
     ),
     Note(
         "r_iss_ldh_equal_uln",
         "discrepancy",
         "LDH equal to the upper limit of normal counts as normal ('high' = above ULN, as in the HARMONY "
-        "update); Palumbo's phrase 'less than ULN' leaves LDH = ULN ambiguous (reference sheet §12 #6).",
+        "update); Palumbo's phrase 'less than ULN' leaves LDH = ULN ambiguous (b2m reference E6).",
     ),
     Note(
         "r_iss_fish",
@@ -96,7 +96,7 @@ NOTES: tuple[Note, ...] = (
         "r_iss_medians",
         "unconfirmed",
         "Median OS/PFS per R-ISS stage are not shown: published figures disagree and were not confirmed "
-        "against the primary paper (reference sheet §2).",
+        "against the primary paper (b2m reference RISS-5).",
     ),
 )
 

@@ -1,7 +1,7 @@
 r"""Revised IPSSWM: revised International Prognostic Scoring System for Waldenström macroglobulinemia (2019).
 
 Kastritis E, et al. A revised international prognostic score system for Waldenström's
-macroglobulinemia. *Leukemia.* 2019. DOI 10.1038/s41375-019-0431-y (reference sheet §8.3; volume,
+macroglobulinemia. *Leukemia.* 2019. DOI 10.1038/s41375-019-0431-y (b2m reference RIPSSWM; volume,
 pages and co-authors are unconfirmed there and are not quoted).
 
 .. math::
@@ -45,8 +45,8 @@ REF = RuleRef(
 )
 INPUTS: tuple[str, ...] = ("age_years", "b2m_mg_l", "ldh_u_l", "albumin_g_dl")
 
-AGE_ONE_POINT_MIN_YEARS = 66  # Kastritis 2019: 66–75 scores 1 (inclusive, completed years, sheet §12 #17)
-AGE_TWO_POINTS_MIN_YEARS = 76  # Kastritis 2019: ≥ 76 scores 2 (inclusive, completed years, sheet §12 #17)
+AGE_ONE_POINT_MIN_YEARS = 66  # Kastritis 2019: 66–75 scores 1 (inclusive, completed years, b2m reference E17)
+AGE_TWO_POINTS_MIN_YEARS = 76  # Kastritis 2019: ≥ 76 scores 2 (inclusive, completed years, b2m reference E17)
 B2M_ADVERSE_MG_L = 4.0  # Kastritis 2019 abstract: ≥ 4 mg/L (inclusive) [D: "> 4" in BMJ BP / Medscape]
 LDH_ADVERSE_U_L = 250.0  # Kastritis 2019 abstract: ≥ 250 IU/L (inclusive; lab ULN < 225) [D: "> 250" BMJ BP]
 ALBUMIN_ADVERSE_G_DL = 3.5  # Kastritis 2019: < 3.5 g/dL (exclusive; 3.5 scores 0)
@@ -55,7 +55,7 @@ AGE_76_PLUS_POINTS = 2  # Kastritis 2019
 LAB_POINTS = 1  # Kastritis 2019: B2M, LDH and albumin score 1 point each
 
 VERY_LOW, LOW, INTERMEDIATE, HIGH, VERY_HIGH = "very low", "low", "intermediate", "high", "very high"
-# Kastritis 2019 groups as given by secondary sources (sheet §8.3 [S]); totals inclusive at both ends.
+# Kastritis 2019 groups as given by secondary sources (b2m reference RIPSSWM [S]); totals inclusive at both ends.
 BANDS = (
     Band(VERY_LOW, 0, 0),
     Band(LOW, 1, 1),
@@ -82,14 +82,14 @@ NOTES: tuple[Note, ...] = (
         "ripsswm_b2m_operator",
         "discrepancy",
         f"B2M scores 1 point at ≥ {B2M_ADVERSE_MG_L:g} mg/L as in the Kastritis 2019 abstract; BMJ Best "
-        f"Practice and Medscape print '> {B2M_ADVERSE_MG_L:g}' (reference sheet §13). B2M of exactly "
+        f"Practice and Medscape print '> {B2M_ADVERSE_MG_L:g}' (b2m reference D17). B2M of exactly "
         f"{B2M_ADVERSE_MG_L:g} mg/L would score 0 under '>'.",
     ),
     Note(
         "ripsswm_ldh_operator",
         "discrepancy",
         f"LDH scores 1 point at ≥ {LDH_ADVERSE_U_L:g} IU/L as in the Kastritis 2019 abstract; BMJ Best "
-        f"Practice prints '> {LDH_ADVERSE_U_L:g}' and Medscape mixes the two (reference sheet §13). LDH of "
+        f"Practice prints '> {LDH_ADVERSE_U_L:g}' and Medscape mixes the two (b2m reference D17). LDH of "
         f"exactly {LDH_ADVERSE_U_L:g} IU/L would score 0 under '>'.",
     ),
     Note(
@@ -103,7 +103,7 @@ NOTES: tuple[Note, ...] = (
         "ripsswm_groups",
         "caveat",
         "The group boundaries (very low 0, low 1, intermediate 2, high 3, very high 4–5) come from "
-        "secondary sources (reference sheet §8.3 [S]); the points and the outcome figures are confirmed.",
+        "secondary sources (b2m reference RIPSSWM [S]); the points and the outcome figures are confirmed.",
     ),
     Note(
         "ripsswm_setting",

@@ -2,7 +2,7 @@ r"""IMWG 2020 risk-scoring tool for smouldering multiple myeloma (Mateos 2020).
 
 Mateos MV, Kumar S, Dimopoulos MA, et al. International Myeloma Working Group risk stratification
 model for smoldering multiple myeloma (SMM). Blood Cancer J. 2020;10(10):102.
-DOI 10.1038/s41408-020-00366-3 (reference sheet §7.2).
+DOI 10.1038/s41408-020-00366-3 (b2m reference SMM-3).
 
 .. math::
 
@@ -12,7 +12,7 @@ with the points of each variable read from lower-exclusive bins (``(lower, upper
 starts at 0 inclusive), :data:`FLC_RATIO_BINS`, :data:`M_PROTEIN_BINS_G_DL`, :data:`BMPC_BINS_PERCENT`.
 The total (0–17) falls in one of four groups, :data:`BANDS`. The point table comes from a 2022 review
 and the group risks from the QxMD summary of the paper [S]; the exact bin edges are unconfirmed [U]
-(§12 row 21) and the FISH list and low-group bounds disputed [D] — each choice is a note on every
+(b2m reference E21) and the FISH list and low-group bounds disputed [D] — each choice is a note on every
 result.
 
 The tool was fitted on the 689 patients with all four variables known (complete cases) [C]. With
@@ -49,7 +49,7 @@ INPUTS: tuple[str, ...] = (
 
 Bins = tuple[tuple[float | None, int], ...]
 # (upper bound inclusive, points); each bin runs from the previous upper bound (exclusive) — the
-# reference sheet §7.2 ">lower–upper" reading, §12 row 21 [U]. None = no upper bound.
+# ">lower–upper" reading (b2m reference SMM-3, E21) [U]. None = no upper bound.
 FLC_RATIO_BINS: Bins = ((10.0, 0), (25.0, 2), (40.0, 3), (None, 5))  # involved/uninvolved FLC ratio
 M_PROTEIN_BINS_G_DL: Bins = ((1.5, 0), (3.0, 3), (None, 4))  # serum M-protein, g/dL
 BMPC_BINS_PERCENT: Bins = ((15.0, 0), (20.0, 2), (30.0, 3), (40.0, 5), (None, 6))  # clonal BMPC, %
@@ -101,7 +101,7 @@ NOTES: tuple[Note, ...] = (
         "Bin edges are unconfirmed [U]: the review prints integer bins (e.g. '11–25', '1.6–2.9', "
         "'16–20') that leave gaps. b2m closes them lower-exclusive: FLC ratio "
         f"{_bins_text(FLC_RATIO_BINS, '')}; M-protein {_bins_text(M_PROTEIN_BINS_G_DL, ' g/dL')}; BMPC "
-        f"{_bins_text(BMPC_BINS_PERCENT, '%')} (reference sheet §12 row 21).",
+        f"{_bins_text(BMPC_BINS_PERCENT, '%')} (b2m reference E21).",
     ),
     Note(
         "smm_imwg_2020_fish_list",

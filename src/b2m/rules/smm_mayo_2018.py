@@ -2,14 +2,14 @@
 
 Lakshman A, Rajkumar SV, Buadi FK, et al. Risk stratification of smoldering multiple myeloma
 incorporating revised IMWG diagnostic criteria. Blood Cancer J. 2018;8:59.
-DOI 10.1038/s41408-018-0077-4 (reference sheet §7.1).
+DOI 10.1038/s41408-018-0077-4 (b2m reference SMM-1).
 
-Risk factors, each strictly above its cut-off (§12 row 20): clonal BMPC > 20%; serum M-protein
+Risk factors, each strictly above its cut-off (b2m reference E20): clonal BMPC > 20%; serum M-protein
 > 2 g/dL; involved/uninvolved serum FLC ratio > 20. Groups: low = 0 factors, intermediate = 1,
 high = 2–3.
 
 Outcome figures are those of the IMWG 2020 validation of 2/20/20 (Mateos 2020, 1,996 patients,
-reference sheet §7.2 [C]); the derivation paper's own cohort size and times to progression are
+b2m reference SMM-2 [C]); the derivation paper's own cohort size and times to progression are
 unconfirmed [U] and are not shown.
 
 With unknown factors the count is a range (``score_range``) and ``possible`` lists every group the
@@ -39,7 +39,7 @@ VALIDATION_SOURCE = Source(
 )
 INPUTS: tuple[str, ...] = ("bmpc_percent", "m_protein_g_dl", "flc_ratio_involved_uninvolved")
 
-BMPC_PERCENT = 20.0  # Lakshman 2018: clonal BMPC > 20% (exclusive; 20% is not a factor, §12 row 20)
+BMPC_PERCENT = 20.0  # Lakshman 2018: clonal BMPC > 20% (exclusive; 20% is not a factor, b2m reference E20)
 M_PROTEIN_G_DL = 2.0  # Lakshman 2018: serum M-protein > 2 g/dL (exclusive; 2.0 is not a factor)
 FLC_RATIO = 20.0  # Lakshman 2018: involved/uninvolved FLC ratio > 20 (exclusive; 20 is not a factor)
 

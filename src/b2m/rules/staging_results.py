@@ -51,7 +51,7 @@ def _setting_note(setting: Setting | None) -> Note | None:
         "setting_outside_derivation",
         "setting",
         f"This staging system was derived at diagnosis of symptomatic myeloma; the patient's setting is "
-        f"'{setting}', where its stages and outcome figures were not validated (reference sheet §12 #47).",
+        f"'{setting}', where its stages and outcome figures were not validated (b2m reference E47).",
     )
 
 
@@ -64,7 +64,7 @@ def _input_notes(system: StagingSystem, p: StagingValues) -> list[Note]:
                 "ldh_uln_unknown",
                 "missing",
                 "LDH was given without the reporting lab's upper limit of normal; no default limit is "
-                "assumed, so 'LDH above ULN' stays unknown (reference sheet §12 #7).",
+                "assumed, so 'LDH above ULN' stays unknown (b2m reference E7).",
             )
         )
     if any(c in system.inputs for c in FISH_COLUMNS):
@@ -74,7 +74,7 @@ def _input_notes(system: StagingSystem, p: StagingValues) -> list[Note]:
                     "fish_not_purified",
                     "caveat",
                     "FISH was not done on CD138-purified plasma cells; the staging assumes purified iFISH and "
-                    "abnormalities may be missed (reference sheet §12 #10).",
+                    "abnormalities may be missed (b2m reference E10).",
                 )
             )
         elif p.fish_cd138_purified is None:

@@ -35,13 +35,13 @@ ANALYTES: dict[str, Analyte] = {
             ("mg/L", "µg/mL", "µg/L", "ng/mL", "nmol/L"),
             (0.05, 250.0),
             "assays quantify from ~0.2 mg/L (lower results come censored, '<0.2'); long-term dialysis "
-            "reaches >60x the upper reference limit (~160 mg/L, reference sheet §10)",
+            "reaches >60x the upper reference limit (~160 mg/L, b2m reference LAB-1)",
             context="b2m_molar",
             refused=(
                 (
                     "mg/dL",
                     "B2M is reported in mg/L; 'mg/dL' is a known mislabelling of mg/L "
-                    "(reference sheet §12 #46) and is not multiplied by 10",
+                    "(b2m reference E46) and is not multiplied by 10",
                 ),
             ),
             loinc=("1952-1",),

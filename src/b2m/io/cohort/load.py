@@ -37,7 +37,7 @@ narwhals expressions and gives the same result.
 ``ldh_uln_u_l``: the LDH upper limit of normal to assume where the data give none (GSE24080 has
 none). A measured LDH's own ``upper_limit`` always wins; every patient for whom the assumed value
 was used has ``ldh_uln_assumed = True`` and ``notes`` says so. Without it and without a reported
-limit, LDH status is unknown and R-ISS / R2-ISS give ranges (reference sheet §12 #7).
+limit, LDH status is unknown and R-ISS / R2-ISS give ranges (b2m reference E7).
 
 Returns :class:`CohortData`:
 

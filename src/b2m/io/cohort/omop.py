@@ -35,8 +35,8 @@ or condition), in months of 365.25 / 12 days. **Age** is completed years at the 
 year/month/day of birth (month and day taken as 1 July when absent). Sex: gender concept 8507 MALE,
 8532 FEMALE (OMOP Gender vocabulary), else ``gender_source_value`` M/F.
 
-**FISH** results have no agreed OMOP representation (no LOINC code for them is confirmed in the
-reference sheet), so b2m does not guess: the site names its own concepts with
+**FISH** results have no agreed OMOP representation (no LOINC code for them is confirmed;
+b2m reference CYTO-5), so b2m does not guess: the site names its own concepts with
 ``fish_concept_ids={"del17p": [...], "t4_14": [...], "t14_16": [...], "gain1q": [...]}``, matched in
 ``measurement`` (``measurement_concept_id`` / ``measurement_source_concept_id``) and ``observation``
 (``observation_concept_id`` / ``observation_source_concept_id``). The result is read from the name

@@ -2,8 +2,8 @@
 
 Kumar S, et al. International Myeloma Working Group consensus criteria for response and minimal
 residual disease assessment in multiple myeloma. Lancet Oncol. 2016;17(8):e328-e346.
-DOI 10.1016/S1470-2045(16)30206-6. Criteria as on the reference sheet §6 (table [S], confirmation
-[S], measurable disease [S], relapse from CR [S]) and the edge-case rows §12 #37-#41.
+DOI 10.1016/S1470-2045(16)30206-6. Criteria as in b2m reference RESP (table [S], confirmation [S],
+measurable disease [S], relapse from CR [S]) and the edge-case rows (b2m reference E37-E41).
 
 :func:`evaluate` computes, for each line of therapy (re-baselined at its start), the followed marker,
 the category of every assessment (with every category still ``possible`` where results are missing:

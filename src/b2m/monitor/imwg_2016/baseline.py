@@ -191,7 +191,7 @@ class MeasurableDisease:
 
 
 def measurable_disease(b: Baseline) -> MeasurableDisease:
-    """Which marker is followed (sheet §6 'Measurable disease' [S])."""
+    """Which marker is followed (b2m reference RESP-2 'Measurable disease' [S])."""
     missing: list[str] = []
     notes: list[Note] = []
     s_iv, u_iv = value_iv(b.serum), value_iv(b.urine)

@@ -128,7 +128,7 @@ def confirm(results: list[Classification], dates: list[dt.date], line: Line) -> 
                     "pd_first_record_unconfirmed",
                     "unconfirmed",
                     "PD on the first assessment with no later assessment: unconfirmed, and the line's best response "
-                    "is not evaluable (peer survey §4, admiralonco PR #280).",
+                    "is not evaluable (pharmaverse/admiralonco PR #280; b2m reference RESP-11).",
                 )
             )
         out.append(Assessment(dates[i], line.number, r, by is not None, by, tuple(notes)))

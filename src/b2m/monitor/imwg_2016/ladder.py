@@ -210,7 +210,7 @@ def response_ladder(md: MeasurableDisease, at: AssessmentData, c: Collector) -> 
             ("flc_kappa", "flc_lambda"),
             "flc",
         )
-        ladder["VGPR"] = False  # not defined for FLC-only disease on the sheet
+        ladder["VGPR"] = False  # not defined for FLC-only disease (b2m reference RESP-4)
         ladder["MR"] = False
     elif marker == "marrow":
         m_now = marrow_iv(at.marrow)

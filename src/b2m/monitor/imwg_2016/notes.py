@@ -28,14 +28,14 @@ NOTES: tuple[Note, ...] = (
         "imwg2016_pd_serum_absolute_rise",
         "discrepancy",
         f"Serum PD needs an absolute rise ≥ {PD_SERUM_RISE_MIN_G_DL} g/dL from the nadir, as in Kumar 2016 and the "
-        f"IMWG 2006/2011 tables (sheet §12 #37); a 2023 review writes '> {PD_SERUM_RISE_MIN_G_DL} g/dL', under which "
-        f"a rise of exactly {PD_SERUM_RISE_MIN_G_DL} g/dL would not be PD.",
+        f"IMWG 2006/2011 tables (b2m reference E37); a 2023 review writes '> {PD_SERUM_RISE_MIN_G_DL} "
+        f"g/dL', under which a rise of exactly {PD_SERUM_RISE_MIN_G_DL} g/dL would not be PD.",
     ),
     Note(
         "imwg2016_pd_flc_unit",
         "discrepancy",
         f"FLC PD needs the involved-uninvolved difference to rise by more than 10 mg/dL "
-        f"({PD_FLC_DIFFERENCE_RISE_ABOVE_MG_L} mg/L; exactly 10 mg/dL does not qualify, sheet §12 #38). Kyle & "
+        f"({PD_FLC_DIFFERENCE_RISE_ABOVE_MG_L} mg/L; exactly 10 mg/dL does not qualify, b2m reference E38). Kyle & "
         "Rajkumar 2008 print '> 10 mg/L', most likely a unit typo; b2m uses mg/dL.",
     ),
     Note(
@@ -43,20 +43,20 @@ NOTES: tuple[Note, ...] = (
         "discrepancy",
         f"MR is a serum reduction of ≥ {MR_SERUM_REDUCTION_MIN_PERCENT}% and < {PR_SERUM_REDUCTION_MIN_PERCENT}% "
         "(PR starts at 50%); the upper bound is printed '≤ 49%' (Kumar 2016) or '< 49%' (older tables), which "
-        "leave 49-50% unassigned (sheet §12 #39).",
+        "leave 49-50% unassigned (b2m reference E39).",
     ),
     Note(
         "imwg2016_confirmation",
         "unconfirmed",
-        "Every category needs two consecutive assessments before new therapy (sheet §6 [S], §12 #41). b2m "
-        "confirms a response when an adjacent assessment of the same line is at least as good, and PD when an "
-        "adjacent assessment is also PD; a not-evaluable assessment in between breaks the pair.",
+        "Every category needs two consecutive assessments before new therapy (b2m reference RESP-8 [S], "
+        "b2m reference E41). b2m confirms a response when an adjacent assessment of the same line is at least as good, "
+        "and PD when an adjacent assessment is also PD; a not-evaluable assessment in between breaks the pair.",
     ),
     Note(
         "imwg2016_lesion_wording",
         "unconfirmed",
         "The exact Kumar 2016 wording for new lesions, lesion growth and circulating plasma cells is unconfirmed "
-        "(sheet §6 [U]). b2m counts imaging events 'new_bone_lesion', 'new_soft_tissue_plasmacytoma' and "
+        "(b2m reference RESP-5 [U]). b2m counts imaging events 'new_bone_lesion', 'new_soft_tissue_plasmacytoma' and "
         "'lesion_growth_50_percent' as PD; circulating plasma cells and soft-tissue plasmacytoma size are not "
         "evaluated (no input for them), so CR/PR do not check plasmacytoma regression.",
     ),
@@ -83,9 +83,10 @@ NOTES: tuple[Note, ...] = (
     Note(
         "imwg2016_light_chain_escape",
         "unconfirmed",
-        "Light-chain escape is not in sheet §6, whose FLC rule applies only when serum and urine M-protein were "
-        "not measurable. b2m counts a dFLC rise meeting that rule in serum/urine-followed disease as PD "
-        "(type 'light_chain_escape'); the alternative is to report it as a flag only.",
+        "Light-chain escape is not in the IMWG 2016 criteria (b2m reference RESP-7), whose FLC rule applies only when "
+        "serum and urine M-protein were not measurable. b2m counts a dFLC rise meeting that rule in "
+        "serum/urine-followed disease as PD (type 'light_chain_escape'); the alternative is to report it "
+        "as a flag only.",
     ),
     Note(
         "imwg2016_urine_parts",
@@ -101,9 +102,9 @@ SETTING_NOTES: tuple[Note, ...] = (
     Note(
         "imwg2016_windows",
         "setting",
-        f"b2m choices (no window on the reference sheet): the baseline of a line is the latest result in the "
-        f"{BASELINE_WINDOW_DAYS} days up to and including its start; results within {ASSESSMENT_WINDOW_DAYS} days "
-        "of each other form one assessment.",
+        "b2m choices (no published window; b2m reference RESP-2, RESP-3): the baseline of a line is the "
+        f"latest result in the {BASELINE_WINDOW_DAYS} days up to and including its start; results within "
+        f"{ASSESSMENT_WINDOW_DAYS} days of each other form one assessment.",
     ),
     Note(
         "imwg2016_not_evaluated",

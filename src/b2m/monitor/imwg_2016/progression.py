@@ -78,7 +78,8 @@ def progression_criteria(md: MeasurableDisease, at: AssessmentData, nadir: Nadir
     serum_open = md.serum is not False  # followed, or its measurability unknown
     urine_open = md.urine is not False
     # Serum M-protein: for every patient with a serum result (a light-chain-only patient whose intact
-    # M-protein appears progresses by this rule: peer survey §4, switching of disease type).
+    # M-protein appears progresses by this rule: pipetcpt/MM_response_module PR #4, switching of disease type;
+    # b2m reference RESP-11).
     s = value_iv(at.serum)
     if s is not None or serum_open:
         n = nadir_interval(nadir.serum, md.baseline.serum is not None)
