@@ -33,8 +33,13 @@ TITLES = {
 }
 
 
+# Routes called by programs (REST, FHIR, CDS Hooks): their errors stay problem+json (or the FHIR
+# OperationOutcome their router writes), never the web app's HTML error page.
+MACHINE_PREFIXES = ("/api/", "/fhir/", "/cds-services")
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(MACHINE_PREFIXES)
 
 
 def login_page(
