@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -70,14 +71,34 @@ class Result:
         self.code, self.out, self.err, self.seconds, self.peak = code, out, err, seconds, peak
 
 
+# Linux carries a process's peak RSS across fork and exec (the forked copy of a large pytest counts, and with
+# vfork the parent's own peak): a child started straight from the test process reports pytest's memory, not its
+# own. A small launcher (python -S) spawns the command and reports that grandchild's peak on a pipe.
+LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+os.write(int(sys.argv[1]), str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
 def run_b2m(args: list[str], cwd: Path, stdin: bytes | Path | None = None) -> Result:
-    """The real command in a child process: exit status, output, wall time and the child's own peak RSS
-    (``wait4`` on the child before anything else reaps it)."""
+    """The real command in a child process: exit status, output, wall time and the command's own peak RSS
+    (``wait4`` in the launcher above)."""
     start = time.perf_counter()
     source = stdin.open("rb") if isinstance(stdin, Path) else (subprocess.PIPE if stdin is not None else None)
+    peak_r, peak_w = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "b2m", *args], cwd=cwd, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-S", "-c", LAUNCHER, str(peak_w), sys.executable, "-m", "b2m", *args],
+        cwd=cwd,
+        stdin=source,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(peak_w,),
+        start_new_session=True,
     )
+    os.close(peak_w)
     if isinstance(stdin, Path) and not isinstance(source, int) and source is not None:
         source.close()  # the child has its own descriptor
     chunks: dict[str, bytes] = {}
@@ -102,21 +123,24 @@ def run_b2m(args: list[str], cwd: Path, stdin: bytes | Path | None = None) -> Re
         t.start()
     deadline = start + TIME_LIMIT_S
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         if time.perf_counter() > deadline:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the command
             os.wait4(proc.pid, 0)
+            os.close(peak_r)
             proc.returncode = -9
             pytest.fail(f"b2m {' '.join(args)[:200]} ran past {TIME_LIMIT_S} s")
         time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)
+    with os.fdopen(peak_r, "rb") as f:
+        peak_kib = int(f.read() or b"0")
     for t in threads:
         t.join()
     err = chunks.get("stderr", b"").decode("utf-8", "replace")
     ERRORS.append(err)
-    return Result(proc.returncode, chunks.get("stdout", b""), err, time.perf_counter() - start, usage.ru_maxrss * 1024)
+    return Result(proc.returncode, chunks.get("stdout", b""), err, time.perf_counter() - start, peak_kib * 1024)
 
 
 def assert_refused(r: Result, *needles: str, output: bool = False) -> None:

@@ -72,7 +72,8 @@ def serve(
         if settings.cds_clients:
             sys.stderr.write(
                 f"b2m: CDS Hooks: {base}/cds-services; a demo EHR call: b2m cds request EX3-renal > call.json; "
-                f"curl -H \"Authorization: Bearer $(b2m cds token --base {base})\" -H 'Content-Type: application/json' "
+                f"curl -H \"Authorization: Bearer $(B2M_ENV=development b2m cds token --base {base})\" "
+                f"-H 'Content-Type: application/json' "
                 f"-d @call.json {base}/cds-services/b2m-patient-view\n"
             )
     where = settings.database_url.split("@")[-1] if "@" in settings.database_url else settings.database_url
