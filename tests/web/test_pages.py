@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from b2m.service.db.models import AuditEvent
-from tests.service.conftest import World
+from tests.service.conftest import PASSWORD, World
 from tests.web.conftest import csrf_of, login
 
 PAGES = {
@@ -93,6 +93,28 @@ def test_login_page_and_home(web: World) -> None:
     # A page without a session answers 401 with the login form, and comes back after logging in.
     r = client.get(f"/patients/{web.own}")
     assert r.status_code == 401 and 'name="next" value="/patients/' in r.text
+
+
+@pytest.mark.parametrize(
+    ("who", "next_url", "lands"),
+    [
+        ("patient", "/patients", "/my"),  # a clinician's address: the patient's own page, not a 403 page
+        ("patient", "/admin", "/my"),
+        ("clinician", "/patients", "/patients"),
+        ("clinician", "/calculators/iss", "/calculators/iss"),
+        ("lab", "/my", "/lab"),
+    ],
+)
+def test_login_goes_back_only_to_a_page_the_user_s_roles_open(web: World, who: str, next_url: str, lands: str) -> None:
+    client = TestClient(web.app, base_url="http://testserver")
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    r = client.post(
+        "/login",
+        data={"username": who, "password": PASSWORD, "login_token": token[1], "next": next_url},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == lands
 
 
 def test_login_refuses_a_form_without_its_token_and_wrong_passwords(web: World) -> None:
@@ -377,6 +399,20 @@ def test_a_blank_field_is_missing_never_normal_and_bad_text_is_named_beside_its_
     err = re.search(r'id="f-labs-b2m-err">([^<]+)<', bad)
     assert err and err[1].strip()
     assert "stage I" not in _stage(bad)
+
+
+def test_a_refused_value_is_said_to_be_refused_not_absent(web: World) -> None:
+    """4200 "mg/L" of B2M is refused at the edge (a µg/L value mislabelled); the result says it was computed
+    without a refused value, and the B2M panel says the value was refused, not that none was entered. An upper
+    reference limit given alone is shown as such (no lower limit of 0 invented)."""
+    c = login(web, "clinician")
+    bad = _calc(c, "r2_iss", "labs.b2m.value=4200&labs.b2m.unit=mg/L&labs.albumin.value=35&labs.albumin.unit=g/L")
+    assert 'data-testid="refused"' in bad and "not as normal" in bad
+    assert "The B2M value entered was refused" in bad and "No B2M value entered" not in bad
+    ok = _calc(c, "r2_iss", "labs.b2m.value=4.2&labs.b2m.unit=mg/L&labs.ldh.value=310&labs.ldh.unit=U/L"
+               "&labs.ldh.upper_limit=248")
+    assert 'data-testid="refused"' not in ok
+    assert "upper reference limit 248" in ok and "0–248" not in ok
 
 
 def test_every_calculator_of_the_registry_renders_empty_and_filled(web: World) -> None:

@@ -15,7 +15,7 @@ signed JWT verified by :func:`b2m.service.cds.auth.authenticate_client`, and no 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -102,6 +102,19 @@ class Caller:
     @property
     def id(self) -> int:
         return self.user.id
+
+
+def api_routes(app: Any) -> Iterator[APIRoute]:
+    """Every API route of the app, also inside included routers (newer FastAPI keeps them nested)."""
+
+    def walk(routes: object) -> Iterator[APIRoute]:
+        for r in routes:  # type: ignore[attr-defined]
+            if isinstance(r, APIRoute):
+                yield r
+            elif (inner := getattr(r, "original_router", None)) is not None:
+                yield from walk(inner.routes)
+
+    return walk(app.router.routes)
 
 
 def settings_of(request: Request) -> Settings:

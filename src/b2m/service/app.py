@@ -7,20 +7,19 @@ uvicorn's workers call (``b2m serve``), reading the same ``B2M_*`` variables in 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
 import b2m
 from b2m.io.models import PatientDocument
 from b2m.service import problems, web
-from b2m.service.access import ACCESS_KEY, enforce, route_rule
+from b2m.service.access import ACCESS_KEY, api_routes, enforce, route_rule
 from b2m.service.audit import AuditMiddleware
 from b2m.service.db.engine import make_engine, session_factory
 from b2m.service.middleware import RequestContext
@@ -117,17 +116,6 @@ def _add_model_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
     schemas[model.__name__] = schema
 
 
-def api_routes(app: FastAPI) -> Iterator[APIRoute]:
-    """Every API route of the app, also inside included routers (newer FastAPI keeps them nested)."""
-
-    def walk(routes: object) -> Iterator[APIRoute]:
-        for r in routes:  # type: ignore[attr-defined]
-            if isinstance(r, APIRoute):
-                yield r
-            elif (inner := getattr(r, "original_router", None)) is not None:
-                yield from walk(inner.routes)
-
-    return walk(app.router.routes)
 
 
 def app_from_environment() -> FastAPI:

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import update
+from starlette.routing import Match
 
-from b2m.service.access import SESSION_COOKIE, CurrentCaller, SettingsDep, rule
+from b2m.service.access import SESSION_COOKIE, CurrentCaller, SettingsDep, api_routes, route_rule, rule
 from b2m.service.db.engine import write_session
 from b2m.service.db.models import AuthSession, utcnow
 from b2m.service.problems import ServiceError
@@ -66,6 +67,8 @@ def login(
         )
     except ServiceError as e:
         return login_page(request, status=e.status, message=_login_message(e.status), next_url=target or "")
+    if target is not None and not _opens_for(request, target, user.role_names):
+        target = None  # a page the user's roles cannot open (a patient sent to a clinician's address): their home
     response = _redirect(target or home_of(user.role_names))
     age = settings.session_hours * 3600
     secure = settings.secure_cookies
@@ -73,6 +76,18 @@ def login(
     response.set_cookie(CSRF_COOKIE, csrf or "", max_age=age, httponly=True, secure=secure, samesite="strict", path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _opens_for(request: Request, target: str, roles: tuple[str, ...]) -> bool:
+    """Whether a GET of the local address ``target`` reaches a page whose access rule admits one of ``roles``
+    (the reach to a particular patient is still checked when the page is opened)."""
+    scope = {"type": "http", "method": "GET", "path": target.split("?", 1)[0].split("#", 1)[0]}
+    for route in api_routes(request.app):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            found = route_rule(route)
+            return found is not None and (found.public or any(r in found.roles for r in roles))
+    return False
 
 
 def _login_message(status: int) -> str:

@@ -158,9 +158,12 @@ def feedback(fields: list[Field], c: Computed, fmt: Formats) -> dict[str, tuple[
                 conversion = f"{received['value']} {received['unit']} = {used} {lab['unit']}"
             else:
                 conversion = f"{used} {lab['unit']}, as entered"
-            if lab["upper_limit"] is not None:
-                low = fmt.num(lab["lower_limit"]) if lab["lower_limit"] is not None else "0"
-                conversion += f"; reference interval {low}–{fmt.num(lab['upper_limit'])} {lab['unit']}"
+            if lab["upper_limit"] is not None:  # an upper limit alone is shown as such, no invented lower limit
+                upper = f"{fmt.num(lab['upper_limit'])} {lab['unit']}"
+                if lab["lower_limit"] is not None:
+                    conversion += f"; reference interval {fmt.num(lab['lower_limit'])}–{upper}"
+                else:
+                    conversion += f"; upper reference limit {upper}"
         out[f.name] = ("; ".join(errors), conversion)
     return out
 
