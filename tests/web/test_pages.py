@@ -5,6 +5,7 @@ published tables (docs/reference/iss.md, r-iss.md, r2-iss.md)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from html.parser import HTMLParser
 
 import pytest
@@ -427,3 +428,30 @@ def test_every_calculator_of_the_registry_renders_empty_and_filled(web: World) -
         filled = _calc(c, spec.name, "labs.b2m.value=4.2&labs.b2m.unit=mg/L&age=70")
         assert 'data-testid="stage"' in filled
     assert c.get("/calculators/no_such_rule").status_code == 404
+
+
+def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
+    """An alert badge carries the date the alert is about, so that "Confirmed progression" on an earlier line of
+    therapy does not read as contradicting a later line's response beside it (a new user's report)."""
+    from b2m.service.app import create_app
+    from b2m.service.demo import load_demo
+    from b2m.service.db.engine import migrate
+    from tests.service.conftest import settings_for
+
+    url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
+    migrate(url)
+    app = create_app(settings_for(url))
+    password = next(a.password for a in load_demo(app.state.sessions) if a.username == "demo-clinician")
+    c = TestClient(app, base_url="http://testserver")
+    token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text)
+    assert token
+    r = c.post(
+        "/login",
+        data={"username": "demo-clinician", "password": password, "login_token": token[1], "next": ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    badges = re.findall(r'<span class="badge [a-z]+">([^<]+)</span>', c.get("/patients").text)
+    assert any(b.startswith("Confirmed progression (") for b in badges), badges
+    assert all(re.search(r"\(\S.*\d{4}.*\)$", b) for b in badges), badges
+    app.state.engine.dispose()
