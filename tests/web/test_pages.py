@@ -5,8 +5,8 @@ published tables (docs/reference/iss.md, r-iss.md, r2-iss.md)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -434,8 +434,8 @@ def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
     """An alert badge carries the date the alert is about, so that "Confirmed progression" on an earlier line of
     therapy does not read as contradicting a later line's response beside it (a new user's report)."""
     from b2m.service.app import create_app
-    from b2m.service.demo import load_demo
     from b2m.service.db.engine import migrate
+    from b2m.service.demo import load_demo
     from tests.service.conftest import settings_for
 
     url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
