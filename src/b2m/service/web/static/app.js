@@ -14,7 +14,8 @@
   // ------------------------------------------------------------------------------------------ formats
   var lang = document.documentElement.lang || undefined;
   var dateFmt = new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
-  var axisDateFmt = new Intl.DateTimeFormat(lang, { year: "2-digit", month: "short", timeZone: "UTC" });
+  // Month and four-digit year ("Feb 2025": "Feb 25" reads as a day); a tick that repeats its neighbour's label is left blank.
+  var axisDateFmt = new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", timeZone: "UTC" });
   var numFmt = new Intl.NumberFormat(lang, { maximumSignificantDigits: 3 });
   function num(v) { return v == null ? "–" : numFmt.format(v); }
 
@@ -127,7 +128,15 @@
       cursor: { sync: { key: SYNC }, drag: { x: false, y: false } },
       scales: { x: { time: true, range: function () { return x; } } },
       legend: { live: true },
-      axes: [{ values: function (u, splits) { return splits.map(function (s) { return axisDateFmt.format(new Date(s * 1000)); }); },
+      axes: [{ values: function (u, splits) {
+                 var prev = null;
+                 return splits.map(function (s) {
+                   var t = axisDateFmt.format(new Date(s * 1000));
+                   var shown = t === prev ? "" : t;
+                   prev = t;
+                   return shown;
+                 });
+               },
                stroke: "#1b1f24", grid: { stroke: C.line } }],
       series: [{ value: function (u, v) { return v == null ? "–" : dateFmt.format(new Date(v * 1000)); } }],
       plugins: []
