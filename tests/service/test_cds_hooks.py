@@ -320,6 +320,36 @@ def test_a_fhir_server_the_client_may_not_send_is_412_and_gets_no_token(world: W
     assert ehr.seen[before:] == []
 
 
+def test_a_client_configured_without_fhir_servers_may_send_none(sqlite_url: str, ehr: FakeEhr) -> None:
+    """No allow-list is not "any server": the call is refused and the token goes nowhere (no outbound request)."""
+    client = CdsClient(issuer=ISSUER, jwks_url=f"{ehr.base}/jwks.json")
+    w = build_world(sqlite_url, public_url=PUBLIC_URL, web_url=WEB_URL, cds_clients=(client,))
+    try:
+        with w.client:
+            before = len(ehr.seen)
+            r = call(w, ehr, hook_body(None, server=f"{ehr.base}/fhir", token=ehr.access_token))
+            assert r.status_code == 412, r.text
+            assert "fhir_servers" in r.json()["detail"] and "prefetch" in r.json()["detail"]
+            assert [path for path, _, _ in ehr.seen[before:] if "/fhir" in path] == []
+            assert all(auth is None for _, _, auth in ehr.seen[before:])  # the EHR's access token was never sent
+            r = call(w, ehr, hook_body(prefetch(ehr, w)))  # the prefetch alone still works
+            assert r.status_code == 200, r.text
+    finally:
+        w.app.state.engine.dispose()
+
+
+def test_a_site_s_fish_codes_enter_the_fish_prefetch(sqlite_url: str, ehr: FakeEhr) -> None:
+    """The FISH template asks the EHR for b2m's codes and the site's own (B2M_FHIR_FISH_CODES): no LOINC exists."""
+    site = ("http://lab.example/codes", "DEL17P")
+    w = build_world(sqlite_url, **cds_settings(ehr), fhir_fish_codes={"del17p": (site,)})
+    try:
+        with w.client:
+            service = next(s for s in w.client.get("/cds-services").json()["services"] if s["id"] == SERVICE)
+            assert f"{site[0]}|{site[1]}" in service["prefetch"]["fish"]
+    finally:
+        w.app.state.engine.dispose()
+
+
 def test_a_result_the_edge_refuses_gives_a_warning_card_naming_the_fhir_element(world: World, ehr: FakeEhr) -> None:
     got = prefetch(ehr, world)
     bad = json.loads(json.dumps(got["b2m"]))

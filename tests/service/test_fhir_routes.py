@@ -17,12 +17,17 @@ Oracles:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from b2m.errors import InputError
 from b2m.io.fhir import read_fhir
+from b2m.service.db.engine import migrate
+from b2m.service.settings import ConfigurationError, from_environment
 from tests.fhir_support import CANCER_STAGE_SD, MCODE, errors, load, need, validate
-from tests.service.conftest import World
+from tests.service.conftest import World, build_world
 
 NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 SNOMED = "http://snomed.info/sct"
@@ -193,3 +198,70 @@ def test_search_and_read_follow_the_rest_api_s_reach(sqlite_world: World) -> Non
     assert r.status_code == 200 and r.json()["identifier"][0]["value"] == "SITE-A"
     [result] = validate([r.json()])
     assert errors(result) == []
+
+
+def test_a_site_s_fish_codes_are_read_by_assess_once_configured(sqlite_url: str, tmp_path: Path) -> None:
+    """FISH has no confirmed LOINC code: a del(17p) result under the site's own code stays unread (R-ISS unsettled
+    between II and III: ISS III with a normal LDH) until B2M_FHIR_FISH_CODES names the code; then R-ISS III.
+    Oracle: R-ISS (Palumbo 2015, DOI 10.1200/JCO.2015.61.2267): ISS III and a high-risk abnormality -> III; ISS
+    (Greipp 2005): B2M >= 5.5 mg/L -> III; the R-ISS stage III code from mCODE's myeloma R-ISS value set."""
+    site = ("http://lab.example/codes", "DEL17P")
+    fish = {
+        "resourceType": "Observation",
+        "id": "fish",
+        "status": "final",
+        "code": {"coding": [{"system": site[0], "code": site[1]}]},
+        "subject": SUBJECT,
+        "effectiveDateTime": "2021-04-01",
+        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}]},
+    }
+    ldh = _lab("ldh", "2532-0", 180, "U/L")
+    ldh["referenceRange"] = [{"high": {"value": 250, "unit": "U/L"}}]
+    body = mcode_bundle(_lab("b2m", "1952-1", 6.0, "mg/L"), _lab("alb", "1751-7", 3.0, "g/dL"), ldh, fish)
+    value_set = load(MCODE / "ValueSet-mcode-myeloma-riss-stage-value-vs.json")
+    concepts = value_set["compose"]["include"][0]["concept"]
+    [stage_iii] = [x["code"] for x in concepts if x["display"].startswith("RISS Stage III")]
+
+    def r_iss_values(world: World) -> list[str | None]:
+        r = post_assess(world, body)
+        assert r.status_code == 200, r.text
+        return [
+            o["valueCodeableConcept"]["coding"][0]["code"] if "valueCodeableConcept" in o else None
+            for o in (e["resource"] for e in r.json()["entry"])
+            if o["resourceType"] == "Observation" and o["code"]["coding"][0]["code"] == "C141392"
+        ]
+
+    plain = build_world(sqlite_url)
+    with plain.client:
+        assert stage_iii not in r_iss_values(plain)  # unknown FISH is never read as normal, nor as positive
+    plain.app.state.engine.dispose()
+
+    path = tmp_path / "fish-codes.json"
+    path.write_text(json.dumps({"del17p": [list(site)]}), encoding="utf-8")
+    env = {"B2M_DATABASE_URL": sqlite_url, "B2M_ENV": "development", "B2M_FHIR_FISH_CODES": str(path)}
+    codes = from_environment(env).fhir_fish_codes
+    second = f"sqlite:///{tmp_path / 'configured.sqlite3'}"
+    migrate(second)
+    configured = build_world(second, fhir_fish_codes=codes)
+    with configured.client:
+        assert r_iss_values(configured) == [stage_iii]
+    configured.app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not JSON"),
+        ('{"del17p": "DEL17P"}', "expected a JSON object"),
+        ('{"del_17p": [["http://lab.example/codes", "X"]]}', "unknown cytogenetic finding"),
+        ('{"del17p": [["http://loinc.org", "1952-1"]]}', "a lab code b2m reads"),
+        ('{"del17p": [["s", "X"]], "t4_14": [["s", "X"]]}', "configured for two findings"),
+    ],
+)
+def test_a_bad_fish_codes_file_stops_the_service_naming_the_problem(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "fish-codes.json"
+    path.write_text(content, encoding="utf-8")
+    env = {"B2M_DATABASE_URL": "sqlite://", "B2M_ENV": "development", "B2M_FHIR_FISH_CODES": str(path)}
+    with pytest.raises(ConfigurationError, match="B2M_FHIR_FISH_CODES") as e:
+        from_environment(env)
+    assert problem in str(e.value)

@@ -10,11 +10,15 @@ FHIR and CDS Hooks (docs/fhir-conformance.md): ``B2M_PUBLIC_URL`` is the service
 its clients reach it (the ``aud`` a CDS client signs, the base of FHIR ``fullUrl`` values; https outside
 development); ``B2M_WEB_URL`` the base of the web app's pages that cards link to (default: the public URL);
 ``B2M_CDS_CLIENTS`` a JSON file of the CDS clients (EHRs) the service trusts (:mod:`b2m.service.cds.config`);
-``B2M_SITE_ID_SYSTEM`` the identifier system under which the EHR carries the site ids of stored patients.
+``B2M_SITE_ID_SYSTEM`` the identifier system under which the EHR carries the site ids of stored patients;
+``B2M_FHIR_FISH_CODES`` a JSON file of the site's own FISH result codes (FISH has no confirmed LOINC code), read by
+``/fhir/$assess`` and the CDS services and added to their prefetch: ``{"del17p": [["http://lab.example/codes",
+"DEL17P"]], "t4_14": [...]}`` (the findings of the patient contract; each code a [system, code] pair).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -62,6 +66,7 @@ class Settings:
     web_url: str | None = None
     cds_clients: tuple[CdsClient, ...] = ()
     site_id_system: str | None = None
+    fhir_fish_codes: Mapping[str, tuple[tuple[str, str], ...]] | None = None  # finding -> the site's (system, code)
 
     @property
     def development(self) -> bool:
@@ -112,6 +117,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         web_url=_url(e, "B2M_WEB_URL"),
         cds_clients=_cds_clients(e, environment),
         site_id_system=e.get("B2M_SITE_ID_SYSTEM") or None,
+        fhir_fish_codes=_fish_codes(e),
     )
     settings.check()
     return settings
@@ -154,3 +160,34 @@ def _cds_clients(e: Mapping[str, str], environment: Environment) -> tuple[CdsCli
             raise ConfigurationError("B2M_CDS_DEMO (the demo EHR's key) is for development only (B2M_ENV=development)")
         clients.append(demo_client(e.get("B2M_CDS_DEMO_KEY")))
     return tuple(clients)
+
+
+FISH_CODES_FORM = 'a JSON object {"del17p": [["system", "code"], ...], ...} of the findings of the patient contract'
+
+
+def _fish_codes(e: Mapping[str, str]) -> Mapping[str, tuple[tuple[str, str], ...]] | None:
+    """The site's FISH codes of ``B2M_FHIR_FISH_CODES``, checked as :func:`b2m.io.fhir.read_fhir` checks them."""
+    path = e.get("B2M_FHIR_FISH_CODES")
+    if not path:
+        return None
+    from b2m.errors import InputError
+    from b2m.io.fhir import check_fish_codes
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"B2M_FHIR_FISH_CODES: cannot read the file ({exc.strerror})") from None
+    except ValueError:
+        raise ConfigurationError(f"B2M_FHIR_FISH_CODES: not JSON; expected {FISH_CODES_FORM}") from None
+    if not isinstance(raw, dict) or not all(
+        isinstance(pairs, list)
+        and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs)
+        for pairs in raw.values()
+    ):
+        raise ConfigurationError(f"B2M_FHIR_FISH_CODES: expected {FISH_CODES_FORM}")
+    codes = {str(key): tuple((system, code) for system, code in pairs) for key, pairs in raw.items()}
+    try:
+        check_fish_codes(codes)
+    except InputError as exc:
+        raise ConfigurationError(f"B2M_FHIR_FISH_CODES: {exc}") from None
+    return codes

@@ -11,7 +11,15 @@ Resources are fhir.resources R4B models (R4 payloads: ``fhir.resources.R4B``).
 """
 
 from b2m.io.fhir.contract import contract_to_fhir
-from b2m.io.fhir.reader import FhirInput, Ignored, Origin, read_fhir
+from b2m.io.fhir.reader import FhirInput, Ignored, Origin, check_fish_codes, read_fhir
 from b2m.io.fhir.writer import assessment_bundle
 
-__all__ = ["FhirInput", "Ignored", "Origin", "assessment_bundle", "contract_to_fhir", "read_fhir"]
+__all__ = [
+    "FhirInput",
+    "Ignored",
+    "Origin",
+    "assessment_bundle",
+    "check_fish_codes",
+    "contract_to_fhir",
+    "read_fhir",
+]

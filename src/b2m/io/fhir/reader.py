@@ -569,6 +569,12 @@ def _fish_table(site: FishCodes | None) -> dict[tuple[str, str], str]:
     return table
 
 
+def check_fish_codes(site: FishCodes) -> None:
+    """Refuse, as :func:`read_fhir` would, a site's FISH code table: an unknown finding, half a code, a LOINC code
+    of a lab b2m reads, one code for two findings (a service checks its configuration once, at start)."""
+    _fish_table(site)
+
+
 def _age(birth: object, on: dt.date | None, notes: list[Note]) -> int | None:
     if birth is None:
         return None

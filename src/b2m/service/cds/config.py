@@ -5,8 +5,12 @@
     {"clients": [
         {"issuer": "https://ehr.example.org",                 # the JWT's iss, exactly
          "jwks_url": "https://ehr.example.org/.well-known/jwks.json",   # or "jwks": {"keys": [...]} inline
-         "fhir_servers": ["https://ehr.example.org/fhir"]}     # optional: the fhirServer bases it may send
+         "fhir_servers": ["https://ehr.example.org/fhir"]}     # the fhirServer bases it may send
     ]}
+
+A client without ``fhir_servers`` gives its data in the prefetch only: a ``fhirServer`` it sends is refused
+(412) and nothing is fetched, so a signed call can never make the service send a request, with the EHR's access
+token, to an address nobody configured.
 
 A JWT whose ``iss`` is not listed is refused; a ``jku`` header is accepted only when it equals the client's
 ``jwks_url`` (the service never fetches a key set from an address a token names). Only asymmetric keys (RSA, EC)
@@ -44,8 +48,6 @@ class CdsClient:
     fhir_servers: tuple[str, ...] = field(default=())
 
     def allows_fhir_server(self, url: str) -> bool:
-        if not self.fhir_servers:
-            return True
         return any(url == s or url.startswith(s.rstrip("/") + "/") for s in self.fhir_servers)
 
 

@@ -99,9 +99,9 @@ def _check_hook(body: HookRequest, service_id: str) -> None:
         raise InputError("hook", f"{body.hook!r} is not this service's hook", hook)
 
 
-def _fish_codes(request: Request) -> Mapping[str, list[tuple[str, str]]] | None:
-    codes: Mapping[str, list[tuple[str, str]]] | None = getattr(request.app.state.settings, "fhir_fish_codes", None)
-    return codes or None
+def _fish_codes(request: Request) -> Mapping[str, tuple[tuple[str, str], ...]] | None:
+    codes: Mapping[str, tuple[tuple[str, str], ...]] | None = request.app.state.settings.fhir_fish_codes
+    return codes
 
 
 async def patient_view(request: Request, body: HookRequest, caller: CdsCaller, service_id: str) -> CdsResponse:

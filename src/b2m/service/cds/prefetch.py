@@ -77,7 +77,10 @@ async def gather(
     if missing and body.fhirServer is not None and body.fhirAuthorization is not None:
         server = body.fhirServer.rstrip("/")
         if not caller.client.allows_fhir_server(server):
-            raise PreconditionFailed("fhirServer is not a FHIR server this client is configured to send")
+            raise PreconditionFailed(
+                "fhirServer is not one of the FHIR servers configured for this client (fhir_servers in the "
+                "B2M_CDS_CLIENTS file); send the data in the prefetch, or configure the server"
+            )
         try:
             check_url(request, server, "fhirServer")
         except FetchError as e:

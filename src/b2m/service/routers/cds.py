@@ -33,7 +33,7 @@ HOOK_STATUSES = {**problems(401, 413, 422), **PRECONDITION}
 @router.get("", response_model=Discovery, response_model_exclude_none=True, **rule(public=True))
 def discovery(request: Request) -> Discovery:
     """The CDS services of this b2m, their hooks and prefetch templates."""
-    templates = prefetch_templates(getattr(request.app.state.settings, "fhir_fish_codes", None))
+    templates = prefetch_templates(request.app.state.settings.fhir_fish_codes)
     return Discovery(
         services=[
             ServiceDescription(hook=s.hook, title=s.title, description=s.description, id=s.id, prefetch=templates)

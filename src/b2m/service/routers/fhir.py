@@ -267,7 +267,7 @@ async def assess_operation(
     if kind not in (FHIR_JSON, "application/json"):
         return outcome(request, 415, f"send {FHIR_JSON} (or application/json)")
     raw = _bundle_of(load_json(await request.body(), "body"))
-    fi = read_fhir(raw, setting=setting, as_of=as_of)
+    fi = read_fhir(raw, setting=setting, as_of=as_of, fish_codes=request.app.state.settings.fhir_fish_codes)
     bundle = assessment_bundle(fi, assess([fi.patient()])[0])
     return fhir_response(bundle.model_dump_json())
 
