@@ -455,3 +455,23 @@ def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
     assert any(b.startswith("Confirmed progression (") for b in badges), badges
     assert all(re.search(r"\(\S.*\d{4}.*\)$", b) for b in badges), badges
     app.state.engine.dispose()
+
+
+def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_no_kinetics(web: World) -> None:
+    """A new user read "ldh_uln_u_l" in "Missing:" and "No B2M results" beside a stage computed from B2M. The stored
+    patient of the tests (B2M 4.2 mg/L, albumin 35 g/L, nothing else, no dated results): R2-ISS (D'Agostino 2022,
+    DOI 10.1200/JCO.21.02614) still lacks LDH, del(17p), t(4;14) and 1q+; 35 g/L is 3.5 g/dL."""
+    c = login(web, "clinician")
+    html = c.get(f"/patients/{web.own}").text
+    boxes = dict(re.findall(r'data-testid="stage-(\w+)">(.*?)</div>', html, re.S))
+    text = {k: " ".join(re.sub(r"<[^>]+>", " ", v).split()) for k, v in boxes.items()}
+    assert "Missing: LDH, del(17p), t(4;14), 1q+" in text["r2_iss"], text["r2_iss"]
+    for box in text.values():
+        assert "B2M 4.2 mg/L" in box and "albumin 3.5 g/dL" in box, box
+        assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", box), box  # no input key such as b2m_mg_l shown
+    kinetics = re.search(r'data-testid="no-kinetics">(.*?)</p>', html, re.S)
+    assert kinetics and "labs recorded at diagnosis" in kinetics[1]
+    page = _calc(c, "r2_iss", "labs.b2m.value=4.2&labs.b2m.unit=mg/L&labs.albumin.value=35&labs.albumin.unit=g/L")
+    values = re.search(r"<summary>Values used</summary>(.*?)</details>", page, re.S)
+    assert values and "ldh_u_l" not in values[1] and "LDH upper limit" in values[1], page[:3000]
+    assert "B2M</td><td>4.2 mg/L" in values[1] and "albumin</td><td>3.5 g/dL" in values[1], values[1]

@@ -52,7 +52,8 @@ def _safe(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def _unit(name: str) -> str:
+def input_unit(name: str) -> str:
+    """The unit of an input, from its feature description (``b2m_mg_l`` -> ``mg/L``); empty when it has none."""
     label = FEATURES.get(name, "")
     return label[label.rfind("(") + 1 : -1] if label.endswith(")") and "(" in label else ""
 
@@ -73,9 +74,9 @@ def input_value(name: str, value: object) -> str:
     if isinstance(value, bool):
         shown = "present" if value else "absent"
     elif isinstance(value, float | int):
-        shown = f"{value:.4g}" + (f" {_unit(name)}" if _unit(name) else "")
+        shown = f"{value:.4g}" + (f" {input_unit(name)}" if input_unit(name) else "")
     else:
-        shown = _safe(str(value)) + (f" {_unit(name)}" if _unit(name) else "")
+        shown = _safe(str(value)) + (f" {input_unit(name)}" if input_unit(name) else "")
     return f"{input_name(name)} {shown}"
 
 

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 import b2m
+from b2m.report.summary import input_name, input_unit
 from b2m.service.access import SESSION_COOKIE, Caller
 
 # The session's CSRF token, kept beside the session cookie (HttpOnly, SameSite=Strict) so that the server can put
@@ -66,6 +67,9 @@ def environment() -> Environment:
     env.globals["version"] = b2m.__version__
     env.filters["stage"] = lambda x: str(x).replace("_", " ")
     env.filters["todate"] = lambda t: dt.datetime.fromtimestamp(int(t), dt.UTC).date()
+    # An input by the name the summary gives it ("B2M", "LDH upper limit"), never its key ("ldh_uln_u_l")
+    env.filters["input_name"] = input_name
+    env.filters["input_unit"] = input_unit
     return env
 
 
