@@ -174,7 +174,10 @@ def test_a_patient_reaches_only_their_own_record(web: World) -> None:
     for api in ("", "/results", "/monitor", "/report"):
         assert client.get(f"/api/v1/patients/{web.other}{api}").status_code == 404, api
     assert client.get(f"/api/v1/patients/{web.own}/report").status_code == 200
-    assert client.get("/patients").status_code == 403
+    refused = client.get("/patients")
+    assert refused.status_code == 403
+    # says whose page it is and what this account is, in words a patient can act on (a new user's report)
+    assert "open to the clinician role; this account has patient" in refused.text
 
 
 def test_an_admin_without_the_clinician_role_reads_no_clinical_data(web: World) -> None:

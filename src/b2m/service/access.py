@@ -180,7 +180,10 @@ def _check(
             raise Forbidden(f"a request made with the session cookie must carry its {CSRF_HEADER} header")
         caller = state.b2m_caller = Caller(user=account, roles=account.roles, session=session)
         if not any(r in rule.roles for r in caller.roles):
-            raise Forbidden("the caller's roles do not allow this")
+            raise Forbidden(
+                f"this is open to the {' or '.join(sorted(rule.roles))} role; "
+                f"this account has {' and '.join(caller.roles) or 'no role'}"
+            )
         if patient_id is None:
             return None
         pid = _as_id(patient_id)

@@ -24,7 +24,7 @@ from b2m.service.access import DB, Caller, CurrentCaller, CurrentPatient, reach_
 from b2m.service.db.models import Patient, TeamMember
 from b2m.service.routers.patients import PatientId
 from b2m.service.web.common import PAGE_HEADERS, render
-from b2m.service.web.uploads import Checked, check_and_store, read_file
+from b2m.service.web.uploads import Checked, ResultForm, check_and_store, read_file
 from b2m.service.web.views import alerts_of, monitored, priority, timeline_json
 from b2m.units import ANALYTES, LAB_NAMES
 
@@ -164,25 +164,10 @@ def add_result(
     patient_id: PatientId,
     patient: CurrentPatient,
     caller: CurrentCaller,
-    analyte: Annotated[str, Form(max_length=40)] = "",
-    date: Annotated[str, Form(max_length=40)] = "",
-    value: Annotated[str, Form(max_length=60)] = "",
-    unit: Annotated[str, Form(max_length=40)] = "",
-    lower_limit: Annotated[str, Form(max_length=60)] = "",
-    upper_limit: Annotated[str, Form(max_length=60)] = "",
-    method: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[ResultForm, Form()],
 ) -> Response:
     """Add one result from the page's form (the same checks as a file row); back to the page when stored."""
-    form = {
-        "analyte": analyte,
-        "date": date,
-        "value": value,
-        "unit": unit,
-        "lower_limit": lower_limit,
-        "upper_limit": upper_limit,
-        "method": method,
-    }
-    cells: dict[str, str | None] = {k: (v.strip() or None) for k, v in form.items()}
+    cells = form.cells()
     checked = check_and_store(
         request.app.state.sessions,
         request.scope["state"],
@@ -196,7 +181,7 @@ def add_result(
         return RedirectResponse(f"/patients/{patient.id}?added=1#timeline", status_code=303, headers=PAGE_HEADERS)
     error = checked.file_error or "; ".join(r["error"] for r in checked.errors)
     with request.app.state.sessions() as db:
-        return _page(request, db, caller, _fresh(db, patient), status=422, form=form, form_error=error)
+        return _page(request, db, caller, _fresh(db, patient), status=422, form=form.model_dump(), form_error=error)
 
 
 def _fresh(db: Session, patient: Patient) -> Patient:

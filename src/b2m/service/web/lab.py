@@ -16,7 +16,7 @@ from b2m.service.access import Caller, CurrentCaller, rule
 from b2m.service.db.models import AuditEvent, Patient
 from b2m.service.web.clinician import ALL_UNITS, ANALYTE_CHOICES, MAX_UPLOAD_BYTES
 from b2m.service.web.common import render
-from b2m.service.web.uploads import Checked, check_and_store, read_file
+from b2m.service.web.uploads import Checked, LabResultForm, check_and_store, read_file
 
 router = APIRouter(include_in_schema=False)
 LAB = ("lab",)
@@ -66,31 +66,15 @@ def lab_page(request: Request, caller: CurrentCaller) -> Response:
 def post_result(
     request: Request,
     caller: CurrentCaller,
-    patient_id: Annotated[str, Form(max_length=64)] = "",
-    analyte: Annotated[str, Form(max_length=40)] = "",
-    date: Annotated[str, Form(max_length=40)] = "",
-    value: Annotated[str, Form(max_length=60)] = "",
-    unit: Annotated[str, Form(max_length=40)] = "",
-    lower_limit: Annotated[str, Form(max_length=60)] = "",
-    upper_limit: Annotated[str, Form(max_length=60)] = "",
-    method: Annotated[str, Form(max_length=200)] = "",
+    form: Annotated[LabResultForm, Form()],
 ) -> Response:
     """One result for the patient with this site id."""
-    form = {
-        "patient_id": patient_id,
-        "analyte": analyte,
-        "date": date,
-        "value": value,
-        "unit": unit,
-        "lower_limit": lower_limit,
-        "upper_limit": upper_limit,
-        "method": method,
-    }
-    cells: dict[str, str | None] = {k: (v.strip() or None) for k, v in form.items()}
+    cells = form.cells()
     checked = check_and_store(
         request.app.state.sessions, request.scope["state"], [cells], user_id=caller.id, in_reach=_any, source="lab"
     )
-    return _page(request, caller, status=201 if checked.ok else 422, form={} if checked.ok else form, result=checked)
+    kept = {} if checked.ok else form.model_dump()  # a refused result stays in the form to be corrected
+    return _page(request, caller, status=201 if checked.ok else 422, form=kept, result=checked)
 
 
 @router.post("/lab/upload", **rule(LAB, audit="write"))

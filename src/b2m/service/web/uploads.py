@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +49,28 @@ class Checked:
 
     def shown(self) -> list[dict[str, Any]]:
         return [r for i, r in enumerate(self.rows) if r["error"] or i < SHOWN_ROWS]
+
+
+class ResultForm(BaseModel):
+    """One result as typed into a page's form: text cells, checked exactly like a row of an uploaded file."""
+
+    analyte: str = Field("", max_length=40)
+    date: str = Field("", max_length=40)
+    value: str = Field("", max_length=60)
+    unit: str = Field("", max_length=40)
+    lower_limit: str = Field("", max_length=60)
+    upper_limit: str = Field("", max_length=60)
+    method: str = Field("", max_length=200)
+
+    def cells(self) -> dict[str, str | None]:
+        """The row of the long format (a blank cell is absent)."""
+        return {k: (v.strip() or None) for k, v in self.model_dump().items()}
+
+
+class LabResultForm(ResultForm):
+    """The lab's form also names the patient, by site id."""
+
+    patient_id: str = Field("", max_length=64)
 
 
 def message(e: B2MError) -> str:
