@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from b2m.service.db.engine import migrate
+from b2m.service.demo import load_demo
 from tests.service.conftest import PASSWORD, build_world
 from tests.service.test_server import serve
 
@@ -44,9 +45,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'b2m.sqlite3'}"
     migrate(url)
     world = build_world(url)
+    demo = {a.username: a.password for a in load_demo(world.app.state.sessions)}  # patients with whole series
     world.app.state.engine.dispose()
     with serve(url, 1) as (base, _, _log):
-        yield {"base": base, "own": world.own, "other": world.other}
+        yield {"base": base, "own": world.own, "other": world.other, "demo": demo}
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +62,13 @@ def browser(server: dict[str, Any]) -> Iterator[Any]:
         b.close()
 
 
-def _login(browser: Any, base: str, who: str) -> Any:
+def _login(browser: Any, base: str, who: str, password: str = PASSWORD) -> Any:
     context = browser.new_context(viewport=DESKTOP, locale="en-GB")
     page = context.new_page()
     page.goto(base + "/")
     assert page.locator("h1").inner_text() == "Log in to b2m"
     page.get_by_label("User name").fill(who)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
     return page
@@ -159,6 +161,28 @@ def test_clinician_flow(server: dict[str, Any], browser: Any) -> None:
     page.get_by_role("button", name="Log out").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "Log in to b2m"
+    page.context.close()
+
+
+def test_the_charts_of_a_timeline_share_one_time_axis(server: dict[str, Any], browser: Any) -> None:
+    """B2M with eGFR, M-protein, free light chains and responses are drawn on one time axis: their plot areas start
+    and end at the same place at desktop and phone size (a new user saw the FLC chart's dates shifted: it had no
+    right-hand axis, so its plot area was wider)."""
+    base = server["base"]
+    page = _login(browser, base, "demo-clinician", server["demo"]["demo-clinician"])
+    page.get_by_role("link", name="EX2-progressor").first.click()
+    page.wait_for_selector(".timeline[data-ready='1']")
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(500)  # app.js redraws after a resize's debounce
+        charts = page.locator(".timeline [data-chart]").evaluate_all(
+            "(els) => els.map((e) => { const o = e.querySelector('.u-over'); if (!o) return [e.dataset.chart, null];"
+            " const r = o.getBoundingClientRect(); return [e.dataset.chart, Math.round(r.left), Math.round(r.width)]; })"
+        )
+        names = [c[0] for c in charts]
+        assert {"b2m", "mprotein", "flc", "response"} <= set(names), charts
+        assert all(c[1] is not None for c in charts), charts  # every chart drawn
+        assert len({(c[1], c[2]) for c in charts}) == 1, (size, charts)
     page.context.close()
 
 

@@ -154,6 +154,21 @@
              values: function (u, splits) { return splits.map(num); }, size: 56 };
   }
 
+  // The charts of one timeline share the time axis, so their plot areas must line up: a chart without an axis on
+  // one side gets an empty one of the same width there (a new user saw the FLC chart's dates shifted).
+  function spacer(scale, side) {
+    return { scale: scale, side: side, label: "", size: 56, stroke: "transparent", grid: { show: false },
+             ticks: { show: false }, values: function (u, splits) { return splits.map(function () { return ""; }); } };
+  }
+  function aligned(o) {
+    var scale = Object.keys(o.scales).filter(function (k) { return k !== "x"; })[0];
+    [3, 1].forEach(function (side) {
+      var has = o.axes.slice(1).some(function (a) { return (a.side || 3) === side && a.show !== false; });  // [0]: time
+      if (!has) { o.axes.push(spacer(scale, side)); }
+    });
+    return o;
+  }
+
   function chartB2M(el, tl, withEgfr) {
     var b = table(tl.series.b2m.points), e = table(tl.series.egfr.points);
     var tables = withEgfr && e.xs.length ? [b, e] : [b];
@@ -171,7 +186,7 @@
     var iv = tl.b2m_interval;
     if (iv) { o.plugins.push(bandPlugin(iv.lower, iv.upper, "y")); }
     if (tl.therapy_lines) { o.plugins.push(spansPlugin(tl)); }
-    return new uPlot(o, joined(tables), el);
+    return new uPlot(aligned(o), joined(tables), el);
   }
   function chartEgfr(el, tl) {
     var e = table(tl.series.egfr.points);
@@ -181,7 +196,7 @@
                     value: valueFmt("mL/min/1.73 m²", e.cens) });
     o.axes.push(yAxis("y", "eGFR"));
     o.plugins.push(hlinesPlugin(tl.egfr_thresholds || [], "y"));
-    return new uPlot(o, joined([e]), el);
+    return new uPlot(aligned(o), joined([e]), el);
   }
   function chartMProtein(el, tl) {
     var s = table(tl.series.m_protein.points), r = table(tl.series.urine_m_protein.points);
@@ -198,7 +213,7 @@
       o.axes.push(yAxis("urine", "mg/24 h", 1));
     }
     if (tl.therapy_lines) { o.plugins.push(spansPlugin(tl)); }
-    return new uPlot(o, joined(tables), el);
+    return new uPlot(aligned(o), joined(tables), el);
   }
   function chartFlc(el, tl) {
     var k = table(tl.series.flc_kappa.points), l = table(tl.series.flc_lambda.points);
@@ -210,7 +225,7 @@
                     points: { size: 7, fill: C.purple }, spanGaps: true, value: valueFmt("mg/L", l.cens) });
     o.axes.push(yAxis("y", "mg/L"));
     if (tl.therapy_lines) { o.plugins.push(spansPlugin(tl)); }
-    return new uPlot(o, joined([k, l]), el);
+    return new uPlot(aligned(o), joined([k, l]), el);
   }
   function chartResponse(el, tl) {
     var xs = (tl.assessments || []).map(function (a) { return a.t; });
@@ -221,9 +236,8 @@
                       var a = tl.assessments[didx];
                       return a ? (a.category + (a.confirmed ? " (confirmed)" : " (unconfirmed)")) : "–";
                     } });
-    o.axes.push({ show: false, scale: "y" });
     o.plugins.push(spansPlugin(tl), responsePlugin(tl));
-    return new uPlot(o, [xs, xs.map(function () { return 0.5; })], el);
+    return new uPlot(aligned(o), [xs, xs.map(function () { return 0.5; })], el);
   }
 
   var builders = {
