@@ -177,12 +177,21 @@ def test_the_charts_of_a_timeline_share_one_time_axis(server: dict[str, Any], br
         page.wait_for_timeout(500)  # app.js redraws after a resize's debounce
         charts = page.locator(".timeline [data-chart]").evaluate_all(
             "(els) => els.map((e) => { const o = e.querySelector('.u-over'); if (!o) return [e.dataset.chart, null];"
-            " const r = o.getBoundingClientRect(); return [e.dataset.chart, Math.round(r.left), Math.round(r.width)]; })"
+            " const r = o.getBoundingClientRect();"
+            " return [e.dataset.chart, Math.round(r.left), Math.round(r.width)]; })"
         )
         names = [c[0] for c in charts]
         assert {"b2m", "mprotein", "flc", "response"} <= set(names), charts
         assert all(c[1] is not None for c in charts), charts  # every chart drawn
         assert len({(c[1], c[2]) for c in charts}) == 1, (size, charts)
+    # On a phone the list and the response table are a card per row: no column cut off at the screen's edge.
+    for path in ("/patients", page.url):
+        page.goto(path if path.startswith("http") else base + path)
+        page.wait_for_load_state("networkidle")
+        outside = page.locator("table.stack td, table.stack th[scope='row']").evaluate_all(
+            "(els) => els.filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).length"
+        )
+        assert page.locator("table.stack td").count() > 0 and outside == 0, path
     page.context.close()
 
 

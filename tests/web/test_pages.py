@@ -474,6 +474,8 @@ def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_
         assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", box), box  # no input key such as b2m_mg_l shown
     kinetics = re.search(r'data-testid="no-kinetics">(.*?)</p>', html, re.S)
     assert kinetics and "labs recorded at diagnosis" in kinetics[1]
+    listed = " ".join(re.sub(r"<[^>]+>", " ", c.get("/patients").text).split())
+    assert "SITE-A none 4.2 mg/L (recorded at diagnosis) –" in listed, listed  # the value the stage used, not "–"
     page = _calc(c, "r2_iss", "labs.b2m.value=4.2&labs.b2m.unit=mg/L&labs.albumin.value=35&labs.albumin.unit=g/L")
     values = re.search(r"<summary>Values used</summary>(.*?)</details>", page, re.S)
     assert values and "ldh_u_l" not in values[1] and "LDH upper limit" in values[1], page[:3000]

@@ -45,6 +45,15 @@ def _team_ids(db: Session, caller: Caller) -> set[int]:
     return set(db.scalars(select(TeamMember.team_id).where(TeamMember.user_id == caller.id)))
 
 
+def _b2m_at_diagnosis(p: Patient) -> dict[str, Any] | None:
+    """The B2M recorded with the patient (the labs at diagnosis) when no dated result is stored: the list then shows
+    the value the stage was computed from, marked as such, rather than a dash beside a staged patient."""
+    lab = (json.loads(p.details).get("labs") or {}).get("b2m")
+    if not isinstance(lab, dict) or lab.get("value") is None:
+        return None
+    return {"value": lab["value"], "unit": lab.get("unit") or "", "date": lab.get("date"), "at_diagnosis": True}
+
+
 @router.get("/patients", **rule(CLINICIAN, audit="read"))
 def my_patients(
     request: Request,
@@ -70,7 +79,7 @@ def my_patients(
         doc, series = monitored(db, p)
         alerts = alerts_of(doc)
         b2m = series.lab("b2m")
-        last = b2m[-1] if b2m else None
+        last: Any = b2m[-1] if b2m else _b2m_at_diagnosis(p)
         assessments = [a for a in doc.get("assessments") or [] if a.get("category")]
         rows.append(
             {
