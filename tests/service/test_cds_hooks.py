@@ -25,6 +25,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,6 +38,7 @@ from sqlalchemy import func, select
 
 from b2m.service.app import create_app
 from b2m.service.cds.config import CdsClient
+from b2m.service.db.engine import migrate
 from b2m.service.db.models import AuditEvent, CdsFeedback, CdsTokenUse
 from tests.service.conftest import World, build_world, settings_for
 from tests.service.fake_ehr import ISSUER, KID, FakeEhr, new_rsa_key, running
@@ -334,18 +336,42 @@ def test_a_client_configured_without_fhir_servers_may_send_none(sqlite_url: str,
             assert all(auth is None for _, _, auth in ehr.seen[before:])  # the EHR's access token was never sent
             r = call(w, ehr, hook_body(prefetch(ehr, w)))  # the prefetch alone still works
             assert r.status_code == 200, r.text
+            # An EHR that always sends fhirServer, with the required keys prefetched: answered without calling it,
+            # what it did not send named in the cards (oracle as in the partial-prefetch test above).
+            required = prefetch(ehr, w, ("patient", "b2m", "albumin", "ldh", "creatinine"))
+            before = len(ehr.seen)
+            r = call(w, ehr, hook_body(required, server=f"{ehr.base}/fhir", token=ehr.access_token))
+            assert r.status_code == 200, r.text
+            assert all(auth is None for _, _, auth in ehr.seen[before:])
+            r2 = next(c for c in check_cards(r.json()) if c["summary"].startswith("R2-ISS"))
+            assert "Not sent by the EHR: cystatin C, CRP, FISH results" in r2["detail"]
     finally:
         w.app.state.engine.dispose()
 
 
-def test_a_site_s_fish_codes_enter_the_fish_prefetch(sqlite_url: str, ehr: FakeEhr) -> None:
-    """The FISH template asks the EHR for b2m's codes and the site's own (B2M_FHIR_FISH_CODES): no LOINC exists."""
+def test_a_site_s_fish_codes_enter_the_prefetch_and_are_read(world: World, ehr: FakeEhr, tmp_path: Path) -> None:
+    """FISH has no LOINC code: the template asks the EHR for b2m's codes and the site's own (B2M_FHIR_FISH_CODES),
+    and a result under the site's code is read. The chart's del(17p) result moved to the site's code: R2-ISS IV as
+    in the full-prefetch test (ISS III 1.5 + LDH 1 + del(17p) 1 = 3.5 points, D'Agostino 2022) once configured;
+    without the site's code, del(17p) stays unknown (III or IV), never read as absent."""
     site = ("http://lab.example/codes", "DEL17P")
-    w = build_world(sqlite_url, **cds_settings(ehr), fhir_fish_codes={"del17p": (site,)})
+    sent = prefetch(ehr, world)
+    for entry in sent["fish"]["entry"]:
+        if entry["resource"]["id"] == "fish-del17p":
+            entry["resource"]["code"] = {"coding": [{"system": site[0], "code": site[1]}]}
+    r = call(world, ehr, hook_body(sent))
+    assert r.status_code == 200, r.text
+    assert by_system(check_cards(r.json()))["R2-ISS"].startswith("R2-ISS: stage III or IV; unknown: del(17p)")
+    url = f"sqlite:///{tmp_path / 'site.sqlite3'}"
+    migrate(url)
+    w = build_world(url, **cds_settings(ehr), fhir_fish_codes={"del17p": (site,)})
     try:
         with w.client:
             service = next(s for s in w.client.get("/cds-services").json()["services"] if s["id"] == SERVICE)
             assert f"{site[0]}|{site[1]}" in service["prefetch"]["fish"]
+            r = call(w, ehr, hook_body(sent))
+            assert r.status_code == 200, r.text
+            assert by_system(check_cards(r.json()))["R2-ISS"] == "R2-ISS stage IV"
     finally:
         w.app.state.engine.dispose()
 

@@ -233,7 +233,7 @@ def test_a_site_s_fish_codes_are_read_by_assess_once_configured(sqlite_url: str,
 
     plain = build_world(sqlite_url)
     with plain.client:
-        assert stage_iii not in r_iss_values(plain)  # unknown FISH is never read as normal, nor as positive
+        assert r_iss_values(plain) == [None]  # unsettled: unknown FISH is never read as normal, nor as positive
     plain.app.state.engine.dispose()
 
     path = tmp_path / "fish-codes.json"
@@ -256,6 +256,8 @@ def test_a_site_s_fish_codes_are_read_by_assess_once_configured(sqlite_url: str,
         ('{"del_17p": [["http://lab.example/codes", "X"]]}', "unknown cytogenetic finding"),
         ('{"del17p": [["http://loinc.org", "1952-1"]]}', "a lab code b2m reads"),
         ('{"del17p": [["s", "X"]], "t4_14": [["s", "X"]]}', "configured for two findings"),
+        ('{"del17p": [["http://lab.example/codes", "DEL17P,1952-1"]]}', "would change the FHIR search"),
+        ('{"del17p": [["http://lab.example/codes", "DEL 17P"]]}', "would change the FHIR search"),
     ],
 )
 def test_a_bad_fish_codes_file_stops_the_service_naming_the_problem(tmp_path: Path, content: str, problem: str) -> None:

@@ -480,3 +480,23 @@ def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_
     values = re.search(r"<summary>Values used</summary>(.*?)</details>", page, re.S)
     assert values and "ldh_u_l" not in values[1] and "LDH upper limit" in values[1], page[:3000]
     assert "B2M</td><td>4.2 mg/L" in values[1] and "albumin</td><td>3.5 g/dL" in values[1], values[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("b2m_mg_l", 4.2, "4.2 mg/L"),
+        ("b2m_mg_l", "<0.5", "<0.5 mg/L"),  # a censored result keeps its unit, as a number does
+        ("del17p", True, "present"),
+        ("del17p", None, "unknown"),
+        ("setting", "new_diagnosis", "new diagnosis"),
+    ],
+)
+def test_an_input_value_is_shown_with_its_unit(name: str, value: object, shown: str) -> None:
+    from babel import Locale
+    from markupsafe import Markup
+
+    from b2m.service.web.common import Formats, environment
+
+    macro = environment().get_template("_values.html.j2").module.input_value  # type: ignore[attr-defined]
+    assert Markup(macro(name, value, Formats(Locale.parse("en_GB")))).unescape() == shown

@@ -162,6 +162,7 @@ def _cds_clients(e: Mapping[str, str], environment: Environment) -> tuple[CdsCli
     return tuple(clients)
 
 
+SEARCH_SPECIAL = ",|$&#?\\"
 FISH_CODES_FORM = 'a JSON object {"del17p": [["system", "code"], ...], ...} of the findings of the patient contract'
 
 
@@ -186,6 +187,15 @@ def _fish_codes(e: Mapping[str, str]) -> Mapping[str, tuple[tuple[str, str], ...
     ):
         raise ConfigurationError(f"B2M_FHIR_FISH_CODES: expected {FISH_CODES_FORM}")
     codes = {str(key): tuple((system, code) for system, code in pairs) for key, pairs in raw.items()}
+    # The codes go into the FHIR search of the CDS prefetch (system|code, comma-separated): a character with a
+    # meaning there, or in a URL, would change the query the EHR runs.
+    for key, pairs in codes.items():
+        for system, code in pairs:
+            if any(ch in SEARCH_SPECIAL or ch.isspace() or not ch.isprintable() for ch in system + code):
+                raise ConfigurationError(
+                    f"B2M_FHIR_FISH_CODES: {key}: a system or code with a space or one of {SEARCH_SPECIAL} "
+                    "(they would change the FHIR search the EHR runs)"
+                )
     try:
         check_fish_codes(codes)
     except InputError as exc:

@@ -8,9 +8,9 @@
          "fhir_servers": ["https://ehr.example.org/fhir"]}     # the fhirServer bases it may send
     ]}
 
-A client without ``fhir_servers`` gives its data in the prefetch only: a ``fhirServer`` it sends is refused
-(412) and nothing is fetched, so a signed call can never make the service send a request, with the EHR's access
-token, to an address nobody configured.
+A client without ``fhir_servers`` gives its data in the prefetch only: a ``fhirServer`` it sends is never called
+(a required key the prefetch lacks is then a 412, an optional one is named in the cards as not sent), so a signed
+call can never make the service send a request, with the EHR's access token, to an address nobody configured.
 
 A JWT whose ``iss`` is not listed is refused; a ``jku`` header is accepted only when it equals the client's
 ``jwks_url`` (the service never fetches a key set from an address a token names). Only asymmetric keys (RSA, EC)

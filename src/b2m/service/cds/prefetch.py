@@ -74,13 +74,11 @@ async def gather(
     if body.fhirAuthorization is not None and body.fhirServer is None:
         raise InputError("fhirServer", "is required when fhirAuthorization is given", "the client's FHIR base URL")
     fetched: list[str] = []
-    if missing and body.fhirServer is not None and body.fhirAuthorization is not None:
-        server = body.fhirServer.rstrip("/")
-        if not caller.client.allows_fhir_server(server):
-            raise PreconditionFailed(
-                "fhirServer is not one of the FHIR servers configured for this client (fhir_servers in the "
-                "B2M_CDS_CLIENTS file); send the data in the prefetch, or configure the server"
-            )
+    server = body.fhirServer.rstrip("/") if body.fhirServer is not None else None
+    unlisted = server is not None and not caller.client.allows_fhir_server(server)
+    # A server not configured for this client is never called (the token goes nowhere); what the prefetch lacks is
+    # then simply not sent: an optional key is named in the cards, a required one is the 412 below.
+    if missing and server is not None and body.fhirAuthorization is not None and not unlisted:
         try:
             check_url(request, server, "fhirServer")
         except FetchError as e:
@@ -102,6 +100,11 @@ async def gather(
             fetched.append(key)
         missing = []
     lacking = [k for k in missing if k in REQUIRED]
+    if lacking and unlisted:
+        raise PreconditionFailed(
+            f"prefetch lacks {', '.join(lacking)}, and fhirServer is not one of the FHIR servers configured for this "
+            "client (fhir_servers in the B2M_CDS_CLIENTS file): send them in the prefetch, or configure the server"
+        )
     if lacking:
         raise PreconditionFailed(
             f"prefetch lacks {', '.join(lacking)} and the call gives no fhirServer with fhirAuthorization to fetch them"

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from b2m.errors import FileFormatError
+from b2m.errors import B2MError, FileFormatError
 from b2m.io.series import LONG_ANALYTES
 from b2m.service import store
 from b2m.service.access import DB, Caller, CurrentCaller, CurrentPatient, reach_filter, rule
@@ -26,7 +26,7 @@ from b2m.service.routers.patients import PatientId
 from b2m.service.web.common import PAGE_HEADERS, render
 from b2m.service.web.uploads import Checked, ResultForm, check_and_store, read_file
 from b2m.service.web.views import alerts_of, monitored, priority, timeline_json
-from b2m.units import ANALYTES, LAB_NAMES
+from b2m.units import ANALYTES, LAB_NAMES, parse_lab
 
 router = APIRouter(include_in_schema=False)
 CLINICIAN: dict[str, Any] = {"clinician": "team"}
@@ -48,10 +48,14 @@ def _team_ids(db: Session, caller: Caller) -> set[int]:
 def _b2m_at_diagnosis(p: Patient) -> dict[str, Any] | None:
     """The B2M recorded with the patient (the labs at diagnosis) when no dated result is stored: the list then shows
     the value the stage was computed from, marked as such, rather than a dash beside a staged patient."""
-    lab = (json.loads(p.details).get("labs") or {}).get("b2m")
-    if not isinstance(lab, dict) or lab.get("value") is None:
+    raw = (json.loads(p.details).get("labs") or {}).get("b2m")
+    try:
+        lab = parse_lab("b2m", raw)  # canonical, like the dated results beside it (checked at registration)
+    except B2MError:
         return None
-    return {"value": lab["value"], "unit": lab.get("unit") or "", "date": lab.get("date"), "at_diagnosis": True}
+    if lab is None:
+        return None
+    return {"value": lab.value, "unit": lab.unit, "date": lab.date, "at_diagnosis": True}
 
 
 @router.get("/patients", **rule(CLINICIAN, audit="read"))
