@@ -26,8 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +33,9 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _server import bench_app_command, free_port, running
 
 SECRET = "benchmark-secret-" + "x" * 40
 BODY = {
@@ -70,12 +71,6 @@ def bench_app() -> FastAPI:
         return json.loads(await request.body())
 
     return app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(url: str, patients: int) -> tuple[str, int]:
@@ -200,89 +195,56 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="b2m-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
     token, first = seed(url, args.patients)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "B2M_DATABASE_URL": url, "B2M_SECRET_KEY": SECRET, "B2M_ENV": "development"}
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api:bench_app",
-            "--app-dir",
-            str(Path(__file__).parent),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        import httpx2 as httpx  # the HTTP client the service tests use (a dev dependency)
+    import httpx2 as httpx  # the HTTP client the service tests use (a dev dependency)
 
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        body = json.dumps(BODY)
-        check = httpx.post(
-            f"{base}/api/v1/assess",
-            content=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        assert check.status_code == 200 and check.json()["iss"]["stage"] == "II", check.text[:300]
-        bare_lua = lua_post(folder / "bare.lua", body, None)
-        assess_lua = lua_post(folder / "assess.lua", body, token)
-        timeline_lua = lua_timeline(folder / "timeline.lua", token, first, args.patients)
-        print(
-            f"b2m service benchmark: {args.workers} workers, {os.cpu_count()} cores shared with wrk, "
-            f"{args.duration} s per measurement"
-        )
-        print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        rows = {}
-        for c in (1, 16):
-            for name, path, lua in (
-                ("bare", "/bench/bare", bare_lua),
-                ("assess", "/api/v1/assess", assess_lua),
-                ("timeline (50 results)", None, timeline_lua),
-            ):
-                target = f"{base}{path}" if path else base
-                r = wrk(target, c, args.duration, lua)
-                rows[(name, c)] = r
-                print(f"{name + f' c={c}':28}{r['rps']:9.0f}{r['p50']:9.2f}{r['p99']:9.2f}{r['errors']:8.0f}")
-        for c in (1, 16):
-            ratio = rows[("assess", c)]["rps"] / rows[("bare", c)]["rps"]
-            print(f"assess / bare requests/s at c={c}: {ratio:.2f} (target >= {TARGET_RATIO:.2f})")
-        p99 = rows[("assess", 16)]["p99"]
-        print(f"assess p99 at c=16: {p99:.1f} ms (target <= {TARGET_ASSESS_P99_MS:.0f} ms)")
-        t1, t16 = rows[("timeline (50 results)", 1)]["p99"], rows[("timeline (50 results)", 16)]["p99"]
-        print(
-            f"timeline p99 at c=1 / c=16 with {args.patients:,} patients: {t1:.1f} / {t16:.1f} ms "
-            f"(target <= {TARGET_TIMELINE_P99_MS:.0f} ms)"
-        )
-        if args.soak:
-            soak = wrk(f"{base}/api/v1/assess", 16, args.soak, assess_lua)
-            print(
-                f"soak: {args.soak} s of assess at c=16: {soak['requests']:.0f} requests, {soak['rps']:.0f} req/s, "
-                f"p99 {soak['p99']:.1f} ms, {soak['errors']:.0f} errors (target 0)"
+    try:
+        with running(bench_app_command(port, args.workers), env, base, folder / "server.log"):
+            body = json.dumps(BODY)
+            check = httpx.post(
+                f"{base}/api/v1/assess",
+                content=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             )
+            assert check.status_code == 200 and check.json()["iss"]["stage"] == "II", check.text[:300]
+            bare_lua = lua_post(folder / "bare.lua", body, None)
+            assess_lua = lua_post(folder / "assess.lua", body, token)
+            timeline_lua = lua_timeline(folder / "timeline.lua", token, first, args.patients)
+            print(
+                f"b2m service benchmark: {args.workers} workers, {os.cpu_count()} cores shared with wrk, "
+                f"{args.duration} s per measurement"
+            )
+            print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+            rows = {}
+            for c in (1, 16):
+                for name, path, lua in (
+                    ("bare", "/bench/bare", bare_lua),
+                    ("assess", "/api/v1/assess", assess_lua),
+                    ("timeline (50 results)", None, timeline_lua),
+                ):
+                    target = f"{base}{path}" if path else base
+                    r = wrk(target, c, args.duration, lua)
+                    rows[(name, c)] = r
+                    print(f"{name + f' c={c}':28}{r['rps']:9.0f}{r['p50']:9.2f}{r['p99']:9.2f}{r['errors']:8.0f}")
+            for c in (1, 16):
+                ratio = rows[("assess", c)]["rps"] / rows[("bare", c)]["rps"]
+                print(f"assess / bare requests/s at c={c}: {ratio:.2f} (target >= {TARGET_RATIO:.2f})")
+            p99 = rows[("assess", 16)]["p99"]
+            print(f"assess p99 at c=16: {p99:.1f} ms (target <= {TARGET_ASSESS_P99_MS:.0f} ms)")
+            t1, t16 = rows[("timeline (50 results)", 1)]["p99"], rows[("timeline (50 results)", 16)]["p99"]
+            print(
+                f"timeline p99 at c=1 / c=16 with {args.patients:,} patients: {t1:.1f} / {t16:.1f} ms "
+                f"(target <= {TARGET_TIMELINE_P99_MS:.0f} ms)"
+            )
+            if args.soak:
+                soak = wrk(f"{base}/api/v1/assess", 16, args.soak, assess_lua)
+                print(
+                    f"soak: {args.soak} s of assess at c=16: {soak['requests']:.0f} requests, {soak['rps']:.0f} req/s, "
+                    f"p99 {soak['p99']:.1f} ms, {soak['errors']:.0f} errors (target 0)"
+                )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

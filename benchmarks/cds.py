@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api import SECRET, _free_port, wrk
+from _server import bench_app_command, free_port, running
+from api import SECRET, wrk
 
 ISSUER = "https://ehr.bench.example"
 KID = "bench-ehr-rs384"
@@ -115,7 +114,7 @@ def main() -> None:
     jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": KID, "alg": "RS384", "use": "sig"}
     clients = folder / "cds-clients.json"
     clients.write_text(json.dumps({"clients": [{"issuer": ISSUER, "jwks": {"keys": [jwk]}}]}))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -125,41 +124,10 @@ def main() -> None:
         "B2M_PUBLIC_URL": base,
         "B2M_CDS_CLIENTS": str(clients),
     }
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api:bench_app",
-            "--app-dir",
-            str(Path(__file__).parent),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
     path = f"/cds-services/{SERVICE}"
-    try:
-        import httpx2 as httpx
+    import httpx2 as httpx
 
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with running(bench_app_command(port, args.workers), env, base, folder / "server.log"):
         [token] = _tokens(key, f"{base}{path}", 1)
         check = httpx.post(
             f"{base}{path}",
@@ -201,11 +169,7 @@ def main() -> None:
         p99 = rows[("cds", 16)]["p99"]
         verdict = "met" if p99 <= TARGET_P99_MS else "NOT met"
         print(f"patient-view p99 at c=16: {p99:.1f} ms (target <= {TARGET_P99_MS:.0f} ms: {verdict})")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,7 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,18 +31,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _server import free_port, running
 from api import SECRET, seed  # the same seeding as the API benchmark
 
 CHROMIUM = "/usr/bin/chromium"
 TARGET_CALC_MS = 100.0
 TARGET_PAGE_P99_MS = 50.0
 PASSWORD = "benchmark-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(xs: list[float], p: float) -> float:
@@ -90,6 +82,9 @@ def browser_figures(base: str, inputs: int) -> dict[str, float]:
         for i in range(inputs):
             value, want = cycle[i % len(cycle)]
             page.locator("#f-labs-b2m-value").fill(value)
+            page.wait_for_function(  # the answer swapped in after this input (the first one's text is unchanged)
+                "() => window.__b2m.swap !== undefined && window.__b2m.swap > window.__b2m.input", timeout=10_000
+            )
             expect(stage).to_contain_text(want, timeout=10_000)
             page.wait_for_load_state("networkidle")
             t = page.evaluate("window.__b2m")
@@ -136,38 +131,14 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="b2m-webbench-"))
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     token, first = seed(url, args.patients)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "B2M_DATABASE_URL": url, "B2M_SECRET_KEY": SECRET, "B2M_ENV": "development"}
-    log = (folder / "server.log").open("wb")
-    b2m = Path(sys.executable).parent / "b2m"
-    server = subprocess.Popen(
-        [str(b2m), "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        import httpx2 as httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"b2m serve did not start; see {folder / 'server.log'}")
-            time.sleep(0.2)
+    serve = [str(Path(sys.executable).parent / "b2m"), "serve", "--port", str(port), "--workers", "1"]
+    with running(serve, env, base, folder / "server.log"):
         figures: dict[str, Any] = {}
         figures |= browser_figures(base, args.inputs)
         figures |= page_figures(base, token, first, args.patients, args.reads)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
     sys.stdout.write(f"web app benchmark: {args.patients:,} patients stored, one worker, loopback\n")
     for k, v in figures.items():
         sys.stdout.write(f"  {k:<60} {v:8.1f}\n")
