@@ -500,3 +500,30 @@ def test_an_input_value_is_shown_with_its_unit(name: str, value: object, shown: 
 
     macro = environment().get_template("_values.html.j2").module.input_value  # type: ignore[attr-defined]
     assert Markup(macro(name, value, Formats(Locale.parse("en_GB")))).unescape() == shown
+
+
+def test_the_patient_s_own_page_reads_at_the_patient_report_s_grade(tmp_path: Path) -> None:
+    """The demo patient's page (EX1-responder: a whole series and a response) is plain language: its prose at or
+    below the grade the patient report is held to (Flesch-Kincaid, b2m.report.readability.TARGET_GRADE)."""
+    from b2m.report.readability import TARGET_GRADE, html_reading_grade
+    from b2m.service.app import create_app
+    from b2m.service.db.engine import migrate
+    from b2m.service.demo import load_demo
+    from tests.service.conftest import settings_for
+
+    url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
+    migrate(url)
+    app = create_app(settings_for(url))
+    password = next(a.password for a in load_demo(app.state.sessions) if a.username == "demo-patient")
+    c = TestClient(app, base_url="http://testserver")
+    token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text)
+    assert token
+    form = {"username": "demo-patient", "password": password, "login_token": token[1], "next": ""}
+    assert c.post("/login", data=form, follow_redirects=False).status_code == 303
+    page = c.get("/my")
+    assert page.status_code == 200 and "Your results" in page.text
+    main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
+    grade = html_reading_grade("<main" + main + "</main>")
+    assert grade.words > 80, grade  # the page says something
+    assert grade.flesch_kincaid_grade <= TARGET_GRADE, grade
+    app.state.engine.dispose()
