@@ -73,6 +73,7 @@ POLICY: dict[tuple[str, str], Any] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/calculators"): EVERYONE,
     ("GET", "/calculators/{name}"): EVERYONE,
+    ("GET", "/calculators/b2m-reading"): EVERYONE,
     ("GET", "/patients"): {"clinician": "team"},
     ("GET", "/patients/{patient_id}"): {"clinician": "team"},
     ("GET", "/patients/{patient_id}/timeline.json"): {"clinician": "team"},

@@ -223,6 +223,27 @@ def test_lab_and_admin_pages(server: dict[str, Any], browser: Any, who: str, pat
     page.context.close()
 
 
+def test_a_lab_reads_a_b2m_result_as_it_types(server: dict[str, Any], browser: Any) -> None:
+    """The reading page updates as values are typed (htmx), passes axe, and says kidney function is unknown until a
+    creatinine is entered (4.2 mg/L over the lab's upper limit 2.2: 1.91x; CKD-EPI 2021 for creatinine 1.4 mg/dL in
+    a 60-year-old man: 57.5, kidney.epi's example)."""
+    from playwright.sync_api import expect
+
+    page = _login(browser, server["base"], "lab")
+    page.goto(server["base"] + "/calculators/b2m-reading")
+    page.locator("#f-labs-b2m-value").fill("4.2")
+    page.locator("#f-labs-b2m-upper").fill("2.2")
+    panel = page.locator("#result")
+    expect(panel).to_contain_text("1.91× the upper limit", timeout=10_000)
+    expect(panel).to_contain_text("unknown: enter creatinine or cystatin C")
+    page.locator("#f-age").fill("60")
+    page.locator("#f-sex").select_option("male")
+    page.locator("#f-labs-creatinine-value").fill("1.4")
+    expect(panel).to_contain_text("eGFR 57.5", timeout=10_000)
+    _check(page, "lab-b2m-reading")
+    page.context.close()
+
+
 def test_login_page_is_accessible(server: dict[str, Any], browser: Any) -> None:
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()

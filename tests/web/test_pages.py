@@ -19,7 +19,7 @@ from tests.web.conftest import csrf_of, login
 PAGES = {
     "clinician": ["/patients", "/patients/{own}", "/calculators", "/calculators/iss", "/calculators/r2_iss"],
     "patient": ["/my", "/calculators", "/calculators/imwg_2014"],
-    "lab": ["/lab", "/calculators"],
+    "lab": ["/lab", "/calculators", "/calculators/b2m-reading"],
     "admin": ["/admin", "/admin/audit", "/calculators"],
 }
 
@@ -278,6 +278,12 @@ def test_the_lab_posts_results_and_sees_refusals(web: World) -> None:
         },
     )
     assert ok.status_code == 201
+    # The stored B2M links to its reading, with what the lab posted and nothing of the patient's (no site id).
+    link = re.search(r'href="([^"]+)" data-testid="lab-reading"', ok.text)
+    assert link and "SITE-A" not in link[1], ok.text[:2000]
+    reading = client.get(link[1].replace("&amp;", "&"))
+    assert reading.status_code == 200 and "Reading the B2M value" in reading.text
+    assert 'value="3.1"' in reading.text
     page = client.get("/lab").text
     refusals = re.search(r'data-testid="refusals">(.*?)</table>', page, re.S)
     assert refusals and "POST /lab/results" in refusals[1] and "row 2" in refusals[1]
@@ -285,6 +291,39 @@ def test_the_lab_posts_results_and_sees_refusals(web: World) -> None:
 
 
 # --------------------------------------------------------------------------------------------- calculators
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_reading_a_b2m_result_against_the_lab_s_interval_and_kidney_function(web: World) -> None:
+    """The laboratory's interpretive comment: one result, no stage. Oracles: the position against the reporting
+    lab's own interval is arithmetic (4.2 mg/L over an upper limit of 2.2 mg/L: above it, 1.91x); CKD-EPI 2021 for
+    creatinine 1.4 mg/dL in a 60-year-old man is 57.54 mL/min/1.73 m² (kidney.epi 1.3.0's example, as in
+    tests/test_kidney.py), KDIGO G3a (45-59), below the eGFR 60 at which reduced kidney function raises B2M
+    (docs/reference: KDIGO 2012 categories); 0.8 mg/dL at 70 is 95.2 (the NKF calculator): G1, no kidney flag."""
+    c = login(web, "lab")
+    b2m = "labs.b2m.value=4.2&labs.b2m.unit=mg/L&labs.b2m.lower_limit=0.8&labs.b2m.upper_limit=2.2"
+    creatinine = "labs.creatinine.unit=mg/dL&sex=male&labs.creatinine.value"
+    low = _text(_calc(c, "b2m-reading", f"{b2m}&age=60&{creatinine}=1.4"))
+    assert "Position above, 1.91× the upper limit" in low, low
+    assert "Reference interval 0.8–2.2 mg/L (the reporting lab's)" in low, low
+    assert "eGFR 57.5 mL/min/1.73 m²" in low and "KDIGO G3a" in low, low
+    assert "Kidney function is reduced" in low
+    normal = _text(_calc(c, "b2m-reading", f"{b2m}&age=70&{creatinine}=0.8"))
+    assert "eGFR 95.2 mL/min/1.73 m²" in normal and "KDIGO G1" in normal, normal
+    assert "Kidney function is reduced" not in normal
+    unknown = _text(_calc(c, "b2m-reading", b2m))  # no kidney input: said unknown, never normal
+    assert "unknown: enter creatinine or cystatin C" in unknown, unknown
+    # Without the lab's own interval the reading says whose interval it used (a published default), never the lab's
+    default = _text(_calc(c, "b2m-reading", "labs.b2m.value=4.2&labs.b2m.unit=mg/L"))
+    assert "a published default, not the reporting lab's" in default and "None" not in default, default
+    assert "Stage" not in unknown.split("Reading the B2M value", 1)[1]  # a comment, not a stage
+    refused = _text(_calc(c, "b2m-reading", "labs.b2m.value=4200&labs.b2m.unit=mg/L"))
+    assert "No reading yet: fix the marked fields" in refused and "µg/L" in refused, refused
+    assert "Reading a B2M result" in c.get("/calculators").text
+
 
 
 def _calc(client: TestClient, name: str, query: str, **headers: str) -> str:

@@ -24,6 +24,7 @@ from b2m.errors import InputError
 from b2m.io.models import PatientDocument, validate
 from b2m.io.patient import to_patient
 from b2m.kidney.summary import kidney_summary
+from b2m.patient import Patient
 from b2m.rules import registry
 from b2m.rules.base import RuleResult
 from b2m.rules.spec import ScoreRule, Spec, StagingSystem
@@ -106,26 +107,31 @@ class Computed:
         return any(v for k, v in self.entered.items() if not k.endswith(".unit"))
 
 
+def _through_the_edge(doc: dict[str, Any], out: Computed) -> Patient | None:
+    """The form's document through the edge. The edge refuses one thing at a time: each refusal is shown beside its
+    field and the field left out, so that the rest is still computed (an unknown input widens the stages, never
+    narrows them). ``None`` when a refusal cannot be set aside."""
+    names = list(out.entered)
+    for _ in range(MAX_EDGE_ROUNDS):
+        try:
+            return to_patient(validate(PatientDocument, doc))
+        except InputError as e:
+            name = form_field_of(e.field, names)
+            out.errors.setdefault(name, e.problem + (f" ({e.hint})" if e.hint else "") + f"; accepted: {e.accepted}")
+            if not unset(doc, e.field) and not unset(doc, name.rsplit(".", 1)[0] if name.count(".") > 1 else name):
+                return None
+    return None
+
+
 def compute(spec: Spec, params: Mapping[str, str]) -> Computed:
     started = time.perf_counter()
     own, context = form_fields(spec)
     fields = own + context
     form = read_form(fields, params)
     doc = {**form.document, "disease": form.document.get("disease") or spec.diseases[0]}
-    names = list(form.entered)
     out = Computed(entered=form.entered, errors=dict(form.errors))
-    # The edge refuses one thing at a time: each refusal is shown beside its field and the field left out, so that
-    # the rest is still computed (an unknown input widens the stages, never narrows them).
-    for _ in range(MAX_EDGE_ROUNDS):
-        try:
-            patient = to_patient(validate(PatientDocument, doc))
-            break
-        except InputError as e:
-            name = form_field_of(e.field, names)
-            out.errors.setdefault(name, e.problem + (f" ({e.hint})" if e.hint else "") + f"; accepted: {e.accepted}")
-            if not unset(doc, e.field) and not unset(doc, name.rsplit(".", 1)[0] if name.count(".") > 1 else name):
-                return out
-    else:
+    patient = _through_the_edge(doc, out)
+    if patient is None:
         return out
     a = assess([patient])[0]
     out.assessment = a
@@ -207,6 +213,43 @@ def calculators() -> list[dict[str, Any]]:
 @router.get("/calculators", **rule(ALL_ROLES))
 def index(request: Request, caller: CurrentCaller) -> Response:
     return render(request, "calculators.html.j2", {"groups": calculators(), "short_name": short_name})
+
+
+READING_FIELDS: tuple[str, ...] = ("labs.b2m", *B2M_CONTEXT)
+
+
+def compute_reading(params: Mapping[str, str]) -> Computed:
+    """One B2M result read on its own (the laboratory's interpretive comment): the result with the reporting lab's
+    interval, kidney function and the other causes of a raised B2M; no stage."""
+    started = time.perf_counter()
+    form = read_form([FIELDS[n] for n in READING_FIELDS], params)
+    out = Computed(entered=form.entered, errors=dict(form.errors))
+    patient = _through_the_edge({**form.document, "disease": "multiple_myeloma"}, out)
+    if patient is not None and patient.lab("b2m") is not None:
+        out.assessment = assess([patient])[0]
+        out.conversions = {k: lab.to_dict() for k, lab in patient.labs.items()}
+    out.milliseconds = (time.perf_counter() - started) * 1000
+    return out
+
+
+@router.get("/calculators/b2m-reading", **rule(ALL_ROLES))
+def b2m_reading(request: Request, caller: CurrentCaller) -> Response:
+    """Reading one B2M result: the form and the interpretive comment (htmx asks for the comment alone)."""
+    params = {k: v for k, v in request.query_params.items() if len(k) < 80}
+    computed = compute_reading(params)
+    fields = [FIELDS[n] for n in READING_FIELDS]
+    fmt = Formats(locale_of(request))
+    ctx: dict[str, Any] = {
+        "b2m_field": fields[0],
+        "context_fields": fields[1:],
+        "c": computed,
+        "fb": feedback(fields, computed, fmt),
+        "oob": is_htmx(request),
+    }
+    if computed.assessment is not None:
+        ctx["b2m_panel"] = {"b2m": computed.assessment.b2m.to_dict(), "kidney": computed.assessment.kidney.to_dict()}
+    template = "b2m_reading_result.html.j2" if is_htmx(request) else "b2m_reading.html.j2"
+    return render(request, template, ctx, headers={"Server-Timing": f"engine;dur={computed.milliseconds:.1f}"})
 
 
 @router.get("/calculators/{name}", **rule(ALL_ROLES))

@@ -4,6 +4,7 @@ why (from the audit trail: the problem and where, never the value)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -43,11 +44,13 @@ def _page(
     form: dict[str, str] | None = None,
     result: Checked | None = None,
     upload: Checked | None = None,
+    reading: str | None = None,
 ) -> Response:
     refused, stored = _recent(request, caller)
     ctx: dict[str, Any] = {
         "form": form or {},
         "result": result,
+        "reading": reading,
         "upload": upload,
         "refused": refused,
         "stored": stored,
@@ -74,7 +77,23 @@ def post_result(
         request.app.state.sessions, request.scope["state"], [cells], user_id=caller.id, in_reach=_any, source="lab"
     )
     kept = {} if checked.ok else form.model_dump()  # a refused result stays in the form to be corrected
-    return _page(request, caller, status=201 if checked.ok else 422, form=kept, result=checked)
+    reading = _reading_link(cells) if checked.ok else None
+    return _page(request, caller, status=201 if checked.ok else 422, form=kept, result=checked, reading=reading)
+
+
+def _reading_link(cells: dict[str, str | None]) -> str | None:
+    """The B2M reading of a result just stored, with its value, unit and the lab's interval filled in: the lab's
+    interpretive comment. Only what the lab itself posted goes in (the link carries no patient id, and the lab
+    role reads no stored patient data); kidney function and the rest are entered there."""
+    if (cells.get("analyte") or "").lower() != "b2m":
+        return None
+    query = {
+        "labs.b2m.value": cells.get("value"),
+        "labs.b2m.unit": cells.get("unit"),
+        "labs.b2m.lower_limit": cells.get("lower_limit"),
+        "labs.b2m.upper_limit": cells.get("upper_limit"),
+    }
+    return "/calculators/b2m-reading?" + urlencode({k: v for k, v in query.items() if v})
 
 
 @router.post("/lab/upload", **rule(LAB, audit="write"))
