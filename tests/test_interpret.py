@@ -844,7 +844,7 @@ def test_summaries_render_the_same_values() -> None:
     assert "1.21–2.7 mg/L" in r.summary_clinician
     assert "above" in r.summary_clinician
     assert HIGH in r.summary_clinician
-    assert "reduced_kidney_function (caution)" in r.summary_clinician
+    assert "reduced kidney function (caution)" in r.summary_clinician  # words, not the code
     assert "higher than" in r.summary_patient and "1.21 to 2.7 mg/L" in r.summary_patient
 
 

@@ -244,8 +244,11 @@ def _clinician_summary(
     bands: tuple[IssBand, ...],
     flags: Sequence[Flag],
 ) -> str:
+    # Read by people (reports, CDS cards, FHIR notes): the flag's code in words; the code itself is in `flags`.
     flag_txt = (
-        "flags: " + ", ".join(f"{f.code} ({f.severity})" for f in flags) if flags else "no flags from the inputs given"
+        "flags: " + ", ".join(f"{f.code.replace('_', ' ')} ({f.severity})" for f in flags)
+        if flags
+        else "no flags from the inputs given"
     )
     if b2m is None or interval is None:
         return f"No serum B2M result was given, so it has no position or ISS band; {flag_txt}."
