@@ -511,6 +511,13 @@ def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_
     for box in text.values():
         assert "B2M 4.2 mg/L" in box and "albumin 3.5 g/dL" in box, box
         assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", box), box  # no input key such as b2m_mg_l shown
+    # Unknown criteria are listed as unknown, not dropped; albumin 35 g/L is exactly 3.5 g/dL, on the boundary the
+    # sources print as '>=' (Greipp 2005) and '>' (the IMWG web copy): said beside the stage, not settled quietly.
+    assert "unknown: ? serum LDH above the reporting lab" in text["r_iss"], text["r_iss"]
+    assert all("Albumin is exactly 3.5 g/dL" in box for box in text.values()), text
+    # The B2M at diagnosis read with its confounders, as b2m assess reads it: no kidney input stored, so unknown.
+    panel = re.search(r'data-testid="b2m-at-diagnosis">(.*?)</section>', html, re.S)
+    assert panel and "unknown: enter creatinine or cystatin C" in panel[1], html[:3000]
     kinetics = re.search(r'data-testid="no-kinetics">(.*?)</p>', html, re.S)
     assert kinetics and "labs recorded at diagnosis" in kinetics[1]
     listed = " ".join(re.sub(r"<[^>]+>", " ", c.get("/patients").text).split())

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from b2m.assessment import Assessment
 from b2m.errors import InputError
 from b2m.monitor.series import PatientSeries
 from b2m.service import store
@@ -340,6 +341,13 @@ def alerts(db: DB, patient_id: PatientId, patient: CurrentPatient) -> dict[str, 
 def assessment(db: DB, patient_id: PatientId, patient: CurrentPatient) -> dict[str, Any]:
     """The assessment at diagnosis (``b2m assess --format json``) from the labs at diagnosis in the stored
     document; without them, from each lab's earliest stored result (``labs_from`` says which)."""
+    result, source = assessment_at_diagnosis(db, patient)
+    return {**result.to_dict(), "labs_from": source}
+
+
+def assessment_at_diagnosis(db: Session, patient: Patient) -> tuple[Assessment, str]:
+    """The stored patient's assessment at diagnosis, and where its labs came from (``document`` or
+    ``earliest_results``)."""
     from b2m.assessment import assess
     from b2m.io.patient import parse_patient
 
@@ -349,8 +357,7 @@ def assessment(db: DB, patient_id: PatientId, patient: CurrentPatient) -> dict[s
     if not details.get("labs"):
         source = "earliest_results"
         details["labs"] = {k: entries[0] for k, entries in doc["series"].items() if k in LAB_NAMES and entries}
-    result = assess([parse_patient(details)])[0].to_dict()
-    return {**result, "labs_from": source}
+    return assess([parse_patient(details)])[0], source
 
 
 @router.get(
