@@ -62,8 +62,8 @@ def browser(server: dict[str, Any]) -> Iterator[Any]:
         b.close()
 
 
-def _login(browser: Any, base: str, who: str, password: str = PASSWORD) -> Any:
-    context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+def _login(browser: Any, base: str, who: str, password: str = PASSWORD, timezone: str | None = None) -> Any:
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id=timezone)
     page = context.new_page()
     page.goto(base + "/")
     assert page.locator("h1").inner_text() == "Log in to b2m"
@@ -169,7 +169,9 @@ def test_the_charts_of_a_timeline_share_one_time_axis(server: dict[str, Any], br
     and end at the same place at desktop and phone size (a new user saw the FLC chart's dates shifted: it had no
     right-hand axis, so its plot area was wider)."""
     base = server["base"]
-    page = _login(browser, base, "demo-clinician", server["demo"]["demo-clinician"])
+    # A browser east of UTC: a tick at local midnight on the 1st is the last day of the month before in UTC, the
+    # time zone the dates are written in, so its label named the month before (every label a month late).
+    page = _login(browser, base, "demo-clinician", server["demo"]["demo-clinician"], timezone="Europe/Berlin")
     page.get_by_role("link", name="EX2-progressor").first.click()
     page.wait_for_selector(".timeline[data-ready='1']")
     for size in (DESKTOP, PHONE):
@@ -184,6 +186,12 @@ def test_the_charts_of_a_timeline_share_one_time_axis(server: dict[str, Any], br
         assert {"b2m", "mprotein", "flc", "response"} <= set(names), charts
         assert all(c[1] is not None for c in charts), charts  # every chart drawn
         assert len({(c[1], c[2]) for c in charts}) == 1, (size, charts)
+        # Every time tick is the first of a month in UTC, as the dates are: a month's label sits where it starts.
+        ticks = page.locator(".timeline [data-chart]").evaluate_all(
+            "(els) => els.flatMap((e) => (e.b2mChart.axes[0]._splits || [])"
+            ".map((t) => new Date(t * 1000).toISOString()))"
+        )
+        assert ticks and all(t.endswith("-01T00:00:00.000Z") for t in ticks), ticks
     # On a phone the list and the response table are a card per row: no column cut off at the screen's edge.
     for path in ("/patients", page.url):
         page.goto(path if path.startswith("http") else base + path)

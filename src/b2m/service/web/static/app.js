@@ -119,6 +119,24 @@
     }] } };
   }
 
+  // Ticks at the first of a month (UTC, as the dates are), every 1, 2, 3, 6 or 12 months as the width allows: a
+  // month's label sits where the month starts (uPlot's own ticks could put "Mar 2025" under Mar 9).
+  function monthSplits(u, axisIdx, min, max) {
+    var d = new Date(min * 1000), y = d.getUTCFullYear(), m = d.getUTCMonth();
+    var months = (max - min) / (86400 * 30.44), room = Math.max(1, Math.floor((u.width || 600) / 80));
+    var step = [1, 2, 3, 6, 12, 24, 60].filter(function (s) { return months / s <= room; })[0] || 120;
+    m += 1;  // the first month start after min
+    while ((y * 12 + m) % step !== 0) { m += 1; }
+    var out = [];
+    for (var i = 0; i < 1000; i++) {
+      var t = Date.UTC(y, m, 1) / 1000;
+      if (t > max) { break; }
+      if (t >= min) { out.push(t); }
+      m += step;
+    }
+    return out;
+  }
+
   function baseOpts(el, tl, height, extra) {
     var width = Math.max(280, el.clientWidth || el.parentNode.clientWidth || 600);
     var x = range(tl);
@@ -128,7 +146,8 @@
       cursor: { sync: { key: SYNC }, drag: { x: false, y: false } },
       scales: { x: { time: true, range: function () { return x; } } },
       legend: { live: true },
-      axes: [{ values: function (u, splits) {
+      axes: [{ splits: monthSplits,
+               values: function (u, splits) {
                  var prev = null;
                  return splits.map(function (s) {
                    var t = axisDateFmt.format(new Date(s * 1000));
@@ -260,7 +279,7 @@
           if (!build || el.getAttribute("data-drawn")) { return; }
           el.setAttribute("data-drawn", "1");
           if (!range(tl)) { el.textContent = "No results to draw yet."; return; }
-          try { made.push({ el: el, u: build(el, tl) }); } catch (err) { el.textContent = "The chart could not be drawn; the values are in the table below."; }
+          try { var u = build(el, tl); el.b2mChart = u; made.push({ el: el, u: u }); } catch (err) { el.textContent = "The chart could not be drawn; the values are in the table below."; }
         });
         g.setAttribute("data-ready", "1");
       }).catch(function () {
