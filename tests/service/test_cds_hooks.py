@@ -248,6 +248,7 @@ def test_full_prefetch_gives_the_published_stages_a_kidney_warning_and_a_link(wo
     warnings = [c for c in cards if c["indicator"] == "warning"]
     assert len(warnings) == 1 and "eGFR 20 mL/min/1.73 m²" in warnings[0]["summary"], warnings
     assert "hard to read" in warnings[0]["summary"]
+    assert warnings[0]["source"]["label"].endswith("KDIGO 2012"), warnings[0]["source"]  # a group author's acronym
     for card in cards:
         assert card["links"] == [
             {"label": "Open the patient in b2m", "url": f"{WEB_URL}/patients/{world.own}", "type": "absolute"}

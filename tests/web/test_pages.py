@@ -320,6 +320,10 @@ def test_reading_a_b2m_result_against_the_lab_s_interval_and_kidney_function(web
     default = _text(_calc(c, "b2m-reading", "labs.b2m.value=4.2&labs.b2m.unit=mg/L"))
     assert "a published default, not the reporting lab's" in default and "None" not in default, default
     assert "Stage" not in unknown.split("Reading the B2M value", 1)[1]  # a comment, not a stage
+    interval = "labs.b2m.lower_limit=3&labs.b2m.upper_limit=1"
+    swapped = _text(_calc(c, "b2m-reading", f"labs.b2m.value=2.5&labs.b2m.unit=mg/L&{interval}"))
+    assert "the lower limit is above the upper limit" in swapped, swapped
+    assert "a published default, not the reporting lab's" in swapped, swapped  # no half of the swapped interval
     refused = _text(_calc(c, "b2m-reading", "labs.b2m.value=4200&labs.b2m.unit=mg/L"))
     assert "No reading yet: fix the marked fields" in refused and "µg/L" in refused, refused
     assert "Reading a B2M result" in c.get("/calculators").text
@@ -526,6 +530,8 @@ def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_
     values = re.search(r"<summary>Values used</summary>(.*?)</details>", page, re.S)
     assert values and "ldh_u_l" not in values[1] and "LDH upper limit" in values[1], page[:3000]
     assert "B2M</td><td>4.2 mg/L" in values[1] and "albumin</td><td>3.5 g/dL" in values[1], values[1]
+    whatif = re.search(r'data-testid="whatif">(.*?)</ul>\s*</li>\s*</ul>', page, re.S)
+    assert whatif and "<strong>del(17p)</strong>" in page and "Del(17p)" not in page, page[:3000]  # nomenclature
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,11 @@ def _fit(*candidates: str) -> str:
 
 
 def _short_citation(c: Citation) -> str:
+    """``Greipp 2005``; a group author by its acronym (``KDIGO 2012``, not ``Kidney 2012``)."""
     author = c.citation.split(" ", 1)[0].rstrip(",")
+    group = re.match(r"[^(]{0,80}\(([A-Z][A-Za-z-]{1,15})\)", c.citation)
+    if group and not re.match(r"\S+ [A-Z]{1,3}\b", c.citation):  # not "Greipp PR, ...": a group's name
+        author = group.group(1)
     year = re.search(r"\b(19|20)\d\d\b", c.citation)
     return f"{author} {year.group(0)}" if year else author
 
@@ -121,7 +125,7 @@ def staging_card(name: str, result: RuleResult, links: Sequence[Link], not_sent:
             f"{_together(missing)}; each of these could change the stage within that range."
         )
     if result.score is not None:
-        lines.append(f"Score: {result.score:g} points.")
+        lines.append(f"Score: {result.score:g} point{'' if result.score == 1 else 's'}.")
     elif result.score_range is not None:
         lines.append(f"Score: {result.score_range[0]:g} to {result.score_range[1]:g} points.")
     lines.append("")

@@ -267,6 +267,11 @@ def read_form(fields: list[Field], params: Mapping[str, str]) -> FormInput:
                         errors[f"{f.name}.{bound}"] = "expected a number, in the result's unit"
                     else:
                         lab[bound] = n
+            if "lower_limit" in lab and "upper_limit" in lab and lab["lower_limit"] > lab["upper_limit"]:
+                # Swapped or mistyped: neither limit can be trusted, so the interval is left out whole (half of it
+                # would read the result against a limit the lab did not mean).
+                errors[f"{f.name}.lower_limit"] = "the lower limit is above the upper limit: check the interval"
+                del lab["lower_limit"], lab["upper_limit"]
             if lab:
                 _set(doc, f.name, lab)
             continue

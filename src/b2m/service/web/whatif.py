@@ -140,7 +140,9 @@ def feature_of(spec: Spec, name: str) -> str:
 
 def _feature_label(feature: str) -> str:
     text = FEATURES.get(feature, feature.replace("_", " "))
-    return text[0].upper() + text[1:]
+    first = text.split(" ", 1)[0]
+    # "Serum albumin", but "del(17p)" and "t(4;14)" keep the case of their nomenclature
+    return text[0].upper() + text[1:] if first.isalpha() else text
 
 
 class Evaluator:
