@@ -579,3 +579,25 @@ def test_the_patient_s_own_page_reads_at_the_patient_report_s_grade(tmp_path: Pa
     assert grade.words > 80, grade  # the page says something
     assert grade.flesch_kincaid_grade <= TARGET_GRADE, grade
     app.state.engine.dispose()
+
+
+def test_results_reported_with_different_intervals_are_not_drawn_against_one_band(web: World) -> None:
+    """A new user posted one B2M with another lab's interval (0.8-2.2 mg/L): the chart then drew that interval
+    across every earlier result, reported against 1.21-2.7. One interval for all results: its band; two: none, said."""
+    c = login(web, "clinician")
+    token = csrf_of(c)
+
+    def add(date: str, value: str, lower: str, upper: str) -> None:
+        form = {"analyte": "b2m", "date": date, "value": value, "unit": "mg/L", "lower_limit": lower}
+        r = c.post(f"/patients/{web.own}/results", data={**form, "upper_limit": upper, "csrf_token": token})
+        assert r.status_code in (200, 303), r.text[:2000]
+
+    add("2024-01-10", "3.0", "1.21", "2.7")
+    add("2024-03-10", "2.6", "1.21", "2.7")
+    tl = c.get(f"/patients/{web.own}/timeline.json").json()
+    assert tl["b2m_interval"]["lower"] == 1.21 and tl["b2m_interval"]["upper"] == 2.7
+    assert tl["b2m_intervals_differ"] is False
+    add("2024-05-10", "2.4", "0.8", "2.2")
+    tl = c.get(f"/patients/{web.own}/timeline.json").json()
+    assert tl["b2m_interval"] is None and tl["b2m_intervals_differ"] is True
+    assert "no band is drawn" in c.get(f"/patients/{web.own}").text

@@ -84,9 +84,17 @@ class SeriesSet:
 
     by_key: Mapping[str, tuple[Point, ...]] = field(default_factory=dict)
     limits: Mapping[str, tuple[float | None, float | None, dt.date | None]] = field(default_factory=dict)
+    mixed_limits: frozenset[str] = frozenset()  # keys whose results give more than one reference interval
 
     def get(self, key: str) -> tuple[Point, ...]:
         return self.by_key.get(key, ())
+
+    def band(self, key: str) -> tuple[float | None, float | None, dt.date | None] | None:
+        """The reference interval to draw across the whole chart: only when every result that gives one gives the
+        same (results of another lab or method are never drawn against an interval they were not reported with)."""
+        if key in self.mixed_limits:
+            return None
+        return self.limits.get(key)
 
 
 CHARTED_LABS: tuple[str, ...] = ("b2m", "m_protein", "urine_m_protein", "flc_kappa", "flc_lambda", "creatinine")
@@ -105,18 +113,23 @@ def series_from_patient(series: PatientSeries) -> SeriesSet:
     """
     by_key: dict[str, tuple[Point, ...]] = {}
     limits: dict[str, tuple[float | None, float | None, dt.date | None]] = {}
+    mixed: set[str] = set()
     for key in CHARTED_LABS:
         points: list[Point] = []
+        seen: set[tuple[float | None, float | None]] = set()
         for lab in series.lab(key):
             if lab.date is None:
                 continue
             points.append(_point(lab.value, lab.date))
             if lab.lower_limit is not None or lab.upper_limit is not None:
+                seen.add((lab.lower_limit, lab.upper_limit))
                 prev = limits.get(key)
                 if prev is None or (prev[2] or dt.date.min) <= lab.date:
                     limits[key] = (lab.lower_limit, lab.upper_limit, lab.date)
         by_key[key] = tuple(sorted(points, key=lambda p: p.date))
-    return SeriesSet(by_key, limits)
+        if len(seen) > 1:
+            mixed.add(key)
+    return SeriesSet(by_key, limits, frozenset(mixed))
 
 
 def points_from_monitor(doc: Mapping[str, Any], value_key: str) -> tuple[Point, ...]:

@@ -191,7 +191,7 @@ def build_charts(
     patient_view = audience == "patient"
     events = () if patient_view else _therapy_events(patient) + _progression_events(doc)
     charts: list[Chart] = []
-    lo, hi, band_date = series.limits.get("b2m", (None, None, None))
+    lo, hi, band_date = series.band("b2m") or (None, None, None)
     band = (lo or 0.0, hi) if hi is not None else None
     band_label = (
         "usual range at your lab"

@@ -118,7 +118,7 @@ def timeline_json(doc: Mapping[str, Any], series: PatientSeries, *, audience: st
     s: SeriesSet = series_from_patient(series)
     b2m = points_from_monitor(doc, "value_mg_l") or s.get("b2m")
     egfr = points_from_monitor(doc, "egfr")
-    lo, hi, band_date = s.limits.get("b2m", (None, None, None))
+    lo, hi, band_date = s.band("b2m") or (None, None, None)
     out: dict[str, Any] = {
         "series": {
             "b2m": {"label": "B2M", "unit": "mg/L", "points": _points(b2m)},
@@ -135,6 +135,7 @@ def timeline_json(doc: Mapping[str, Any], series: PatientSeries, *, audience: st
         "b2m_interval": (
             {"lower": lo, "upper": hi, "date": band_date.isoformat() if band_date else None} if hi is not None else None
         ),
+        "b2m_intervals_differ": "b2m" in s.mixed_limits,
         "involved_light_chain": series.patient.involved_light_chain,
         "egfr_thresholds": [EGFR_REDUCED_BELOW_ML_MIN_1_73M2, EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2],
     }
