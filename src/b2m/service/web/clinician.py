@@ -192,6 +192,7 @@ def add_result(
         in_reach=_reach(caller),
         fixed_patient=patient,
         source="web",
+        one_result=True,
     )
     if checked.ok:
         return RedirectResponse(f"/patients/{patient.id}?added=1#timeline", status_code=303, headers=PAGE_HEADERS)

@@ -74,7 +74,13 @@ def post_result(
     """One result for the patient with this site id."""
     cells = form.cells()
     checked = check_and_store(
-        request.app.state.sessions, request.scope["state"], [cells], user_id=caller.id, in_reach=_any, source="lab"
+        request.app.state.sessions,
+        request.scope["state"],
+        [cells],
+        user_id=caller.id,
+        in_reach=_any,
+        source="lab",
+        one_result=True,
     )
     kept = {} if checked.ok else form.model_dump()  # a refused result stays in the form to be corrected
     reading = _reading_link(cells) if checked.ok else None

@@ -110,16 +110,22 @@ def check_and_store(
     in_reach: Callable[[Session, Patient], bool],
     fixed_patient: Patient | None = None,
     source: str = "upload",
+    one_result: bool = False,
 ) -> Checked:
     """Check every row of a long-format table; store them all (one batch, audited) only if none is refused.
 
     ``fixed_patient``: the rows belong to this patient (a patient's own page); ``patient_id`` may then be absent,
-    and must name this patient where given."""
+    and must name this patient where given. ``one_result``: a form's single result, named "result" in the messages
+    (there is no row 2 on a form)."""
     out = Checked(total=len(cells))
     parsed: dict[int, tuple[str, store.Row]] = {}
+
+    def where(line: int) -> str:
+        return "result" if one_result else f"row {line}"
+
     for n, cell in enumerate(cells):
         line = n + 2  # the header is line 1
-        entry: dict[str, Any] = {"line": line, "cells": cell, "error": None, "field": f"row {line}"}
+        entry: dict[str, Any] = {"line": line, "cells": cell, "error": None, "field": where(line)}
         out.rows.append(entry)
         site = cell.get("patient_id")
         if fixed_patient is not None and site is not None and site != fixed_patient.site_id:
@@ -129,8 +135,8 @@ def check_and_store(
             entry["error"] = "patient_id is empty; accepted: the site's identifier of a patient"
             continue
         try:
-            result = row_result(cell, f"row {line}")
-            parsed[line] = (site or "", store.to_row(result, f"row {line}"))
+            result = row_result(cell, where(line))
+            parsed[line] = (site or "", store.to_row(result, where(line)))
         except B2MError as e:
             entry["error"] = message(e)
             entry["field"] = getattr(e, "field", None) or entry["field"]
@@ -160,7 +166,7 @@ def check_and_store(
                 if by_line[line]["error"]:
                     continue
                 try:
-                    store.check_against_stored(stored, [row], where=[f"row {line}"])
+                    store.check_against_stored(stored, [row], where=[where(line)])
                 except Conflict as e:
                     by_line[line]["error"] = e.detail
             good = [row for line, row in rows if not by_line[line]["error"]]
