@@ -63,6 +63,16 @@ _CONDITIONS = ("rheumatoid arthritis", "CKD stage 3", "ICD10:N18.5", "HIV infect
 _MEDICATIONS = ("lithium carbonate 400 mg", "ciclosporin", "ATC:A11HA05", "aspirin")
 
 
+def _consistent(cyto: dict[str, Any]) -> dict[str, Any]:
+    """No call that contradicts its detail (the edge refuses "no 1q+" beside "1q amplified", and "no del(1p32)"
+    beside "biallelic del(1p32)"): the detail wins, as a report that names it would."""
+    if cyto.get("amp1q") is True and cyto.get("gain1q") is False:
+        cyto["gain1q"] = True
+    if cyto.get("del1p32_biallelic") is True and cyto.get("del1p32") is False:
+        cyto["del1p32"] = True
+    return cyto
+
+
 def _sig(x: float) -> float:
     return float(f"{x:.4g}")
 
@@ -106,7 +116,7 @@ def patient_documents(draw: st.DrawFn) -> dict[str, Any]:
         "setting": _maybe(draw, st.sampled_from(["new_diagnosis", "relapse", "smm", "mgus"])),
         "disease": disease,
         "labs": labs,
-        "cytogenetics": {f: _maybe(draw, st.booleans(), 2) for f in _FLAGS},
+        "cytogenetics": _consistent({f: _maybe(draw, st.booleans(), 2) for f in _FLAGS}),
         "marrow_plasma_cells_percent": _maybe(draw, st.sampled_from([0, 5, 10, 20, 59, 60, 75])),
         "imaging": {
             "osteolytic_lesions": _maybe(draw, st.sampled_from([0, 1, 3])),

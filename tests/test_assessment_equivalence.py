@@ -79,23 +79,40 @@ def _below_floor(o: object) -> bool:
     return isinstance(o, float) and 0 < abs(o) < MIN_REPORTED_VALUE
 
 
+def _contradictory(doc: dict[str, Any]) -> bool:
+    """Whether the FISH calls contradict their detail: no 1q+ beside 1q amplified, or no del(1p32) beside a
+    biallelic one."""
+    c = doc.get("cytogenetics") or {}
+    return (c.get("gain1q") is False and c.get("amp1q") is True) or (
+        c.get("del1p32") is False and c.get("del1p32_biallelic") is True
+    )
+
+
 @pytest.mark.parametrize("chunk", range(5))
 def test_same_answer_as_previous_assessment(chunk: int) -> None:
     """Every recorded patient gives exactly the previous assessment's answer (equivalence, see module doc).
 
-    The one deliberate change since the recording: the edge now refuses a measurement that is positive but
-    below any reported value (``MIN_REPORTED_VALUE``, e.g. Hypothesis's 7.8e-209), where the previous code
-    accepted it. Those recorded documents must now be refused, with the field named; all others answer as
-    before."""
-    refused = 0
+    Two deliberate changes since the recording, each now refused with the field named where the previous code
+    answered: a measurement that is positive but below any reported value (``MIN_REPORTED_VALUE``, e.g.
+    Hypothesis's 7.8e-209), and FISH calls that contradict their detail (``gain1q: false`` with ``amp1q: true``,
+    ``del1p32: false`` with ``del1p32_biallelic: true``; the previous code scored the detail and ignored the
+    call). All others answer as before."""
+    below, contradictory = 0, 0
     for item in _load()[chunk::5]:
         if _below_floor(item["input"]):
             with pytest.raises(InputError, match="below any reported value"):
                 parse_patient(item["input"])
-            refused += 1
+            below += 1
+            continue
+        if _contradictory(item["input"]):
+            with pytest.raises(InputError, match="contradict each other") as refused:
+                parse_patient(item["input"])
+            assert refused.value.field in ("cytogenetics.gain1q", "cytogenetics.del1p32"), refused.value.field
+            contradictory += 1
             continue
         assert answer(item["input"]) == item["answer"], item["input"]
-    assert refused < 20, refused  # the change stays the exception: 43 of 500 recorded documents in all
+    # The changes stay the exception: of 500 recorded documents, 43 below the floor and 58 contradictory in all.
+    assert below < 20 and contradictory < 20, (below, contradictory)
 
 
 def _record() -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, model_validator
 
+from b2m.errors import InputError
 from b2m.io.models.base import (
     MAX_TEXT_CHARS,
     Accepted,
@@ -109,6 +110,24 @@ class Cytogenetics(Contract):
         None, ge=0, le=100, description="Cancer clonal fraction of the del(17p), percent."
     )
     cd138_purified: Finding = Field(None, description="Whether FISH was done on CD138-purified plasma cells.")
+
+    @model_validator(mode="after")
+    def _one_1q_call(self) -> Cytogenetics:
+        # 1q+ counts gain or amplification, so "no 1q+" beside "1q amplified" is a contradiction to be resolved at
+        # its source, never a choice made here (R2-ISS scores 1q+).
+        if self.gain1q is False and self.amp1q is True:
+            raise InputError(
+                "gain1q",
+                "is false (no 1q gain or amplification) while amp1q is true: the two calls contradict each other",
+                "gain1q true or null (unknown) with amp1q true",
+            )
+        if self.del1p32 is False and self.del1p32_biallelic is True:
+            raise InputError(
+                "del1p32",
+                "is false while del1p32_biallelic is true: the two calls contradict each other",
+                "del1p32 true or null (unknown) with del1p32_biallelic true",
+            )
+        return self
 
 
 class Imaging(Contract):
