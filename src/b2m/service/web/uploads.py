@@ -120,12 +120,12 @@ def check_and_store(
     out = Checked(total=len(cells))
     parsed: dict[int, tuple[str, store.Row]] = {}
 
-    def where(line: int) -> str:
+    def where_of(line: int) -> str:
         return "result" if one_result else f"row {line}"
 
     for n, cell in enumerate(cells):
         line = n + 2  # the header is line 1
-        entry: dict[str, Any] = {"line": line, "cells": cell, "error": None, "field": where(line)}
+        entry: dict[str, Any] = {"line": line, "cells": cell, "error": None, "field": where_of(line)}
         out.rows.append(entry)
         site = cell.get("patient_id")
         if fixed_patient is not None and site is not None and site != fixed_patient.site_id:
@@ -135,8 +135,8 @@ def check_and_store(
             entry["error"] = "patient_id is empty; accepted: the site's identifier of a patient"
             continue
         try:
-            result = row_result(cell, where(line))
-            parsed[line] = (site or "", store.to_row(result, where(line)))
+            result = row_result(cell, where_of(line))
+            parsed[line] = (site or "", store.to_row(result, where_of(line)))
         except B2MError as e:
             entry["error"] = message(e)
             entry["field"] = getattr(e, "field", None) or entry["field"]
@@ -166,7 +166,7 @@ def check_and_store(
                 if by_line[line]["error"]:
                     continue
                 try:
-                    store.check_against_stored(stored, [row], where=[where(line)])
+                    store.check_against_stored(stored, [row], where=[where_of(line)])
                 except Conflict as e:
                     by_line[line]["error"] = e.detail
             good = [row for line, row in rows if not by_line[line]["error"]]
