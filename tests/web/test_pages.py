@@ -511,6 +511,7 @@ def test_the_patient_page_names_inputs_as_a_reader_would_and_says_why_there_are_
     DOI 10.1200/JCO.21.02614) still lacks LDH, del(17p), t(4;14) and 1q+; 35 g/L is 3.5 g/dL."""
     c = login(web, "clinician")
     html = c.get(f"/patients/{web.own}").text
+    assert '<h2 id="stage-h">Stage at diagnosis</h2>' in html  # the stored patient's setting is new_diagnosis
     boxes = dict(re.findall(r'data-testid="stage-(\w+)">(.*?)</div>', html, re.S))
     text = {k: " ".join(re.sub(r"<[^>]+>", " ", v).split()) for k, v in boxes.items()}
     assert "Missing: LDH, del(17p), t(4;14), 1q+" in text["r2_iss"], text["r2_iss"]
