@@ -10,6 +10,7 @@ nadir (lowest value from the baseline on).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -572,3 +573,38 @@ def test_best_response_from_floors_says_what_is_still_open() -> None:
     best = r["best_response"]
     assert (best["category"], best["confirmed"]) == ("VGPR", True)
     assert best["possibly_better"] == ["sCR", "CR"]
+
+
+def test_a_free_light_chain_reported_as_exactly_zero_is_an_unbounded_ratio_not_a_crash() -> None:
+    """Found by the hostile-input suite: a lambda FLC of 0.0 mg/L divided by zero inside the kappa/lambda ratio
+    (an internal error for `b2m monitor` and `b2m report`). kappa > 0 over lambda = 0 is an unbounded ratio, far
+    above the IMWG normal range 0.26-1.65 (Kumar 2016); 0 over 0 says nothing, so it stays unknown."""
+    from b2m.monitor.imwg_2016.values import INF, flc_ratio, ratio_normal
+    from b2m.units import parse_lab
+
+    def lab(value: float) -> Any:
+        return parse_lab("flc_kappa", {"value": value, "unit": "mg/L", "date": "2025-01-01"})
+
+    assert flc_ratio(lab(12.0), lab(0.0)) == (INF, INF)
+    assert ratio_normal(flc_ratio(lab(12.0), lab(0.0))) is False
+    assert ratio_normal(flc_ratio(lab(0.0), lab(0.0))) is None
+    series = {
+        "id": "P",
+        "isotype": "IgG",
+        "involved_light_chain": "kappa",
+        "series": {
+            "m_protein": [
+                {"date": "2025-01-01", "value": 3.0, "unit": "g/dL"},
+                {"date": "2025-03-01", "value": 1.0, "unit": "g/dL"},
+            ],
+            "flc_kappa": [{"date": d, "value": 40.0, "unit": "mg/L"} for d in ("2025-01-01", "2025-03-01")],
+            "flc_lambda": [{"date": d, "value": 0.0, "unit": "mg/L"} for d in ("2025-01-01", "2025-03-01")],
+        },
+        "therapy_lines": [{"line": 1, "start": "2025-01-02"}],
+    }
+    result = monitor_patient(parse_patient_series(series)).to_dict()
+    assert result["assessments"], result  # assessed, not crashed
+    measured = [m for a in result["assessments"] for m in a["measurements"]]
+    ratios = [m["value"] for m in measured if m["marker"].startswith("flc_ratio")]
+    assert ratios and set(ratios) == {"∞"}, ratios  # JSON has no infinity: written as text
+    json.dumps(result, allow_nan=False)

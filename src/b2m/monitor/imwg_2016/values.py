@@ -121,7 +121,12 @@ def flc_ratio(kappa: LabValue | None, lam: LabValue | None) -> Iv | None:
     if k is None or lm is None:
         return None
     hi = INF if lm[0] == 0 or k[1] == INF else k[1] / lm[0]
-    lo = ZERO if lm[1] == INF else k[0] / lm[1]
+    if lm[1] == INF:
+        lo = ZERO
+    elif lm[1] == 0:  # lambda reported as exactly 0: the ratio is unbounded when kappa is above 0, unknown at 0/0
+        lo = INF if k[0] > 0 else ZERO
+    else:
+        lo = k[0] / lm[1]
     return (lo, hi)
 
 
@@ -153,12 +158,14 @@ def num_json(x: float | Censored) -> object:
 
 
 def iv_json(v: Iv) -> object:
-    if v[0] == v[1]:
+    if v[0] == v[1] and v[0] != INF:  # JSON has no infinity: an unbounded value is written as text
         return float(v[0])
     return iv_text(v)
 
 
 def iv_text(v: Iv) -> str:
+    if v[0] == INF:
+        return "∞"  # e.g. a kappa/lambda ratio over a lambda reported as 0
     if v[0] == v[1]:
         return f"{float(v[0]):g}"
     if v[1] == INF:
