@@ -1059,3 +1059,16 @@ def test_higher_b2m_never_gives_a_lower_band_or_position(a: float, b: float, uni
     assert r_lo.iss_band is not None and r_hi.iss_band is not None
     assert BAND_ORDER[r_lo.iss_band] <= BAND_ORDER[r_hi.iss_band]
     assert POSITION_ORDER[r_lo.position] <= POSITION_ORDER[r_hi.position]
+
+
+def test_conditions_and_drugs_not_recognised_are_said_never_dropped() -> None:
+    """A new user typed "foo-bar disease" and saw nothing: an item b2m does not read is named in a note, so a
+    misspelt or unlisted cause of a raised B2M never looks considered. A recognised one still flags (HIV: an
+    infection that raises it, b2m reference LAB-4)."""
+    r = run(b2m=b2m(4.0), conditions=("HIV", "foo-bar disease", "hypertension"), medications=("xyz",))
+    notes = [n for n in r.notes if n.code == "context_item_not_recognised"]
+    assert len(notes) == 2, r.notes  # one for the conditions, one for the drugs
+    assert "'foo-bar disease', 'hypertension'" in notes[0].text and "'HIV'" not in notes[0].text
+    assert "'xyz'" in notes[1].text
+    assert any(f.category == "hiv" for f in r.flags), r.flags
+    assert not [n for n in run(b2m=b2m(4.0), conditions=("HIV",)).notes if n.code == "context_item_not_recognised"]

@@ -329,6 +329,9 @@ def test_reading_a_b2m_result_against_the_lab_s_interval_and_kidney_function(web
     refused = _text(_calc(c, "b2m-reading", "labs.b2m.value=4200&labs.b2m.unit=mg/L"))
     assert "No reading yet: fix the marked fields" in refused and "µg/L" in refused, refused
     assert "Reading a B2M result" in c.get("/calculators").text
+    page = _calc(c, "b2m-reading", f"{b2m}&conditions=foo-bar+disease")
+    unread = re.search(r'data-testid="not-read">(.*?)</p>', page, re.S)
+    assert unread and "foo-bar disease" in unread[1] and "not read" in unread[1], page[-4000:]
 
 
 

@@ -529,6 +529,17 @@ def check_context(out: Findings, matches: ContextMatches) -> None:
                 f"{s.input!r} was not taken as evidence of {s.category.replace('_', ' ')}: {s.reason}.",
             )
         )
+    if matches.unmatched:
+        # Said, never dropped in silence: a misspelt or unlisted cause of a raised B2M would otherwise look read.
+        out.notes.append(
+            Note(
+                "context_item_not_recognised",
+                "caveat",
+                f"Not recognised as a cause of a raised B2M or an assay problem, so not read: "
+                f"{', '.join(repr(u) for u in matches.unmatched)} (b2m reads the conditions and drugs of b2m "
+                "reference LAB-3 and LAB-4, by name or code).",
+            )
+        )
 
 
 # ---------------------------------------------------------------------------------------------
