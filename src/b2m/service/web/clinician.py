@@ -22,10 +22,10 @@ from b2m.io.series import LONG_ANALYTES
 from b2m.service import store
 from b2m.service.access import DB, Caller, CurrentCaller, CurrentPatient, reach_filter, rule
 from b2m.service.db.models import Patient, TeamMember
-from b2m.service.routers.patients import PatientId, assessment_at_diagnosis
+from b2m.service.routers.patients import PatientId
 from b2m.service.web.common import PAGE_HEADERS, render
 from b2m.service.web.uploads import Checked, ResultForm, check_and_store, read_file
-from b2m.service.web.views import alerts_of, monitored, priority, timeline_json
+from b2m.service.web.views import alerts_of, diagnosed, monitored, priority, timeline_json
 from b2m.units import ANALYTES, LAB_NAMES, parse_lab
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +107,7 @@ def patient_context(db: Session, patient: Patient) -> dict[str, Any]:
     doc, series = monitored(db, patient)
     details = json.loads(patient.details)
     staging = doc.get("staging_at_diagnosis") or {}
-    at_diagnosis, labs_from = assessment_at_diagnosis(db, patient)  # the B2M read with its confounders
+    at_diagnosis, labs_from = diagnosed(db, patient)  # the B2M read with its confounders
     return {
         "b2m_panel": {"b2m": at_diagnosis.b2m.to_dict(), "kidney": at_diagnosis.kidney.to_dict()},
         "labs_from": labs_from,

@@ -2,9 +2,10 @@
 engine, :func:`b2m.service.routers.patients.monitor_doc`), the alerts in the order a clinician reads them, and
 the timeline's JSON that the charts draw.
 
-The monitor's output depends only on the stored results, and every write bumps the patient's version, so it is
-kept per (database, patient, version) in a small in-process cache: a page read twice, or a list showing the same
-patients again, does not run the engine again. Nothing else is cached.
+The monitor's output and the assessment at diagnosis depend only on the stored record, and every write bumps the
+patient's version, so they are kept per (database, patient, version) in a small in-process cache: a page read
+twice, or a list showing the same patients again, neither reads the results nor runs the engine again. Nothing
+else is cached.
 """
 
 from __future__ import annotations
@@ -12,20 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
+from b2m.assessment import Assessment
 from b2m.interpret.flags import EGFR_REDUCED_BELOW_ML_MIN_1_73M2, EGFR_SEVERELY_REDUCED_BELOW_ML_MIN_1_73M2
 from b2m.monitor.series import PatientSeries
 from b2m.report.charts import Point, SeriesSet, points_from_monitor, series_from_patient
 from b2m.service.db.models import Patient
-from b2m.service.routers.patients import monitor_doc
+from b2m.service.routers.patients import assessment_at_diagnosis, monitor_doc
 
 CACHE_SIZE = 512
-_cache: OrderedDict[tuple[str, int, int, str], tuple[dict[str, Any], PatientSeries]] = OrderedDict()
+_cache: OrderedDict[tuple[str, str, int, int, str], Any] = OrderedDict()
 _lock = threading.Lock()
+T = TypeVar("T")
 
 # What a clinician looks at first (issue 13): confirmed progression, progression awaiting confirmation, B2M rising
 # with falling eGFR, monitoring gaps; then the rest.
@@ -51,22 +54,31 @@ ALERT_TITLES: dict[str, str] = {
 }
 
 
-def monitored(db: Session, patient: Patient) -> tuple[dict[str, Any], PatientSeries]:
-    """The monitor's output and the series of the stored patient (cached per patient version)."""
+def _cached(kind: str, db: Session, patient: Patient, compute: Callable[[Session, Patient], T]) -> T:
+    """``compute(db, patient)``, kept per (kind, database, patient, version)."""
     # The database and the record's creation time are in the key: a process serving (or testing) several
     # databases never mixes their patients of the same id and version.
-    key = (str(db.get_bind().engine.url), patient.id, patient.version, str(patient.created_at))
+    key = (kind, str(db.get_bind().engine.url), patient.id, patient.version, str(patient.created_at))
     with _lock:
-        hit = _cache.get(key)
-        if hit is not None:
+        if key in _cache:
             _cache.move_to_end(key)
-            return hit
-    value = monitor_doc(db, patient)
+            return cast(T, _cache[key])
+    value = compute(db, patient)
     with _lock:
         _cache[key] = value
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return value
+
+
+def monitored(db: Session, patient: Patient) -> tuple[dict[str, Any], PatientSeries]:
+    """The monitor's output and the series of the stored patient (cached per patient version)."""
+    return _cached("monitor", db, patient, monitor_doc)
+
+
+def diagnosed(db: Session, patient: Patient) -> tuple[Assessment, str]:
+    """The assessment at diagnosis and where its labs came from (cached per patient version)."""
+    return _cached("diagnosis", db, patient, assessment_at_diagnosis)
 
 
 def alerts_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
