@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -481,9 +482,8 @@ def test_every_calculator_of_the_registry_renders_empty_and_filled(web: World) -
     assert c.get("/calculators/no_such_rule").status_code == 404
 
 
-def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
-    """An alert badge carries the date the alert is about, so that "Confirmed progression" on an earlier line of
-    therapy does not read as contradicting a later line's response beside it (a new user's report)."""
+def _demo_session(tmp_path: Path, username: str) -> tuple[TestClient, Any]:
+    """A fresh database with the demo data, and a browser-like session of one demo account (the login form)."""
     from b2m.service.app import create_app
     from b2m.service.db.engine import migrate
     from b2m.service.demo import load_demo
@@ -492,16 +492,19 @@ def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
     migrate(url)
     app = create_app(settings_for(url))
-    password = next(a.password for a in load_demo(app.state.sessions) if a.username == "demo-clinician")
+    password = next(a.password for a in load_demo(app.state.sessions) if a.username == username)
     c = TestClient(app, base_url="http://testserver")
     token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text)
     assert token
-    r = c.post(
-        "/login",
-        data={"username": "demo-clinician", "password": password, "login_token": token[1], "next": ""},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    form = {"username": username, "password": password, "login_token": token[1], "next": ""}
+    assert c.post("/login", data=form, follow_redirects=False).status_code == 303
+    return c, app
+
+
+def test_the_patient_list_dates_each_alert(tmp_path: Path) -> None:
+    """An alert badge carries the date the alert is about, so that "Confirmed progression" on an earlier line of
+    therapy does not read as contradicting a later line's response beside it (a new user's report)."""
+    c, app = _demo_session(tmp_path, "demo-clinician")
     badges = re.findall(r'<span class="badge [a-z]+">([^<]+)</span>', c.get("/patients").text)
     assert any(b.startswith("Confirmed progression (") for b in badges), badges
     assert all(re.search(r"\(\S.*\d{4}.*\)$", b) for b in badges), badges
@@ -564,20 +567,8 @@ def test_the_patient_s_own_page_reads_at_the_patient_report_s_grade(tmp_path: Pa
     """The demo patient's page (EX1-responder: a whole series and a response) is plain language: its prose at or
     below the grade the patient report is held to (Flesch-Kincaid, b2m.report.readability.TARGET_GRADE)."""
     from b2m.report.readability import TARGET_GRADE, html_reading_grade
-    from b2m.service.app import create_app
-    from b2m.service.db.engine import migrate
-    from b2m.service.demo import load_demo
-    from tests.service.conftest import settings_for
 
-    url = f"sqlite:///{tmp_path / 'b2m.sqlite3'}"
-    migrate(url)
-    app = create_app(settings_for(url))
-    password = next(a.password for a in load_demo(app.state.sessions) if a.username == "demo-patient")
-    c = TestClient(app, base_url="http://testserver")
-    token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text)
-    assert token
-    form = {"username": "demo-patient", "password": password, "login_token": token[1], "next": ""}
-    assert c.post("/login", data=form, follow_redirects=False).status_code == 303
+    c, app = _demo_session(tmp_path, "demo-patient")
     page = c.get("/my")
     assert page.status_code == 200 and "Your results" in page.text
     main = page.text.split("<main", 1)[1].split("</main>", 1)[0]
