@@ -119,8 +119,9 @@
     }] } };
   }
 
-  // Ticks at the first of a month (UTC, as the dates are), every 1, 2, 3, 6 or 12 months as the width allows: a
-  // month's label sits where the month starts (uPlot's own ticks could put "Mar 2025" under Mar 9).
+  // Ticks at the first of a month in UTC, the time zone the dates and labels are written in, every 1, 2, 3, 6 or 12
+  // months as the width allows. uPlot's own month ticks fall at the browser's local midnight: east of UTC that is
+  // the last day of the month before in UTC, and every label named the month before.
   function monthSplits(u, axisIdx, min, max) {
     var d = new Date(min * 1000), y = d.getUTCFullYear(), m = d.getUTCMonth();
     var months = (max - min) / (86400 * 30.44), room = Math.max(1, Math.floor((u.width || 600) / 80));
